@@ -1,0 +1,182 @@
+//! The API's one error type and its single rendering: `application/problem+json` (RFC 9457).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::db::DbError;
+
+/// A problem with one field of the request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{detail}")]
+    Conflict { field: String, detail: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    /// The message goes to the log only; the client learns nothing of the internals.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable, machine-readable problem type; the URN needs no host to resolve.
+    fn slug(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad-request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Conflict { .. } => "conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::Validation(_) => "validation-error",
+            Self::TooManyRequests { .. } => "too-many-requests",
+            Self::Unavailable(_) => "service-unavailable",
+            Self::Internal(_) => "internal-error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (detail, errors) = match self {
+            Self::Validation(errors) => (
+                "The request has invalid fields; see errors.".to_string(),
+                errors.clone(),
+            ),
+            Self::Conflict { field, detail } => {
+                (detail.clone(), vec![FieldError::new(field, detail)])
+            }
+            Self::TooManyRequests { retry_after_secs } => (
+                format!("Too many requests; retry after {retry_after_secs} seconds."),
+                vec![],
+            ),
+            Self::PayloadTooLarge => ("The request body is too large.".to_string(), vec![]),
+            Self::MethodNotAllowed => {
+                ("This path does not accept that method.".to_string(), vec![])
+            }
+            Self::Internal(_) => (
+                "An unexpected error occurred. The server log has the details under this \
+                 response's x-request-id."
+                    .to_string(),
+                vec![],
+            ),
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::Unavailable(d) => (d.clone(), vec![]),
+        };
+        Problem {
+            kind: format!("urn:folio:problem:{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(message) => tracing::error!(error = %message, "request failed"),
+            Self::Unavailable(message) => tracing::warn!(error = %message, "database unavailable"),
+            _ => {}
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).expect("a problem serialises");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Conflict { field, reason } => Self::Conflict {
+                detail: format!("{field}: {reason}"),
+                field,
+            },
+            DbError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            DbError::Invalid { field } => {
+                Self::Validation(vec![FieldError::new(field, "value is not allowed")])
+            }
+            DbError::Unavailable(message) => {
+                tracing::warn!(error = %message, "database unavailable");
+                Self::Unavailable("The database is unavailable; try again shortly.".into())
+            }
+            DbError::Internal(e) => Self::Internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The layers around every route, and the answers for routes and methods that do not exist.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use axum::response::IntoResponse;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::{Level, Span};
+
+use super::ApiError;
+
+/// A request still running after this is answered with 503 and its work is dropped, which
+/// rolls back any unit of work it held.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn wrap(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            // Outermost first: the id exists before the span opens and is echoed on every
+            // response, including the ones the inner layers make up.
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(log_response)
+                    .on_failure(()),
+            )
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::from_fn(timeout)),
+    )
+}
+
+/// The span every log line of a request is written in. Only the path is recorded: query
+/// strings may carry things that must not reach the log.
+fn request_span(request: &Request<Body>) -> Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
+fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if response.status().is_server_error() {
+        tracing::event!(Level::WARN, status, latency_ms, "response");
+    } else {
+        tracing::event!(Level::INFO, status, latency_ms, "response");
+    }
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::Internal(format!("handler panicked: {message}")).into_response()
+}
+
+async fn timeout(request: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable(format!(
+            "The request did not finish within {} seconds.",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+        .into_response(),
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("No resource at this path.".into())
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

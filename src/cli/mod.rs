@@ -1,0 +1,89 @@
+//! The command line: `folio serve`, `folio db …`.
+
+mod db;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::db::{Database, DbError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "folio",
+    version,
+    about = "A self-hosted e-library and audio store server",
+    long_about = "A self-hosted e-library and audio store server.\n\n\
+        Settings come from environment variables, then a .env file in the working directory, \
+        then defaults. DATABASE_URL picks the database (default: sqlite://folio.db)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (applies pending migrations first)
+    Serve(serve::ServeArgs),
+    /// Create, upgrade, inspect or drop the database schema
+    #[command(subcommand)]
+    Db(db::DbCommand),
+}
+
+/// An error a command reports to the user; `main` prints it and exits with its code.
+#[derive(Debug)]
+pub struct CommandError {
+    pub message: String,
+    pub exit_code: u8,
+}
+
+impl CommandError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 1,
+        }
+    }
+}
+
+impl From<DbError> for CommandError {
+    fn from(err: DbError) -> Self {
+        Self::failed(err.to_string())
+    }
+}
+
+impl From<CommandError> for ExitCode {
+    fn from(err: CommandError) -> Self {
+        eprintln!("folio: {}", err.message);
+        ExitCode::from(err.exit_code)
+    }
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> Result<(), CommandError> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args, settings).await,
+        Command::Db(command) => db::run(command, &settings).await,
+    }
+}
+
+/// Connects, or explains which database could not be reached (password redacted).
+async fn connect(settings: &Settings) -> Result<Database, CommandError> {
+    Database::connect(&settings.database_url, settings.db_pool_size)
+        .await
+        .map_err(|e| {
+            CommandError::failed(format!(
+                "cannot open the database {}: {e}",
+                settings.database_url
+            ))
+        })
+}

@@ -1,0 +1,300 @@
+//! Settings: real environment variables over `.env` over defaults, read once at start-up and
+//! passed down. A bad value is a [`ConfigError`] naming the variable; `main` exits with 2.
+
+mod database_url;
+mod secret;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+pub use database_url::DatabaseUrl;
+pub use secret::Secret;
+
+/// Everything folio reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub app_title: String,
+    pub app_description: String,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    /// Connections in the pool (PostgreSQL) or reader connections (SQLite).
+    pub db_pool_size: u32,
+    pub secret_key: Option<Secret>,
+    pub payment_webhook_secret: Option<Secret>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A setting that cannot be used; the message names the variable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://folio.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
+const DEFAULT_POOL_SIZE: u32 = 8;
+/// `info` for folio; the drivers' chatter (PostgreSQL notices, migration steps folio reports
+/// itself) only from `warn`. `FOLIO_LOG=debug` shows every statement.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm_migration=warn";
+
+impl Settings {
+    /// Reads the process environment over `.env` in the working directory (when present).
+    pub fn load() -> Result<Self, ConfigError> {
+        let dotenv = read_dotenv(Path::new(".env"))?;
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| dotenv.get(name).cloned())
+        })
+    }
+
+    /// Builds settings from any source of variables; `load` and the tests share this.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // An empty variable means "not set", as in most shells' `VAR= cmd` idiom.
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url = database_url(&get)?;
+        let bind = get("FOLIO_BIND")
+            .unwrap_or_else(|| DEFAULT_BIND.to_string())
+            .trim()
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                ConfigError::new("FOLIO_BIND", "expected an address such as 127.0.0.1:8000")
+            })?;
+        let log_format = match get("FOLIO_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "FOLIO_LOG_FORMAT",
+                    format!("expected 'pretty' or 'json', got '{other}'"),
+                ));
+            }
+        };
+        let db_pool_size = match get("FOLIO_DB_POOL_SIZE") {
+            None => DEFAULT_POOL_SIZE,
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "FOLIO_DB_POOL_SIZE",
+                        format!("expected a whole number from 1 to 1000, got '{raw}'"),
+                    ));
+                }
+            },
+        };
+        let log_filter = get("FOLIO_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
+        tracing_subscriber::EnvFilter::try_new(&log_filter)
+            .map_err(|e| ConfigError::new("FOLIO_LOG", format!("invalid filter: {e}")))?;
+
+        Ok(Self {
+            database_url,
+            bind,
+            app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
+            app_description: get("APP_DESCRIPTION")
+                .unwrap_or_else(|| "A self-hosted e-library and audio store.".to_string()),
+            log_filter,
+            log_format,
+            db_pool_size,
+            secret_key: get("FOLIO_SECRET_KEY").map(Secret::new),
+            payment_webhook_secret: get("FOLIO_PAYMENT_WEBHOOK_SECRET").map(Secret::new),
+        })
+    }
+}
+
+/// `DATABASE_URL`, else the seed apps' `DB_HOST`…`DB_PASS`, else the embedded SQLite file.
+fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<DatabaseUrl, ConfigError> {
+    if let Some(raw) = get("DATABASE_URL") {
+        return DatabaseUrl::parse(&raw).map_err(|e| ConfigError::new("DATABASE_URL", e));
+    }
+    let parts = ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS"];
+    if parts.iter().all(|name| get(name).is_none()) {
+        return Ok(DatabaseUrl::parse(DEFAULT_DATABASE_URL).expect("default URL parses"));
+    }
+    let host = get("DB_HOST").ok_or_else(|| {
+        ConfigError::new(
+            "DB_HOST",
+            "required when DATABASE_URL is unset and other DB_* are set",
+        )
+    })?;
+    let name = get("DB_NAME")
+        .ok_or_else(|| ConfigError::new("DB_NAME", "required when DB_HOST is set"))?;
+    let port = match get("DB_PORT") {
+        None => 5432,
+        Some(raw) => raw
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "DB_PORT",
+                    format!("expected a port from 1 to 65535, got '{raw}'"),
+                )
+            })?,
+    };
+    DatabaseUrl::from_parts(
+        host.trim(),
+        port,
+        name.trim(),
+        get("DB_USER").as_deref(),
+        get("DB_PASS").as_deref(),
+    )
+    .map_err(|e| ConfigError::new("DB_HOST", e))
+}
+
+fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    if !path.exists() {
+        return Ok(HashMap::new());
+    }
+    let entries = dotenvy::from_path_iter(path)
+        .map_err(|e| ConfigError::new(".env", format!("cannot read: {e}")))?;
+    entries
+        .map(|entry| entry.map_err(|e| ConfigError::new(".env", e.to_string())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_an_embedded_sqlite_file() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite {
+                path: "folio.db".into()
+            }
+        );
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert!(s.log_filter.starts_with("info"));
+        assert_eq!(s.app_title, "folio");
+        assert!(s.db_pool_size >= 1);
+    }
+
+    #[test]
+    fn db_parts_compose_a_postgres_url() {
+        let s = settings(&[
+            ("DB_HOST", "db.internal"),
+            ("DB_NAME", "library"),
+            ("DB_USER", "app"),
+            ("DB_PASS", "pa ss"),
+        ])
+        .unwrap();
+        let DatabaseUrl::Postgres { url } = &s.database_url else {
+            panic!("expected PostgreSQL");
+        };
+        assert_eq!(
+            url.as_str(),
+            "postgres://app:pa%20ss@db.internal:5432/library"
+        );
+        assert!(
+            !format!("{s:?}").contains("pa ss"),
+            "password leaked into Debug"
+        );
+        assert!(
+            !format!("{s:?}").contains("pa%20ss"),
+            "password leaked into Debug"
+        );
+
+        let s = settings(&[("DB_HOST", "h"), ("DB_PORT", "6543"), ("DB_NAME", "n")]).unwrap();
+        assert_eq!(s.database_url.redacted(), "postgres://h:6543/n");
+    }
+
+    #[test]
+    fn database_url_wins_over_parts() {
+        let s = settings(&[
+            ("DATABASE_URL", "sqlite+aiosqlite:///./library.db"),
+            ("DB_HOST", "ignored"),
+        ])
+        .unwrap();
+        assert!(s.database_url.is_sqlite());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
+            (&[("FOLIO_BIND", "localhost")], "FOLIO_BIND"),
+            (&[("FOLIO_BIND", "127.0.0.1:99999")], "FOLIO_BIND"),
+            (&[("FOLIO_DB_POOL_SIZE", "0")], "FOLIO_DB_POOL_SIZE"),
+            (&[("FOLIO_DB_POOL_SIZE", "many")], "FOLIO_DB_POOL_SIZE"),
+            (&[("FOLIO_LOG_FORMAT", "xml")], "FOLIO_LOG_FORMAT"),
+            (&[("DB_NAME", "x")], "DB_HOST"),
+            (&[("DB_HOST", "h")], "DB_NAME"),
+            (
+                &[("DB_HOST", "h"), ("DB_NAME", "n"), ("DB_PORT", "0")],
+                "DB_PORT",
+            ),
+            (&[("FOLIO_LOG", "[[[")], "FOLIO_LOG"),
+        ];
+        for (vars, variable) in cases {
+            let err = settings(vars).unwrap_err();
+            assert_eq!(err.variable, *variable, "{vars:?} gave {err}");
+            assert!(err.to_string().starts_with(variable), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = settings(&[
+            ("FOLIO_SECRET_KEY", "top-secret-signing-key"),
+            ("FOLIO_PAYMENT_WEBHOOK_SECRET", "whsec_abc123"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("top-secret-signing-key"));
+        assert!(!shown.contains("whsec_abc123"));
+        assert_eq!(s.secret_key.unwrap().expose(), "top-secret-signing-key");
+    }
+
+    #[test]
+    fn dotenv_file_is_read_and_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "APP_TITLE=\"From dotenv\"\nFOLIO_BIND=127.0.0.1:9000\n",
+        )
+        .unwrap();
+        let dotenv = read_dotenv(&path).unwrap();
+        let env: HashMap<&str, &str> = [("FOLIO_BIND", "127.0.0.1:7000")].into();
+        let s = Settings::from_lookup(|name| {
+            env.get(name)
+                .map(|v| v.to_string())
+                .or_else(|| dotenv.get(name).cloned())
+        })
+        .unwrap();
+        assert_eq!(s.app_title, "From dotenv");
+        assert_eq!(s.bind.port(), 7000);
+    }
+}

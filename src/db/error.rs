@@ -1,0 +1,223 @@
+//! The database layer's one error type, and the mapping of driver errors onto it.
+//!
+//! Constraint names follow `uq_<table>__<field>`, `fk_<table>__<column>`, `ck_<table>__<field>`
+//! (see `migration/sql`), so a violation can name the API field it protects on both backends.
+
+use sea_orm::{DbErr, RuntimeErr};
+use sqlx::error::{DatabaseError, ErrorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A unique value is taken, or a row is still referenced by others.
+    #[error("conflict on {field}: {reason}")]
+    Conflict { field: String, reason: String },
+    /// The row, or a row it refers to, does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A value broke a check or NOT NULL constraint the API should have caught first.
+    #[error("invalid value for {field}")]
+    Invalid { field: String },
+    /// The database cannot be reached, or stayed busy past the timeout.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(DbErr),
+}
+
+/// What the failing statement was doing: a foreign-key violation means "the row you point at is
+/// missing" on a write, and "other rows still point here" on a delete. SQLite's message does not
+/// say which, so the caller does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Write,
+    Delete,
+}
+
+impl DbError {
+    /// Maps an error from a `DELETE`: a foreign-key violation is a Conflict (still referenced).
+    pub fn on_delete(err: DbErr) -> Self {
+        classify(err, Operation::Delete)
+    }
+
+    pub(crate) fn from_connect(err: sqlx::Error) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<DbErr> for DbError {
+    fn from(err: DbErr) -> Self {
+        classify(err, Operation::Write)
+    }
+}
+
+fn classify(err: DbErr, operation: Operation) -> DbError {
+    let sqlx_error = match &err {
+        DbErr::ConnectionAcquire(e) => return DbError::Unavailable(e.to_string()),
+        DbErr::RecordNotFound(what) => return DbError::NotFound(what.clone()),
+        DbErr::RecordNotUpdated => return DbError::NotFound("record".into()),
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e.clone(),
+        DbErr::Conn(other) => return DbError::Unavailable(other.to_string()),
+        _ => return DbError::Internal(err),
+    };
+    match &*sqlx_error {
+        sqlx::Error::Database(db) => {
+            classify_database(db.as_ref(), operation).unwrap_or(DbError::Internal(err))
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => DbError::Unavailable(sqlx_error.to_string()),
+        sqlx::Error::RowNotFound => DbError::NotFound("record".into()),
+        _ => DbError::Internal(err),
+    }
+}
+
+fn classify_database(db: &dyn DatabaseError, operation: Operation) -> Option<DbError> {
+    match db.kind() {
+        ErrorKind::UniqueViolation => Some(DbError::Conflict {
+            field: unique_field(db),
+            reason: "already exists".into(),
+        }),
+        ErrorKind::ForeignKeyViolation => Some(foreign_key(db, operation)),
+        ErrorKind::CheckViolation | ErrorKind::NotNullViolation => Some(DbError::Invalid {
+            field: invalid_field(db),
+        }),
+        _ if is_unavailable_code(db) => Some(DbError::Unavailable(db.message().to_string())),
+        _ => None,
+    }
+}
+
+/// The API field a constraint protects: the part after `__` in folio's constraint names.
+fn field_of_constraint(name: &str) -> Option<&str> {
+    name.split_once("__").map(|(_, field)| field)
+}
+
+fn unique_field(db: &dyn DatabaseError) -> String {
+    if let Some(field) = db.constraint().and_then(field_of_constraint) {
+        return field.to_string(); // PostgreSQL names the constraint.
+    }
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        && let Some(columns) = pg.detail().and_then(detail_columns)
+    {
+        return last_column(columns); // An unnamed key, e.g. a primary key: "Key (a, b)=(…)".
+    }
+    // SQLite: "UNIQUE constraint failed: index 'uq_user__username'" or
+    // "UNIQUE constraint failed: book_author.book_id, book_author.author_id".
+    let detail = sqlite_detail(db.message());
+    if let Some(index) = detail
+        .strip_prefix("index '")
+        .and_then(|s| s.strip_suffix('\''))
+    {
+        return field_of_constraint(index).unwrap_or(index).to_string();
+    }
+    last_column(detail)
+}
+
+fn invalid_field(db: &dyn DatabaseError) -> String {
+    if let Some(field) = db.constraint().and_then(field_of_constraint) {
+        return field.to_string();
+    }
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        && let Some(column) = pg.column()
+    {
+        return column.to_string();
+    }
+    // SQLite: "CHECK constraint failed: ck_comment__rating", "NOT NULL constraint failed: t.c".
+    let detail = sqlite_detail(db.message());
+    field_of_constraint(detail).map_or_else(|| last_column(detail), str::to_string)
+}
+
+fn foreign_key(db: &dyn DatabaseError, operation: Operation) -> DbError {
+    let constraint = db.constraint();
+    // PostgreSQL says which side failed; SQLite leaves it to the caller's operation.
+    let deleting = match db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        Some(pg) => pg.message().starts_with("update or delete"),
+        None => operation == Operation::Delete,
+    };
+    if deleting {
+        let referencing_table = constraint
+            .and_then(|c| c.strip_prefix("fk_"))
+            .and_then(|c| c.split_once("__"))
+            .map(|(table, _)| table);
+        let reason = match referencing_table {
+            Some(table) => format!("still referenced by {table}"),
+            None => "still referenced by other records".to_string(),
+        };
+        DbError::Conflict {
+            field: "id".into(),
+            reason,
+        }
+    } else {
+        let column = constraint
+            .and_then(field_of_constraint)
+            .unwrap_or("a referenced record");
+        DbError::NotFound(column.to_string())
+    }
+}
+
+/// The part of an SQLite constraint message after the colon.
+fn sqlite_detail(message: &str) -> &str {
+    message
+        .split_once(": ")
+        .map_or(message, |(_, rest)| rest.trim())
+}
+
+/// "Key (user_id, book_id)=(1, 2) already exists." → "user_id, book_id"
+fn detail_columns(detail: &str) -> Option<&str> {
+    let start = detail.find('(')? + 1;
+    let end = start + detail[start..].find(')')?;
+    Some(&detail[start..end])
+}
+
+/// A multi-column key is named by its last column, which is the one the API sets
+/// (`(user_id, idempotency_key)` → `idempotency_key`); `table.column` loses the table.
+fn last_column(columns: &str) -> String {
+    let last = columns.rsplit(',').next().unwrap_or(columns).trim();
+    last.rsplit('.').next().unwrap_or(last).to_string()
+}
+
+fn is_unavailable_code(db: &dyn DatabaseError) -> bool {
+    let Some(code) = db.code() else { return false };
+    if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        // Class 08: connection exception; 57P0x: shutting down; 53300: too many connections.
+        return code.starts_with("08") || code.starts_with("57P") || code == "53300";
+    }
+    // SQLite result codes: the low byte 5 is SQLITE_BUSY, 6 SQLITE_LOCKED.
+    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_come_from_constraint_names_and_messages() {
+        assert_eq!(field_of_constraint("uq_author__name"), Some("name"));
+        assert_eq!(field_of_constraint("uq_referral_link__code"), Some("code"));
+        assert_eq!(field_of_constraint("author_pkey"), None);
+        assert_eq!(
+            last_column("book_author.book_id, book_author.author_id"),
+            "author_id"
+        );
+        assert_eq!(last_column("author.name"), "name");
+        assert_eq!(
+            detail_columns("Key (user_id, book_id)=(1, 2) already exists."),
+            Some("user_id, book_id")
+        );
+        assert_eq!(
+            sqlite_detail("UNIQUE constraint failed: index 'uq_user__email'"),
+            "index 'uq_user__email'"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The database module: the seeds' `connection.py` and `session.py` done properly.
+//!
+//! [`Database`] holds the pools, picks the backend from the URL, hands out units of work for
+//! writes and a reader for everything else, and answers the readiness probe.
+
+mod connect;
+mod error;
+pub mod schema;
+mod unit_of_work;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+
+use crate::config::DatabaseUrl;
+pub use error::DbError;
+pub use unit_of_work::{UnitOfWork, WorkFuture};
+
+/// How long the readiness probe waits for the database before calling it unavailable.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct Database {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+    backend: DbBackend,
+}
+
+impl Database {
+    /// Connects to the database the URL names; an SQLite file is created when missing.
+    /// `pool_size` is the PostgreSQL pool, or the number of SQLite reader connections.
+    pub async fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        let (pools, backend) = match url {
+            DatabaseUrl::Sqlite { path } => {
+                (connect::sqlite(path, pool_size).await?, DbBackend::Sqlite)
+            }
+            DatabaseUrl::Postgres { url } => (
+                connect::postgres(url, pool_size).await?,
+                DbBackend::Postgres,
+            ),
+        };
+        Ok(Self {
+            writer: pools.writer,
+            reader: pools.reader,
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// The connection for reads. On SQLite it is read-only, so a stray write fails loudly.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+
+    /// Starts a unit of work on the writer.
+    pub async fn begin(&self) -> Result<UnitOfWork, DbError> {
+        use sea_orm::TransactionTrait;
+        Ok(UnitOfWork::new(self.writer.begin().await?))
+    }
+
+    /// Runs `work` in a unit of work: commits when it returns `Ok`, rolls back on `Err` or panic.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: folio::db::Database) -> Result<(), folio::db::DbError> {
+    /// use sea_orm::ConnectionTrait;
+    /// let changed = db
+    ///     .write(|tx| {
+    ///         Box::pin(async move {
+    ///             let result = tx.execute_unprepared("UPDATE book SET rating_count = 0").await?;
+    ///             Ok::<_, folio::db::DbError>(result.rows_affected())
+    ///         })
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t UnitOfWork) -> WorkFuture<'t, T, E>,
+        E: From<DbError>,
+    {
+        let unit = self.begin().await?;
+        let value = work(&unit).await?;
+        unit.commit().await?;
+        Ok(value)
+    }
+
+    /// Answers whether the database serves queries right now.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match tokio::time::timeout(PING_TIMEOUT, self.reader.execute_unprepared("SELECT 1")).await {
+            Ok(result) => result.map(|_| ()).map_err(DbError::from),
+            Err(_) => Err(DbError::Unavailable(
+                "no answer within the ping timeout".into(),
+            )),
+        }
+    }
+
+    /// Closes every connection; used at shutdown so SQLite checkpoints its WAL.
+    pub async fn close(self) {
+        let _ = self.reader.close().await;
+        let _ = self.writer.close().await;
+    }
+
+    pub(crate) fn writer(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+}

@@ -1,0 +1,91 @@
+//! Creating, upgrading, inspecting and dropping folio's schema (`folio db …`).
+
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sea_orm_migration::{MigrationStatus, MigratorTrait};
+
+use super::{Database, DbError};
+use crate::migration::{Migrator, TABLES};
+
+/// One migration and whether this database has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+/// Applies every pending migration and returns their names (empty: nothing to do).
+pub async fn init(db: &Database) -> Result<Vec<String>, DbError> {
+    let pending: Vec<String> = Migrator::get_pending_migrations(db.writer())
+        .await?
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    if !pending.is_empty() {
+        Migrator::up(db.writer(), None).await?;
+    }
+    Ok(pending)
+}
+
+/// Every migration folio knows, applied or pending, in order. Changes nothing.
+pub async fn status(db: &Database) -> Result<Vec<MigrationState>, DbError> {
+    let migrations = if has_migration_table(db).await? {
+        Migrator::get_migration_with_status(db.writer()).await?
+    } else {
+        Migrator::get_migration_files()
+    };
+    Ok(migrations
+        .iter()
+        .map(|m| MigrationState {
+            name: m.name().to_string(),
+            applied: m.status() == MigrationStatus::Applied,
+        })
+        .collect())
+}
+
+/// Drops folio's tables (and only folio's) in one transaction; returns the ones that existed.
+pub async fn drop_all(db: &Database) -> Result<Vec<String>, DbError> {
+    let existing = existing_tables(db).await?;
+    let to_drop: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|table| existing.iter().any(|e| e == table))
+        .collect();
+    let tx = db.writer().begin().await?;
+    for table in &to_drop {
+        let cascade = if db.backend() == DbBackend::Postgres {
+            " CASCADE"
+        } else {
+            ""
+        };
+        tx.execute_unprepared(&format!("DROP TABLE IF EXISTS \"{table}\"{cascade}"))
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(to_drop.into_iter().map(String::from).collect())
+}
+
+/// The tables in the database's current schema, whoever made them.
+pub async fn existing_tables(db: &Database) -> Result<Vec<String>, DbError> {
+    let sql = match db.backend() {
+        DbBackend::Postgres => {
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        }
+        _ => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
+        }
+    };
+    let rows = db
+        .writer()
+        .query_all_raw(sea_orm::Statement::from_string(db.backend(), sql))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "name").map_err(DbError::from))
+        .collect()
+}
+
+async fn has_migration_table(db: &Database) -> Result<bool, DbError> {
+    Ok(existing_tables(db)
+        .await?
+        .iter()
+        .any(|t| t == crate::migration::MIGRATION_TABLE))
+}

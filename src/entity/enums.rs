@@ -1,0 +1,80 @@
+//! The closed sets of values the schema checks, as Rust enums stored as text.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum EditionFormat {
+    #[sea_orm(string_value = "print")]
+    Print,
+    #[sea_orm(string_value = "ebook")]
+    Ebook,
+    #[sea_orm(string_value = "audiobook")]
+    Audiobook,
+    #[sea_orm(string_value = "vinyl")]
+    Vinyl,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum ContributorRole {
+    #[sea_orm(string_value = "narrator")]
+    Narrator,
+    #[sea_orm(string_value = "translator")]
+    Translator,
+    #[sea_orm(string_value = "performer")]
+    Performer,
+    #[sea_orm(string_value = "illustrator")]
+    Illustrator,
+    #[sea_orm(string_value = "editor")]
+    Editor,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum UserRole {
+    #[sea_orm(string_value = "reader")]
+    Reader,
+    #[sea_orm(string_value = "admin")]
+    Admin,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum ReadingStatus {
+    #[sea_orm(string_value = "reading")]
+    Reading,
+    #[sea_orm(string_value = "finished")]
+    Finished,
+    #[sea_orm(string_value = "abandoned")]
+    Abandoned,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+}

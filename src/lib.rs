@@ -1,0 +1,13 @@
+//! folio: a self-hosted e-library and audio store server.
+//!
+//! Layers, dependencies pointing one way: `cli → api → (service → repo) → entity`, with
+//! `config` and `db` beside them.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod migration;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,84 @@
+//! Versioned schema migrations, one set for SQLite and PostgreSQL.
+//!
+//! Each migration is a SQL script in `sql/`, rendered for the backend by [`dialect`] and applied
+//! inside one transaction on both backends (both have transactional DDL), so a migration that
+//! fails half-way, or a process killed during one, leaves the schema as it was.
+
+mod dialect;
+
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(SqlMigration {
+            name: "m0001_initial_schema",
+            script: include_str!("sql/0001_initial.sql"),
+        })]
+    }
+}
+
+/// A forward-only migration from a SQL script. folio does not ship down-migrations: going back
+/// is restoring a backup, which is what an operator wants after a bad upgrade anyway.
+struct SqlMigration {
+    name: &'static str,
+    script: &'static str,
+}
+
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        let sql = dialect::render(conn.get_database_backend(), self.script);
+        for statement in dialect::statements(&sql) {
+            conn.execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration(format!(
+            "{} cannot be reverted; restore a backup instead",
+            self.name
+        )))
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}
+
+/// sea-orm-migration's bookkeeping table.
+pub const MIGRATION_TABLE: &str = "seaql_migrations";
+
+/// Every table folio creates, in an order that drops referencing tables first.
+pub const TABLES: &[&str] = &[
+    "api_key",
+    "refresh_token",
+    "auth_session",
+    "payment_event",
+    "purchase",
+    "note",
+    "progress",
+    "comment",
+    "referral_link",
+    "user",
+    "edition_contributor",
+    "edition",
+    "book_category",
+    "book_author",
+    "book",
+    "category",
+    "author",
+    "app_setting",
+    MIGRATION_TABLE,
+];

@@ -1,0 +1,98 @@
+//! The server frame over real HTTP: probes, request ids, problem+json for unknown routes.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::support::{Backend, TestDb, TestServer};
+
+backend_tests!(
+    health_and_ready_answer_200,
+    every_response_carries_a_request_id,
+    unknown_routes_and_methods_are_problem_json,
+);
+
+async fn server(backend: &Backend) -> (TestDb, TestServer) {
+    let t = TestDb::migrated(backend).await;
+    let server = TestServer::start(t.settings(), t.db.clone()).await;
+    (t, server)
+}
+
+async fn health_and_ready_answer_200(backend: Backend) {
+    let (_t, server) = server(&backend).await;
+    let health = server.get("/health").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
+
+    let ready = server.get("/ready").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    let expected = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres { .. } => "postgres",
+    };
+    assert_eq!(body["database"], expected);
+    server.shutdown().await;
+}
+
+async fn every_response_carries_a_request_id(backend: Backend) {
+    let (_t, server) = server(&backend).await;
+    let generated = server.get("/health").await;
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        uuid::Uuid::parse_str(&id).is_ok(),
+        "a generated id is a UUID: {id}"
+    );
+
+    let other = server.get("/health").await;
+    assert_ne!(
+        other.headers()["x-request-id"].to_str().unwrap(),
+        id,
+        "ids are per request"
+    );
+
+    let echoed = server
+        .client
+        .get(server.url("/no/such/route"))
+        .header("x-request-id", "client-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.status(), StatusCode::NOT_FOUND);
+    assert_eq!(echoed.headers()["x-request-id"], "client-chosen-42");
+}
+
+async fn unknown_routes_and_methods_are_problem_json(backend: Backend) {
+    let (_t, server) = server(&backend).await;
+    let missing = server.get("/api/v1/nothing-here").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_problem(missing, 404, "not-found").await;
+
+    let wrong_method = server
+        .client
+        .delete(server.url("/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_problem(wrong_method, 405, "method-not-allowed").await;
+}
+
+/// Checks an RFC 9457 body: content type, `type`, `title`, `status`, `detail`.
+pub async fn assert_problem(response: reqwest::Response, status: u16, slug: &str) -> Value {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "problem responses say so"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:folio:problem:{slug}"));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}

@@ -1,0 +1,134 @@
+//! `/ready` follows PostgreSQL going away and coming back, with no restart.
+//!
+//! The outage is made by a TCP relay of the test's own between folio and the shared server:
+//! stopping the relay cuts every connection and refuses new ones, exactly what folio sees when
+//! its database host goes down, while the shared server keeps serving the other tests.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use folio::config::DatabaseUrl;
+use folio::db::Database;
+use reqwest::StatusCode;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::http_frame::assert_problem;
+use crate::support::{Backend, TestDb, TestServer};
+
+/// Relays 127.0.0.1:port to the upstream server until stopped.
+struct Relay {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    tasks: Arc<Mutex<JoinSet<()>>>,
+}
+
+impl Relay {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut relay = Self {
+            addr: listener.local_addr().unwrap(),
+            upstream,
+            tasks: Arc::new(Mutex::new(JoinSet::new())),
+        };
+        relay.accept(listener);
+        relay
+    }
+
+    fn accept(&mut self, listener: TcpListener) {
+        let tasks = self.tasks.clone();
+        let upstream = self.upstream;
+        self.tasks.lock().unwrap().spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                tasks.lock().unwrap().spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Closes the listener and every relayed connection.
+    fn stop(&self) {
+        self.tasks.lock().unwrap().abort_all();
+    }
+
+    /// Listens again on the same port.
+    async fn resume(&mut self) {
+        // The aborted accept loop drops its listener on its next poll; wait for the port.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
+            }
+        };
+        self.accept(listener);
+    }
+}
+
+async fn ready_status(server: &TestServer) -> StatusCode {
+    server.get("/ready").await.status()
+}
+
+async fn wait_for(server: &TestServer, wanted: StatusCode) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = ready_status(server).await;
+        if status == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/ready stayed {status}, wanted {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_while_postgres_is_down_and_200_once_it_is_back() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let t = TestDb::migrated(&backend).await;
+    let DatabaseUrl::Postgres { url } = &t.url else {
+        unreachable!()
+    };
+    let upstream = tokio::net::lookup_host((url.host_str().unwrap(), url.port().unwrap_or(5432)))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut relay = Relay::start(upstream).await;
+    let mut relayed = url.clone();
+    relayed.set_host(Some("127.0.0.1")).unwrap();
+    relayed.set_port(Some(relay.addr.port())).unwrap();
+    let db = Database::connect(&DatabaseUrl::Postgres { url: relayed }, 2)
+        .await
+        .unwrap();
+    let server = TestServer::start(t.settings(), db).await;
+
+    assert_eq!(ready_status(&server).await, StatusCode::OK);
+    assert_eq!(server.get("/health").await.status(), StatusCode::OK);
+
+    relay.stop();
+    wait_for(&server, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_problem(server.get("/ready").await, 503, "service-unavailable").await;
+    assert_eq!(
+        server.get("/health").await.status(),
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
+
+    relay.resume().await;
+    wait_for(&server, StatusCode::OK).await;
+    server.shutdown().await;
+    relay.stop();
+}

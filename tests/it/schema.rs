@@ -1,0 +1,68 @@
+//! Migrations: the same schema on an empty database of either backend; `init` is idempotent.
+
+use folio::db::schema;
+use folio::migration::TABLES;
+
+use crate::backend_tests;
+use crate::support::{Backend, TestDb};
+
+backend_tests!(
+    migrations_create_every_table_on_an_empty_database,
+    init_twice_changes_nothing_the_second_time,
+    drop_removes_folio_tables_and_init_recreates_them,
+);
+
+async fn migrations_create_every_table_on_an_empty_database(backend: Backend) {
+    let t = TestDb::empty(&backend).await;
+    assert!(schema::existing_tables(&t.db).await.unwrap().is_empty());
+    let before = schema::status(&t.db).await.unwrap();
+    assert!(!before.is_empty() && before.iter().all(|m| !m.applied));
+
+    let applied = schema::init(&t.db).await.unwrap();
+    assert_eq!(applied.len(), before.len());
+
+    let mut tables = schema::existing_tables(&t.db).await.unwrap();
+    tables.sort();
+    let mut expected: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(tables, expected, "the schema has exactly folio's tables");
+    assert!(
+        schema::status(&t.db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.applied)
+    );
+}
+
+async fn init_twice_changes_nothing_the_second_time(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    crate::support::fixtures::author(&*t.db.begin().await.unwrap(), "Kept")
+        .await
+        .unwrap();
+    let tables = schema::existing_tables(&t.db).await.unwrap();
+
+    let applied = schema::init(&t.db).await.unwrap();
+    assert!(applied.is_empty(), "second init applied {applied:?}");
+    assert_eq!(schema::existing_tables(&t.db).await.unwrap(), tables);
+}
+
+async fn drop_removes_folio_tables_and_init_recreates_them(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dropped = schema::drop_all(&t.db).await.unwrap();
+    assert_eq!(dropped.len(), TABLES.len());
+    assert!(schema::existing_tables(&t.db).await.unwrap().is_empty());
+    assert!(
+        schema::status(&t.db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| !m.applied)
+    );
+
+    schema::init(&t.db).await.unwrap();
+    assert_eq!(
+        schema::existing_tables(&t.db).await.unwrap().len(),
+        TABLES.len()
+    );
+}

@@ -1,0 +1,155 @@
+//! The unit of work commits only work that returned Ok; an error, a panic or a drop half-way
+//! leaves no rows behind. Concurrent writers on one SQLite file all succeed.
+
+use folio::db::DbError;
+
+use crate::backend_tests;
+use crate::support::fixtures as fx;
+use crate::support::{Backend, TestDb};
+
+backend_tests!(
+    work_that_fails_half_way_leaves_no_rows,
+    work_that_panics_half_way_leaves_no_rows,
+    a_unit_of_work_dropped_without_commit_leaves_no_rows,
+    work_that_returns_ok_is_committed,
+    sixty_four_concurrent_writers_all_succeed,
+);
+
+#[derive(Debug)]
+enum WorkError {
+    Db(DbError),
+    Refused,
+}
+
+impl From<DbError> for WorkError {
+    fn from(err: DbError) -> Self {
+        Self::Db(err)
+    }
+}
+
+async fn work_that_fails_half_way_leaves_no_rows(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let result: Result<(), WorkError> =
+        t.db.write(|tx| {
+            Box::pin(async move {
+                let author = fx::author(&**tx, "Half").await.map_err(DbError::from)?;
+                let book = fx::book(&**tx, "Written").await.map_err(DbError::from)?;
+                fx::credit(&**tx, book.id, author.id, 0)
+                    .await
+                    .map_err(DbError::from)?;
+                Err(WorkError::Refused)
+            })
+        })
+        .await;
+    assert!(matches!(result, Err(WorkError::Refused)));
+    for table in ["author", "book", "book_author"] {
+        assert_eq!(
+            t.count(table).await,
+            0,
+            "{table} has no rows from the failed work"
+        );
+    }
+
+    // A database error half-way (a duplicate) rolls back the earlier inserts too.
+    let result: Result<(), WorkError> =
+        t.db.write(|tx| {
+            Box::pin(async move {
+                fx::book(&**tx, "Before the failure")
+                    .await
+                    .map_err(DbError::from)?;
+                fx::author(&**tx, "Twin").await.map_err(DbError::from)?;
+                fx::author(&**tx, "Twin").await.map_err(DbError::from)?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(matches!(
+        result,
+        Err(WorkError::Db(DbError::Conflict { .. }))
+    ));
+    assert_eq!(t.count("book").await, 0);
+    assert_eq!(t.count("author").await, 0);
+}
+
+async fn work_that_panics_half_way_leaves_no_rows(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let db = t.db.clone();
+    let task = tokio::spawn(async move {
+        let _: Result<(), DbError> = db
+            .write(|tx| {
+                Box::pin(async move {
+                    fx::author(&**tx, "Doomed").await?;
+                    panic!("the work panics after its first insert");
+                })
+            })
+            .await;
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(t.count("author").await, 0);
+    // The writer is usable afterwards: the rollback released it.
+    t.db.write(|tx| {
+        Box::pin(async move { fx::author(&**tx, "After").await.map_err(DbError::from) })
+    })
+    .await
+    .unwrap();
+    assert_eq!(t.count("author").await, 1);
+}
+
+async fn a_unit_of_work_dropped_without_commit_leaves_no_rows(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    {
+        let tx = t.db.begin().await.unwrap();
+        fx::author(&*tx, "Never committed").await.unwrap();
+    }
+    assert_eq!(t.count("author").await, 0);
+}
+
+async fn work_that_returns_ok_is_committed(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let book =
+        t.db.write(|tx| {
+            Box::pin(async move {
+                let author = fx::author(&**tx, "Jane Austen").await?;
+                let book = fx::book(&**tx, "Emma").await?;
+                fx::credit(&**tx, book.id, author.id, 0).await?;
+                Ok::<_, DbError>(book)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(book.title, "Emma");
+    assert_eq!(t.count("book_author").await, 1);
+}
+
+/// Every writer gets its own unit of work at the same moment; on SQLite they queue for the
+/// one writer connection instead of failing with "database is locked".
+async fn sixty_four_concurrent_writers_all_succeed(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let writers: Vec<_> = (0..64)
+        .map(|i| {
+            let db = t.db.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                db.write(|tx| {
+                    Box::pin(async move {
+                        let book = fx::book(&**tx, &format!("Book {i}")).await?;
+                        let author = fx::author(&**tx, &format!("Author {i}")).await?;
+                        fx::credit(&**tx, book.id, author.id, 0).await?;
+                        Ok::<_, DbError>(())
+                    })
+                })
+                .await
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer
+            .await
+            .unwrap()
+            .expect("every concurrent write succeeds");
+    }
+    assert_eq!(t.count("book").await, 64);
+    assert_eq!(t.count("book_author").await, 64);
+}
