@@ -9,5 +9,7 @@ pub mod config;
 pub mod db;
 pub mod entity;
 pub mod migration;
+pub mod repo;
 pub mod server;
+pub mod service;
 pub mod telemetry;

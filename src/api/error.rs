@@ -5,22 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::db::DbError;
-
-/// A problem with one field of the request.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::service::FieldError;
+use crate::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -38,6 +24,8 @@ pub enum ApiError {
     Conflict { field: String, detail: String },
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("too many requests")]
@@ -49,14 +37,19 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The body of every error response.
-#[derive(Debug, Serialize)]
+/// An error, as RFC 9457 problem details (`application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A stable identifier of the kind of problem, `urn:folio:problem:<kind>`.
     #[serde(rename = "type")]
+    #[schema(example = "urn:folio:problem:validation-error")]
     pub kind: String,
-    pub title: &'static str,
+    /// The HTTP status phrase.
+    pub title: String,
     pub status: u16,
+    /// What went wrong, for a person.
     pub detail: String,
+    /// The fields at fault (validation errors and conflicts).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
@@ -73,6 +66,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,6 +84,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict { .. } => "conflict",
             Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Validation(_) => "validation-error",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "service-unavailable",
@@ -112,6 +107,10 @@ impl ApiError {
                 vec![],
             ),
             Self::PayloadTooLarge => ("The request body is too large.".to_string(), vec![]),
+            Self::UnsupportedMediaType => (
+                "Send the body as application/json.".to_string(),
+                vec![],
+            ),
             Self::MethodNotAllowed => {
                 ("This path does not accept that method.".to_string(), vec![])
             }
@@ -129,7 +128,7 @@ impl ApiError {
         };
         Problem {
             kind: format!("urn:folio:problem:{}", self.slug()),
-            title: status.canonical_reason().unwrap_or("Error"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail,
             errors,
@@ -157,6 +156,9 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if matches!(self, Self::Unauthorized(_)) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }
@@ -165,7 +167,7 @@ impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         match err {
             DbError::Conflict { field, reason } => Self::Conflict {
-                detail: format!("{field}: {reason}"),
+                detail: format!("{field} {reason}"),
                 field,
             },
             DbError::NotFound(what) => Self::NotFound(format!("{what} not found")),
@@ -177,6 +179,23 @@ impl From<DbError> for ApiError {
                 Self::Unavailable("The database is unavailable; try again shortly.".into())
             }
             DbError::Internal(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Validation(errors) => Self::Validation(errors),
+            ServiceError::Unauthenticated(message) => Self::Unauthorized(message),
+            ServiceError::Forbidden(message) => Self::Forbidden(message),
+            ServiceError::NotFound(what) => Self::NotFound(format!("No such {what}.")),
+            ServiceError::Conflict { field, detail } => Self::Conflict { field, detail },
+            ServiceError::RateLimited { retry_after_secs } => {
+                Self::TooManyRequests { retry_after_secs }
+            }
+            ServiceError::Db(db) => db.into(),
+            ServiceError::Internal(message) => Self::Internal(message),
         }
     }
 }

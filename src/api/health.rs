@@ -3,28 +3,52 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Problem};
 
-#[derive(Serialize)]
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(live)).routes(routes!(ready))
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct Health {
+    #[schema(example = "ok")]
     status: &'static str,
 }
 
-/// 200 while the process runs; touches nothing else.
-pub async fn live() -> Json<Health> {
+/// Liveness: 200 while the process runs
+#[utoipa::path(
+    get, path = "/health", tag = "health",
+    responses((status = 200, description = "The process is running", body = Health)),
+    security(())
+)]
+async fn live() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Readiness {
+    #[schema(example = "ready")]
     status: &'static str,
+    /// `sqlite` or `postgres`.
     database: &'static str,
 }
 
-/// 200 when the database answers, 503 when it does not. Each call asks afresh, so the
-/// answer turns back to 200 by itself once the database returns.
-pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
+/// Readiness: 200 when the database answers, 503 when it does not
+///
+/// Each call asks afresh, so the answer turns back to 200 by itself once the database returns.
+#[utoipa::path(
+    get, path = "/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "The database is not answering", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::Unavailable("The database is not answering.".into())

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, Response};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
@@ -13,12 +14,12 @@ use tower_http::trace::TraceLayer;
 use tracing::{Level, Span};
 
 use super::ApiError;
+use crate::config::RequestLimits;
 
-/// A request still running after this is answered with 503 and its work is dropped, which
-/// rolls back any unit of work it held.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub fn wrap(router: Router) -> Router {
+/// Wraps every route. A request still running after `limits.request_timeout` is answered with
+/// 503 and its work is dropped, which rolls back any unit of work it held.
+pub fn wrap(router: Router, limits: &RequestLimits) -> Router {
+    let timeout = limits.request_timeout;
     router.layer(
         ServiceBuilder::new()
             // Outermost first: the id exists before the span opens and is echoed on every
@@ -33,7 +34,10 @@ pub fn wrap(router: Router) -> Router {
                     .on_failure(()),
             )
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(axum::middleware::from_fn(timeout)),
+            .layer(axum::middleware::from_fn(move |request, next| {
+                with_timeout(timeout, request, next)
+            }))
+            .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
     )
 }
 
@@ -72,12 +76,16 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Bo
     ApiError::Internal(format!("handler panicked: {message}")).into_response()
 }
 
-async fn timeout(request: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+async fn with_timeout(
+    timeout: Duration,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Unavailable(format!(
             "The request did not finish within {} seconds.",
-            REQUEST_TIMEOUT.as_secs()
+            timeout.as_secs()
         ))
         .into_response(),
     }

@@ -1,44 +1,77 @@
-//! The HTTP API: routers per resource, the shared state, and the middleware every request
-//! passes through (request id, logging, timeout, panic capture).
+//! The HTTP API: routers per resource, the shared state, the OpenAPI document and docs page,
+//! and the middleware every request passes through (request id, logging, limits).
 
+mod auth;
+pub mod docs;
 mod error;
+pub mod extract;
 mod health;
+mod me;
 mod middleware;
+pub mod pagination;
+mod referrals;
+mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Settings;
-use crate::db::Database;
+use crate::db::{Database, DbError};
+use crate::service::auth::AuthService;
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 
-/// What every handler can reach: settings and the database. Cloned per request (cheap).
+/// What every handler can reach: settings, the database, sign-in. Cloned per request (cheap).
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
+    pub auth: Arc<AuthService>,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Database) -> Self {
-        Self {
+    /// Builds the state; loads (or on a first start, creates) the token signing key.
+    pub async fn new(settings: Settings, db: Database) -> Result<Self, DbError> {
+        let auth = AuthService::new(db.clone(), settings.secret_key.as_ref(), &settings.auth).await?;
+        Ok(Self {
             settings: Arc::new(settings),
             db,
-        }
+            auth: Arc::new(auth),
+        })
     }
+}
+
+/// The API's routes with their OpenAPI description, titled from the settings.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(users::router());
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(health::router())
+        .merge(referrals::router())
+        .nest("/api/v1", v1)
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served, for tools and the snapshot test.
+pub fn openapi(settings: &Settings) -> utoipa::openapi::OpenApi {
+    let (_, mut api) = routes();
+    docs::describe(&mut api, &settings.app_title, &settings.app_description);
+    api
 }
 
 /// The whole application as a router, apart from serving it, so tests can drive it.
 pub fn app(state: AppState) -> Router {
-    let api_v1 = Router::new();
-    let router = Router::new()
-        .route("/health", get(health::live))
-        .route("/ready", get(health::ready))
-        .nest("/api/v1", api_v1)
+    let (router, mut api) = routes();
+    docs::describe(&mut api, &state.settings.app_title, &state.settings.app_description);
+    let limits = state.settings.limits.clone();
+    let router = router
+        .merge(docs::router(&api, &state.settings.app_title))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state);
-    middleware::wrap(router)
+    middleware::wrap(router, &limits)
 }

@@ -39,7 +39,7 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         "folio {} serving",
         env!("CARGO_PKG_VERSION")
     );
-    let state = AppState::new(settings, db.clone());
+    let state = AppState::new(settings, db.clone()).await?;
     let result = server::serve(listener, state, server::shutdown_signal()).await;
     db.close().await;
     tracing::info!("stopped");

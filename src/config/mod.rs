@@ -7,6 +7,7 @@ mod secret;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 pub use database_url::DatabaseUrl;
 pub use secret::Secret;
@@ -24,6 +25,29 @@ pub struct Settings {
     pub db_pool_size: u32,
     pub secret_key: Option<Secret>,
     pub payment_webhook_secret: Option<Secret>,
+    pub auth: AuthSettings,
+    pub limits: RequestLimits,
+}
+
+/// Token lifetimes and the abuse limits on signing in and registering.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Failed sign-ins allowed per account within `login_failure_window`.
+    pub login_max_failures: u32,
+    pub login_failure_window: Duration,
+    /// Sign-in and registration attempts allowed per client address per minute.
+    pub auth_attempts_per_minute: u32,
+    /// Where `/r/{code}` sends people, with `?ref=code` added.
+    pub signup_url: String,
+}
+
+/// Limits every request is held to.
+#[derive(Clone, Debug)]
+pub struct RequestLimits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,18 +114,8 @@ impl Settings {
                 ));
             }
         };
-        let db_pool_size = match get("FOLIO_DB_POOL_SIZE") {
-            None => DEFAULT_POOL_SIZE,
-            Some(raw) => match raw.trim().parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => {
-                    return Err(ConfigError::new(
-                        "FOLIO_DB_POOL_SIZE",
-                        format!("expected a whole number from 1 to 1000, got '{raw}'"),
-                    ));
-                }
-            },
-        };
+        let db_pool_size =
+            number(&get, "FOLIO_DB_POOL_SIZE", DEFAULT_POOL_SIZE.into(), 1..=1000)? as u32;
         let log_filter = get("FOLIO_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| ConfigError::new("FOLIO_LOG", format!("invalid filter: {e}")))?;
@@ -117,8 +131,73 @@ impl Settings {
             db_pool_size,
             secret_key: get("FOLIO_SECRET_KEY").map(Secret::new),
             payment_webhook_secret: get("FOLIO_PAYMENT_WEBHOOK_SECRET").map(Secret::new),
+            auth: AuthSettings {
+                access_token_ttl: seconds(&get, "FOLIO_ACCESS_TOKEN_TTL_SECS", 900, 60..=86_400)?,
+                refresh_token_ttl: Duration::from_secs(
+                    86_400 * number(&get, "FOLIO_REFRESH_TOKEN_TTL_DAYS", 30, 1..=365)?,
+                ),
+                login_max_failures: number(&get, "FOLIO_LOGIN_MAX_FAILURES", 10, 1..=10_000)?
+                    as u32,
+                login_failure_window: seconds(
+                    &get,
+                    "FOLIO_LOGIN_FAILURE_WINDOW_SECS",
+                    900,
+                    1..=86_400,
+                )?,
+                auth_attempts_per_minute: number(
+                    &get,
+                    "FOLIO_AUTH_ATTEMPTS_PER_MINUTE",
+                    60,
+                    1..=100_000,
+                )? as u32,
+                signup_url: get("FOLIO_SIGNUP_URL")
+                    .unwrap_or_else(|| DEFAULT_SIGNUP_URL.to_string()),
+            },
+            limits: RequestLimits {
+                max_body_bytes: number(&get, "FOLIO_MAX_BODY_BYTES", 1 << 20, 1024..=1 << 30)?
+                    as usize,
+                request_timeout: seconds(&get, "FOLIO_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
+            },
         })
     }
+}
+
+/// The API's own registration docs, where a referral link lands by default.
+pub const DEFAULT_SIGNUP_URL: &str = "/docs#/auth/register";
+
+/// A whole number within `range`, or `default` when unset.
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                format!(
+                    "expected a whole number from {} to {}, got '{raw}'",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    number(get, variable, default, range).map(Duration::from_secs)
 }
 
 /// `DATABASE_URL`, else the seed apps' `DB_HOST`…`DB_PASS`, else the embedded SQLite file.
@@ -199,6 +278,11 @@ mod tests {
         assert!(s.log_filter.starts_with("info"));
         assert_eq!(s.app_title, "folio");
         assert!(s.db_pool_size >= 1);
+        assert_eq!(s.auth.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(s.auth.refresh_token_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(s.auth.login_max_failures, 10);
+        assert_eq!(s.auth.login_failure_window, Duration::from_secs(15 * 60));
+        assert_eq!(s.auth.auth_attempts_per_minute, 60);
     }
 
     #[test]
@@ -256,6 +340,9 @@ mod tests {
                 "DB_PORT",
             ),
             (&[("FOLIO_LOG", "[[[")], "FOLIO_LOG"),
+            (&[("FOLIO_ACCESS_TOKEN_TTL_SECS", "5")], "FOLIO_ACCESS_TOKEN_TTL_SECS"),
+            (&[("FOLIO_LOGIN_MAX_FAILURES", "-1")], "FOLIO_LOGIN_MAX_FAILURES"),
+            (&[("FOLIO_MAX_BODY_BYTES", "1kb")], "FOLIO_MAX_BODY_BYTES"),
         ];
         for (vars, variable) in cases {
             let err = settings(vars).unwrap_err();

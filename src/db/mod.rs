@@ -16,6 +16,13 @@ use crate::config::DatabaseUrl;
 pub use error::DbError;
 pub use unit_of_work::{UnitOfWork, WorkFuture};
 
+/// The current time at the precision both backends store (microseconds), so a value reads
+/// back equal to what was written on SQLite and PostgreSQL alike.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// How long the readiness probe waits for the database before calling it unavailable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -49,4 +49,10 @@ impl Related<super::referral_link::Entity> for Entity {
     }
 }
 
+impl Related<super::auth_session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuthSession.def()
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}

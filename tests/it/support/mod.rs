@@ -122,12 +122,21 @@ impl TestDb {
 
     /// Settings pointing at this database, as `folio serve` would read them.
     pub fn settings(&self) -> Settings {
-        let url = match &self.url {
-            DatabaseUrl::Sqlite { path } => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres { url } => url.to_string(),
-        };
-        Settings::from_lookup(|name| (name == "DATABASE_URL").then(|| url.clone()))
-            .expect("test settings are valid")
+        self.settings_with(&[])
+    }
+
+    /// Settings pointing at this database, with some variables set (`FOLIO_LOGIN_MAX_FAILURES`…).
+    pub fn settings_with(&self, vars: &[(&str, &str)]) -> Settings {
+        let url = self.url_string();
+        Settings::from_lookup(|name| {
+            if name == "DATABASE_URL" {
+                return Some(url.clone());
+            }
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .expect("test settings are valid")
     }
 
     /// The value to put in `DATABASE_URL` for a `folio` process.

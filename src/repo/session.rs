@@ -1,0 +1,108 @@
+//! Sign-ins (auth_session) and their rotating refresh tokens.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+
+use crate::db::DbError;
+use crate::entity::{auth_session, refresh_token, user};
+
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<auth_session::Model, DbError> {
+    Ok(auth_session::ActiveModel {
+        user_id: Set(user_id),
+        created_at: Set(crate::db::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn add_refresh_token(
+    conn: &impl ConnectionTrait,
+    session_id: i64,
+    token_hash: String,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    refresh_token::ActiveModel {
+        session_id: Set(session_id),
+        token_hash: Set(token_hash),
+        expires_at: Set(expires_at),
+        created_at: Set(crate::db::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// A refresh token with the sign-in it belongs to.
+pub async fn find_refresh_token(
+    conn: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(refresh_token::Model, auth_session::Model)>, DbError> {
+    let found = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .find_also_related(auth_session::Entity)
+        .one(conn)
+        .await?;
+    Ok(found.and_then(|(token, session)| session.map(|s| (token, s))))
+}
+
+/// Marks the token used, if nobody did first. `false` means it was already used: a replay.
+pub async fn use_refresh_token(conn: &impl ConnectionTrait, token_id: i64) -> Result<bool, DbError> {
+    let result = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::val(crate::db::now()).into())
+        .filter(refresh_token::Column::Id.eq(token_id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn revoke(conn: &impl ConnectionTrait, session_id: i64) -> Result<(), DbError> {
+    auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()).into())
+        .filter(auth_session::Column::Id.eq(session_id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every sign-in of `user_id` except `keep` (the one asking, if any).
+pub async fn revoke_all_but(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    keep: Option<i64>,
+) -> Result<u64, DbError> {
+    let mut update = auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()).into())
+        .filter(auth_session::Column::UserId.eq(user_id))
+        .filter(auth_session::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(auth_session::Column::Id.ne(keep));
+    }
+    Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// The user behind a live sign-in, in one indexed lookup: what every request with an access
+/// token costs. `None` when the sign-in is unknown or revoked.
+pub async fn live_user(
+    conn: &impl ConnectionTrait,
+    session_id: i64,
+    user_id: i64,
+) -> Result<Option<user::Model>, DbError> {
+    Ok(user::Entity::find()
+        .inner_join(auth_session::Entity)
+        .filter(auth_session::Column::Id.eq(session_id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .filter(user::Column::Id.eq(user_id))
+        .limit(1)
+        .one(conn)
+        .await?)
+}

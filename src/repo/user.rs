@@ -1,0 +1,101 @@
+//! Users: lookups by id or by sign-in name, keyset pages, updates.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::Slice;
+use crate::db::DbError;
+use crate::entity::enums::UserRole;
+use crate::entity::user::{self, Column};
+
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: UserRole,
+    pub referred_by_link_id: Option<i64>,
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbError> {
+    let now = crate::db::now();
+    Ok(user::ActiveModel {
+        username: Set(new.username),
+        email: Set(new.email),
+        password_hash: Set(new.password_hash),
+        role: Set(new.role),
+        disabled: Set(false),
+        referred_by_link_id: Set(new.referred_by_link_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbError> {
+    Ok(user::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// The user whose username or email is `identifier`, without regard to case. Both sides are
+/// lowered by the database, so the comparison matches the unique indexes exactly.
+pub async fn find_by_login(
+    conn: &impl ConnectionTrait,
+    identifier: &str,
+) -> Result<Option<user::Model>, DbError> {
+    let lowered = || Func::lower(Expr::val(identifier));
+    Ok(user::Entity::find()
+        .filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(Column::Username))).eq(lowered()))
+                .add(Expr::expr(Func::lower(Expr::col(Column::Email))).eq(lowered())),
+        )
+        .one(conn)
+        .await?)
+}
+
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    after_id: Option<i64>,
+    limit: u64,
+) -> Result<Slice<user::Model>, DbError> {
+    let mut query = user::Entity::find().order_by_asc(Column::Id).limit(limit + 1);
+    if let Some(after) = after_id {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+}
+
+/// The changes an update may make; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: Option<UserRole>,
+    pub disabled: Option<bool>,
+}
+
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    existing: user::Model,
+    changes: UserChanges,
+) -> Result<user::Model, DbError> {
+    let mut active: user::ActiveModel = existing.into();
+    if let Some(email) = changes.email {
+        active.email = Set(email);
+    }
+    if let Some(hash) = changes.password_hash {
+        active.password_hash = Set(hash);
+    }
+    if let Some(role) = changes.role {
+        active.role = Set(role);
+    }
+    if let Some(disabled) = changes.disabled {
+        active.disabled = Set(disabled);
+    }
+    active.updated_at = Set(crate::db::now());
+    Ok(active.update(conn).await?)
+}

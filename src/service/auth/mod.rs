@@ -1,0 +1,308 @@
+//! Signing in: passwords, rotating refresh tokens with reuse detection, access tokens, API keys,
+//! and the abuse limits around them.
+
+pub mod password;
+mod rate_limit;
+pub mod token;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::{AuthSettings, Secret};
+use crate::db::{Database, DbError};
+use crate::entity::enums::UserRole;
+use crate::entity::user;
+use crate::repo;
+use crate::service::{ServiceError, ServiceResult};
+pub use rate_limit::SlidingWindow;
+use token::AccessTokens;
+
+/// Where a generated signing key is kept when `FOLIO_SECRET_KEY` is not set.
+const SIGNING_KEY_SETTING: &str = "token_signing_key";
+/// API keys start with this, so they are recognisable in a config file or a leak scanner.
+pub const API_KEY_PREFIX: &str = "fol_";
+/// `last_used_at` of an API key is written at most this often, not on every request.
+const API_KEY_TOUCH_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+const BAD_CREDENTIALS: &str = "Incorrect username or password.";
+const BAD_TOKEN: &str = "The access token or API key is missing, invalid or expired.";
+
+/// Who is asking, once their credentials checked out.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub role: UserRole,
+    /// The sign-in an access token belongs to; `None` for an API key.
+    pub session_id: Option<i64>,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.role == UserRole::Admin
+    }
+
+    fn of(user: &user::Model, session_id: Option<i64>) -> Self {
+        Self {
+            user_id: user.id,
+            username: user.username.clone(),
+            role: user.role,
+            session_id,
+        }
+    }
+}
+
+/// What a sign-in or a refresh hands out.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+pub struct AuthService {
+    db: Database,
+    access: AccessTokens,
+    refresh_ttl: Duration,
+    failures_per_account: SlidingWindow,
+    attempts_per_address: SlidingWindow,
+}
+
+impl AuthService {
+    /// Loads the signing key: `FOLIO_SECRET_KEY`, or one generated on the first start and
+    /// kept in the database so tokens survive restarts.
+    pub async fn new(db: Database, secret: Option<&Secret>, settings: &AuthSettings) -> Result<Self, DbError> {
+        let key = match secret {
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => {
+                let generated = hex::encode(token::random_secret("").as_bytes());
+                let tx = db.begin().await?;
+                let key = repo::app_setting::get_or_insert(&*tx, SIGNING_KEY_SETTING, generated).await?;
+                tx.commit().await?;
+                key.into_bytes()
+            }
+        };
+        password::warm_up();
+        Ok(Self {
+            db,
+            access: AccessTokens::new(key, settings.access_token_ttl),
+            refresh_ttl: settings.refresh_token_ttl,
+            failures_per_account: SlidingWindow::new(
+                settings.login_max_failures,
+                settings.login_failure_window,
+            ),
+            attempts_per_address: SlidingWindow::new(
+                settings.auth_attempts_per_minute,
+                Duration::from_secs(60),
+            ),
+        })
+    }
+
+    /// Counts a sign-in or registration attempt from `address`; refuses past the limit.
+    pub fn throttle_address(&self, address: IpAddr) -> ServiceResult<()> {
+        self.attempts_per_address
+            .hit(&address.to_string())
+            .map_err(rate_limited)
+    }
+
+    /// Signs in with a username or email and a password. A wrong username and a wrong password
+    /// are the same error and take the same time.
+    pub async fn login(&self, identifier: &str, password: &str) -> ServiceResult<(Tokens, user::Model)> {
+        let account_key = identifier.trim().to_lowercase();
+        self.failures_per_account
+            .check(&account_key)
+            .map_err(rate_limited)?;
+        let user = repo::user::find_by_login(self.db.reader(), identifier.trim()).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        if !password::verify(password.to_string(), stored).await? {
+            let _ = self.failures_per_account.hit(&account_key);
+            return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+        }
+        let user = user.expect("a verified password has an account");
+        if user.disabled {
+            return Err(ServiceError::Forbidden("This account is disabled.".into()));
+        }
+        self.failures_per_account.clear(&account_key);
+        let tokens = self.start_session(user.id).await?;
+        Ok((tokens, user))
+    }
+
+    async fn start_session(&self, user_id: i64) -> ServiceResult<Tokens> {
+        let refresh_token = token::random_secret("");
+        let expires_at = crate::db::now() + self.refresh_ttl;
+        let digest = token::digest(&refresh_token);
+        let session = self
+            .db
+            .write(|tx| {
+                Box::pin(async move {
+                    let session = repo::session::create(&**tx, user_id).await?;
+                    repo::session::add_refresh_token(&**tx, session.id, digest, expires_at).await?;
+                    Ok::<_, DbError>(session)
+                })
+            })
+            .await?;
+        Ok(self.tokens(user_id, session.id, refresh_token))
+    }
+
+    fn tokens(&self, user_id: i64, session_id: i64, refresh_token: String) -> Tokens {
+        Tokens {
+            access_token: self.access.issue(user_id, session_id),
+            refresh_token,
+            expires_in: self.access.ttl().as_secs(),
+        }
+    }
+
+    /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a
+    /// used one again means it was stolen or replayed, and the whole sign-in is revoked.
+    pub async fn refresh(&self, refresh_token: &str) -> ServiceResult<Tokens> {
+        let digest = token::digest(refresh_token);
+        let next = token::random_secret("");
+        let next_digest = token::digest(&next);
+        let expires_at = crate::db::now() + self.refresh_ttl;
+        enum Outcome {
+            Rotated { user_id: i64, session_id: i64 },
+            Replayed,
+            Refused,
+        }
+        let outcome = self
+            .db
+            .write(|tx| {
+                Box::pin(async move {
+                    let Some((token, session)) = repo::session::find_refresh_token(&**tx, &digest).await? else {
+                        return Ok(Outcome::Refused);
+                    };
+                    if session.revoked_at.is_some() || token.expires_at <= crate::db::now() {
+                        return Ok(Outcome::Refused);
+                    }
+                    if !repo::session::use_refresh_token(&**tx, token.id).await? {
+                        repo::session::revoke(&**tx, session.id).await?;
+                        return Ok(Outcome::Replayed);
+                    }
+                    let live = repo::user::find(&**tx, session.user_id).await?;
+                    if live.is_none_or(|u| u.disabled) {
+                        return Ok(Outcome::Refused);
+                    }
+                    repo::session::add_refresh_token(&**tx, session.id, next_digest, expires_at).await?;
+                    Ok::<_, DbError>(Outcome::Rotated {
+                        user_id: session.user_id,
+                        session_id: session.id,
+                    })
+                })
+            })
+            .await?;
+        match outcome {
+            Outcome::Rotated { user_id, session_id } => Ok(self.tokens(user_id, session_id, next)),
+            Outcome::Replayed => {
+                tracing::warn!("a used refresh token was presented again; the sign-in is revoked");
+                Err(ServiceError::Unauthenticated(
+                    "This refresh token was already used; the sign-in has been revoked.".into(),
+                ))
+            }
+            Outcome::Refused => Err(ServiceError::Unauthenticated(
+                "The refresh token is invalid, expired or revoked.".into(),
+            )),
+        }
+    }
+
+    /// Ends the sign-in: its access tokens stop working at once and its refresh tokens too.
+    pub async fn logout(&self, session_id: i64) -> ServiceResult<()> {
+        self.db
+            .write(|tx| Box::pin(async move { repo::session::revoke(&**tx, session_id).await }))
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the sign-in a refresh token belongs to, for clients holding only that.
+    pub async fn logout_by_refresh_token(&self, refresh_token: &str) -> ServiceResult<()> {
+        let digest = token::digest(refresh_token);
+        let found = repo::session::find_refresh_token(self.db.reader(), &digest).await?;
+        let (_, session) = found.ok_or_else(|| {
+            ServiceError::Unauthenticated("The refresh token is invalid.".into())
+        })?;
+        self.logout(session.id).await
+    }
+
+    /// Checks a bearer credential: an API key (by its prefix) or an access token.
+    pub async fn authenticate(&self, credential: &str) -> ServiceResult<Principal> {
+        if credential.starts_with(API_KEY_PREFIX) {
+            return self.authenticate_api_key(credential).await;
+        }
+        let claims = self
+            .access
+            .verify(credential)
+            .ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
+        let user_id = claims
+            .user_id()
+            .ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
+        let user = repo::session::live_user(self.db.reader(), claims.sid, user_id)
+            .await?
+            .ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
+        if user.disabled {
+            return Err(ServiceError::Unauthenticated("This account is disabled.".into()));
+        }
+        Ok(Principal::of(&user, Some(claims.sid)))
+    }
+
+    pub async fn authenticate_api_key(&self, key: &str) -> ServiceResult<Principal> {
+        let found = repo::api_key::find_with_user(self.db.reader(), &token::digest(key)).await?;
+        let (key, user) = found.ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
+        if user.disabled {
+            return Err(ServiceError::Unauthenticated("This account is disabled.".into()));
+        }
+        let stale = key
+            .last_used_at
+            .is_none_or(|at| crate::db::now() - at > API_KEY_TOUCH_INTERVAL);
+        if stale {
+            // Bookkeeping, not the request's business: it must not slow or fail the request.
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                let touched = db
+                    .write(|tx| Box::pin(async move { repo::api_key::touch(&**tx, key.id).await }))
+                    .await;
+                if let Err(e) = touched {
+                    tracing::warn!(error = %e, "could not record an API key's last use");
+                }
+            });
+        }
+        Ok(Principal::of(&user, None))
+    }
+
+    /// Changes the password after checking the old one, and revokes every other sign-in.
+    pub async fn change_password(
+        &self,
+        who: &Principal,
+        old_password: &str,
+        new_password: &str,
+    ) -> ServiceResult<()> {
+        let user = repo::user::find(self.db.reader(), who.user_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("user".into()))?;
+        if !password::verify(old_password.to_string(), Some(user.password_hash.clone())).await? {
+            return Err(ServiceError::invalid("old_password", "is not the current password"));
+        }
+        crate::service::validate::Checks::default()
+            .check("new_password", crate::service::validate::password(new_password))
+            .finish()?;
+        let hash = password::hash(new_password.to_string()).await?;
+        let (user_id, keep) = (who.user_id, who.session_id);
+        self.db
+            .write(|tx| {
+                Box::pin(async move {
+                    let changes = repo::user::UserChanges {
+                        password_hash: Some(hash),
+                        ..Default::default()
+                    };
+                    repo::user::update(&**tx, user, changes).await?;
+                    repo::session::revoke_all_but(&**tx, user_id, keep).await
+                })
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+fn rate_limited(wait: Duration) -> ServiceError {
+    ServiceError::RateLimited {
+        retry_after_secs: wait.as_secs().max(1),
+    }
+}

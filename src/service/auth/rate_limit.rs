@@ -1,0 +1,95 @@
+//! Sliding-window counters for the abuse limits on signing in and registering.
+//!
+//! They live in the process: folio runs as one server, and a restart forgetting the counts
+//! costs an attacker a restart's worth of attempts at most.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Past this many keys, keys with no recent events are swept out on the next write.
+const SWEEP_ABOVE: usize = 10_000;
+
+pub struct SlidingWindow {
+    limit: usize,
+    window: Duration,
+    events: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SlidingWindow {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: limit as usize,
+            window,
+            events: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(wait)` when `key` has used up its events in the window; records nothing.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut events = self.events.lock().expect("rate limiter lock");
+        match events.get_mut(key) {
+            Some(times) => self.remaining(times, now),
+            None => Ok(()),
+        }
+    }
+
+    /// Records an event for `key`, or refuses it with the time to wait when the window is full.
+    pub fn hit(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut events = self.events.lock().expect("rate limiter lock");
+        if events.len() > SWEEP_ABOVE {
+            let window = self.window;
+            events.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let times = events.entry(key.to_string()).or_default();
+        self.remaining(times, now)?;
+        times.push_back(now);
+        Ok(())
+    }
+
+    /// Forgets `key`, as after a successful sign-in.
+    pub fn clear(&self, key: &str) {
+        self.events.lock().expect("rate limiter lock").remove(key);
+    }
+
+    fn remaining(&self, times: &mut VecDeque<Instant>, now: Instant) -> Result<(), Duration> {
+        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            times.pop_front();
+        }
+        if times.len() < self.limit {
+            return Ok(());
+        }
+        let oldest = *times.front().expect("a full window has events");
+        Err(self.window.saturating_sub(now.duration_since(oldest)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_past_the_limit_per_key_and_clears() {
+        let limiter = SlidingWindow::new(3, Duration::from_secs(60));
+        for _ in 0..3 {
+            limiter.hit("a").unwrap();
+        }
+        let wait = limiter.hit("a").unwrap_err();
+        assert!(wait > Duration::from_secs(58) && wait <= Duration::from_secs(60));
+        assert!(limiter.check("a").is_err());
+        assert!(limiter.hit("b").is_ok(), "keys are counted apart");
+        limiter.clear("a");
+        assert!(limiter.hit("a").is_ok());
+    }
+
+    #[test]
+    fn events_leave_the_window() {
+        let limiter = SlidingWindow::new(1, Duration::from_millis(30));
+        limiter.hit("k").unwrap();
+        assert!(limiter.hit("k").is_err());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(limiter.hit("k").is_ok());
+    }
+}

@@ -1,0 +1,57 @@
+//! The rules of the domain: who may do what, and what a valid change is. Services take the
+//! database, run their work in units of work, and speak [`ServiceError`].
+
+pub mod accounts;
+pub mod api_keys;
+pub mod auth;
+pub mod referrals;
+pub mod validate;
+
+use crate::db::DbError;
+
+/// A problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The service layer's one error type.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// Missing or unusable credentials. The message is safe to show.
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict { field: String, detail: String },
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A fault of folio's own (a hashing failure, a broken invariant); logged, never shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,104 @@
+//! Referral links (seed 002's ReferralLink): codes users share, clicks, sign-ups, purchases.
+
+use crate::db::Database;
+use crate::repo::referral::LinkStats;
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::{ServiceError, ServiceResult};
+
+const GENERATED_CODE_CHARS: usize = 10;
+const CODE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+
+/// 3–32 characters of letters, digits, `-` and `_`: safe in a URL as it is.
+pub fn check_code(code: &str) -> Result<(), String> {
+    let valid_chars = code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if (3..=32).contains(&code.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err("must be 3 to 32 letters, digits, '-' or '_'".into())
+    }
+}
+
+/// A code people can read aloud: no `0/o`, `1/l` confusion.
+fn generate_code() -> String {
+    let mut bytes = [0u8; GENERATED_CODE_CHARS];
+    rand::fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char)
+        .collect()
+}
+
+pub async fn create(db: &Database, who: &Principal, code: Option<String>) -> ServiceResult<LinkStats> {
+    let code = match code {
+        Some(code) => {
+            check_code(&code).map_err(|m| ServiceError::invalid("code", m))?;
+            code
+        }
+        None => generate_code(),
+    };
+    let owner_id = who.user_id;
+    let link = db
+        .write(|tx| Box::pin(async move { repo::referral::insert(&**tx, owner_id, code).await }))
+        .await?;
+    Ok(LinkStats {
+        id: link.id,
+        code: link.code,
+        clicks: 0,
+        signups: 0,
+        purchases: 0,
+        created_at: link.created_at,
+    })
+}
+
+pub async fn page(db: &Database, who: &Principal, after_id: Option<i64>, limit: u64) -> ServiceResult<Slice<LinkStats>> {
+    Ok(repo::referral::page_with_stats(db.reader(), who.user_id, after_id, limit).await?)
+}
+
+/// Counts a click on `code` and answers where to send the visitor.
+pub async fn follow(db: &Database, code: &str, signup_url: &str) -> ServiceResult<String> {
+    check_code(code).map_err(|_| ServiceError::NotFound("referral link".into()))?;
+    let code_owned = code.to_string();
+    let counted = db
+        .write(|tx| Box::pin(async move { repo::referral::count_click(&**tx, &code_owned).await }))
+        .await?;
+    if !counted {
+        return Err(ServiceError::NotFound("referral link".into()));
+    }
+    Ok(with_ref(signup_url, code))
+}
+
+/// `signup_url` with `ref=code` in its query, before any `#fragment`.
+fn with_ref(signup_url: &str, code: &str) -> String {
+    let (base, fragment) = match signup_url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (signup_url, None),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let mut url = format!("{base}{separator}ref={code}");
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_goes_into_the_query_before_the_fragment() {
+        assert_eq!(with_ref("/docs#/auth/register", "abc"), "/docs?ref=abc#/auth/register");
+        assert_eq!(with_ref("https://shop.example/join?lang=de", "x-1"), "https://shop.example/join?lang=de&ref=x-1");
+    }
+
+    #[test]
+    fn generated_codes_are_valid_and_differ() {
+        let a = generate_code();
+        assert!(check_code(&a).is_ok());
+        assert_ne!(a, generate_code());
+        assert!(check_code("has space").is_err());
+        assert!(check_code("ab").is_err());
+    }
+}
