@@ -88,7 +88,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: &OpenApi, title: &str) -> R
                 .try_it_out_enabled(true),
         ),
         title_tag: format!("<title>{}</title>", escape_html(title)).into(),
-        document: api.to_pretty_json().expect("the OpenAPI document serialises").into(),
+        document: api
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+            .into(),
     };
     Router::new()
         .route(OPENAPI_PATH, get(document))
@@ -99,7 +102,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: &OpenApi, title: &str) -> R
 }
 
 async fn document(State(state): State<DocsState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], state.document.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.document.to_string(),
+    )
+        .into_response()
 }
 
 async fn docs_file(State(state): State<DocsState>, file: Option<Path<String>>) -> Response {
@@ -115,10 +122,16 @@ async fn docs_file(State(state): State<DocsState>, file: Option<Path<String>>) -
                 );
                 ([(header::CONTENT_TYPE, content_type)], page).into_response()
             } else {
-                ([(header::CONTENT_TYPE, content_type)], found.bytes.into_owned()).into_response()
+                (
+                    [(header::CONTENT_TYPE, content_type)],
+                    found.bytes.into_owned(),
+                )
+                    .into_response()
             }
         }
-        Ok(None) => super::ApiError::NotFound("No such file of the docs page.".into()).into_response(),
+        Ok(None) => {
+            super::ApiError::NotFound("No such file of the docs page.".into()).into_response()
+        }
         Err(e) => super::ApiError::Internal(format!("docs page: {e}")).into_response(),
     }
 }

@@ -107,10 +107,9 @@ impl ApiError {
                 vec![],
             ),
             Self::PayloadTooLarge => ("The request body is too large.".to_string(), vec![]),
-            Self::UnsupportedMediaType => (
-                "Send the body as application/json.".to_string(),
-                vec![],
-            ),
+            Self::UnsupportedMediaType => {
+                ("Send the body as application/json.".to_string(), vec![])
+            }
             Self::MethodNotAllowed => {
                 ("This path does not accept that method.".to_string(), vec![])
             }

@@ -6,9 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
+use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
@@ -75,7 +75,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
                     | axum::extract::path::ErrorKind::DeserializeError { key, .. } => key.clone(),
                     _ => "path".to_string(),
                 };
-                Err(ApiError::Validation(vec![FieldError::new(field, e.body_text())]))
+                Err(ApiError::Validation(vec![FieldError::new(
+                    field,
+                    e.body_text(),
+                )]))
             }
             Err(other) => Err(ApiError::Internal(other.body_text())),
         }
@@ -83,13 +86,18 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 }
 
 async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest(format!("The body could not be read: {}", rejection.body_text()))
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(format!(
+                    "The body could not be read: {}",
+                    rejection.body_text()
+                ))
+            }
+        })
 }
 
 fn has_content_type(headers: &HeaderMap, wanted: &str) -> bool {
@@ -144,9 +152,9 @@ fn field_error(path: &str, message: &str) -> ApiError {
 /// The credential a request carries: `Authorization: Bearer …` or `X-Api-Key: …`.
 fn credential(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("The Authorization header is not readable.".into()))?;
+        let value = value.to_str().map_err(|_| {
+            ApiError::Unauthorized("The Authorization header is not readable.".into())
+        })?;
         let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(ApiError::Unauthorized(

@@ -10,7 +10,9 @@ use utoipa_axum::routes;
 use super::{ApiError, AppState, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(live)).routes(routes!(ready))
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
 }
 
 #[derive(Serialize, ToSchema)]

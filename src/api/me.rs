@@ -35,7 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]
-async fn get_me(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<Json<UserResponse>, ApiError> {
+async fn get_me(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<UserResponse>, ApiError> {
     Ok(Json(accounts::get(&state.db, me.user_id).await?.into()))
 }
 
@@ -62,7 +65,11 @@ async fn update_me(
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
-    Ok(Json(accounts::update_email(&state.db, &me, body.email).await?.into()))
+    Ok(Json(
+        accounts::update_email(&state.db, &me, body.email)
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -89,7 +96,10 @@ async fn change_password(
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.change_password(&me, &body.old_password, &body.new_password).await?;
+    state
+        .auth
+        .change_password(&me, &body.old_password, &body.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,7 +158,10 @@ async fn create_api_key(
 ) -> Result<(StatusCode, Json<NewApiKeyResponse>), ApiError> {
     let (model, key) = api_keys::create(&state.db, &me, body.name).await?;
     let details = ApiKeyResponse::from(model);
-    Ok((StatusCode::CREATED, Json(NewApiKeyResponse { details, key })))
+    Ok((
+        StatusCode::CREATED,
+        Json(NewApiKeyResponse { details, key }),
+    ))
 }
 
 /// Your API keys
@@ -169,7 +182,12 @@ async fn list_api_keys(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Page<ApiKeyResponse>>, ApiError> {
     let slice = api_keys::page(&state.db, &me, params.after()?, params.limit()?).await?;
-    Ok(Json(Page::new(slice.rows, slice.has_more, |k| k.id, ApiKeyResponse::from)))
+    Ok(Json(Page::new(
+        slice.rows,
+        slice.has_more,
+        |k| k.id,
+        ApiKeyResponse::from,
+    )))
 }
 
 /// Revoke an API key
@@ -267,5 +285,10 @@ async fn list_referral_links(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Page<ReferralLinkResponse>>, ApiError> {
     let slice = referrals::page(&state.db, &me, params.after()?, params.limit()?).await?;
-    Ok(Json(Page::new(slice.rows, slice.has_more, |l| l.id, ReferralLinkResponse::from)))
+    Ok(Json(Page::new(
+        slice.rows,
+        slice.has_more,
+        |l| l.id,
+        ReferralLinkResponse::from,
+    )))
 }

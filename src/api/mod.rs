@@ -34,7 +34,8 @@ pub struct AppState {
 impl AppState {
     /// Builds the state; loads (or on a first start, creates) the token signing key.
     pub async fn new(settings: Settings, db: Database) -> Result<Self, DbError> {
-        let auth = AuthService::new(db.clone(), settings.secret_key.as_ref(), &settings.auth).await?;
+        let auth =
+            AuthService::new(db.clone(), settings.secret_key.as_ref(), &settings.auth).await?;
         Ok(Self {
             settings: Arc::new(settings),
             db,
@@ -66,7 +67,11 @@ pub fn openapi(settings: &Settings) -> utoipa::openapi::OpenApi {
 /// The whole application as a router, apart from serving it, so tests can drive it.
 pub fn app(state: AppState) -> Router {
     let (router, mut api) = routes();
-    docs::describe(&mut api, &state.settings.app_title, &state.settings.app_description);
+    docs::describe(
+        &mut api,
+        &state.settings.app_title,
+        &state.settings.app_description,
+    );
     let limits = state.settings.limits.clone();
     let router = router
         .merge(docs::router(&api, &state.settings.app_title))

@@ -57,7 +57,11 @@ impl<T> Page<T> {
         key: impl Fn(&R) -> K,
         item: impl Fn(R) -> T,
     ) -> Self {
-        let next_cursor = if has_more { rows.last().map(|r| encode(&key(r))) } else { None };
+        let next_cursor = if has_more {
+            rows.last().map(|r| encode(&key(r)))
+        } else {
+            None
+        };
         Self {
             items: rows.into_iter().map(item).collect(),
             next_cursor,
@@ -85,14 +89,23 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_a_bad_request() {
         let cursor = encode(&("Dune", 42i64));
-        assert_eq!(decode::<(String, i64)>(&cursor).unwrap(), ("Dune".to_string(), 42));
+        assert_eq!(
+            decode::<(String, i64)>(&cursor).unwrap(),
+            ("Dune".to_string(), 42)
+        );
         assert!(matches!(decode::<i64>("%%%"), Err(ApiError::BadRequest(_))));
-        assert!(matches!(decode::<i64>(&encode(&"text")), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            decode::<i64>(&encode(&"text")),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]
     fn limits_are_checked() {
-        let params = |limit| PageParams { limit, cursor: None };
+        let params = |limit| PageParams {
+            limit,
+            cursor: None,
+        };
         assert_eq!(params(None).limit().unwrap(), 20);
         assert_eq!(params(Some(100)).limit().unwrap(), 100);
         assert!(params(Some(0)).limit().is_err());

@@ -66,7 +66,12 @@ async fn list_users(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Page<UserResponse>>, ApiError> {
     let slice = accounts::page(&state.db, params.after()?, params.limit()?).await?;
-    Ok(Json(Page::new(slice.rows, slice.has_more, |u| u.id, UserResponse::from)))
+    Ok(Json(Page::new(
+        slice.rows,
+        slice.has_more,
+        |u| u.id,
+        UserResponse::from,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]

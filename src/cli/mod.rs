@@ -2,6 +2,7 @@
 
 mod db;
 mod serve;
+mod user;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,9 @@ pub enum Command {
     /// Create, upgrade, inspect or drop the database schema
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Manage accounts
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 /// An error a command reports to the user; `main` prints it and exits with its code.
@@ -73,6 +77,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), CommandError> {
     match cli.command {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Db(command) => db::run(command, &settings).await,
+        Command::User(command) => user::run(command, &settings).await,
     }
 }
 

@@ -114,8 +114,12 @@ impl Settings {
                 ));
             }
         };
-        let db_pool_size =
-            number(&get, "FOLIO_DB_POOL_SIZE", DEFAULT_POOL_SIZE.into(), 1..=1000)? as u32;
+        let db_pool_size = number(
+            &get,
+            "FOLIO_DB_POOL_SIZE",
+            DEFAULT_POOL_SIZE.into(),
+            1..=1000,
+        )? as u32;
         let log_filter = get("FOLIO_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| ConfigError::new("FOLIO_LOG", format!("invalid filter: {e}")))?;
@@ -340,8 +344,14 @@ mod tests {
                 "DB_PORT",
             ),
             (&[("FOLIO_LOG", "[[[")], "FOLIO_LOG"),
-            (&[("FOLIO_ACCESS_TOKEN_TTL_SECS", "5")], "FOLIO_ACCESS_TOKEN_TTL_SECS"),
-            (&[("FOLIO_LOGIN_MAX_FAILURES", "-1")], "FOLIO_LOGIN_MAX_FAILURES"),
+            (
+                &[("FOLIO_ACCESS_TOKEN_TTL_SECS", "5")],
+                "FOLIO_ACCESS_TOKEN_TTL_SECS",
+            ),
+            (
+                &[("FOLIO_LOGIN_MAX_FAILURES", "-1")],
+                "FOLIO_LOGIN_MAX_FAILURES",
+            ),
             (&[("FOLIO_MAX_BODY_BYTES", "1kb")], "FOLIO_MAX_BODY_BYTES"),
         ];
         for (vars, variable) in cases {

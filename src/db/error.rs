@@ -91,6 +91,9 @@ fn classify_database(db: &dyn DatabaseError, operation: Operation) -> Option<DbE
             field: invalid_field(db),
         }),
         _ if is_unavailable_code(db) => Some(DbError::Unavailable(db.message().to_string())),
+        _ if is_data_exception(db) => Some(DbError::Invalid {
+            field: "body".into(),
+        }),
         _ => None,
     }
 }
@@ -178,10 +181,20 @@ fn detail_columns(detail: &str) -> Option<&str> {
 }
 
 /// A multi-column key is named by its last column, which is the one the API sets
-/// (`(user_id, idempotency_key)` → `idempotency_key`); `table.column` loses the table.
+/// (`(user_id, idempotency_key)` → `idempotency_key`); `table.column` loses the table, and a
+/// case-folded copy (`email_folded`) is reported as the field it folds (`email`).
 fn last_column(columns: &str) -> String {
     let last = columns.rsplit(',').next().unwrap_or(columns).trim();
-    last.rsplit('.').next().unwrap_or(last).to_string()
+    let column = last.rsplit('.').next().unwrap_or(last);
+    column.strip_suffix("_folded").unwrap_or(column).to_string()
+}
+
+/// A value the database cannot hold (PostgreSQL class 22: a NUL in text, a number out of
+/// range…). Input checks should catch these first; this keeps a missed one a 422, not a 500.
+fn is_data_exception(db: &dyn DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+        && db.code().is_some_and(|code| code.starts_with("22"))
 }
 
 fn is_unavailable_code(db: &dyn DatabaseError) -> bool {
@@ -211,6 +224,7 @@ mod tests {
             "author_id"
         );
         assert_eq!(last_column("author.name"), "name");
+        assert_eq!(last_column("user.email_folded"), "email");
         assert_eq!(
             detail_columns("Key (user_id, book_id)=(1, 2) already exists."),
             Some("user_id, book_id")

@@ -7,10 +7,12 @@ use super::enums::UserRole;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// Unique without regard to case (an index on `lower(username)`).
     pub username: String,
-    /// Unique without regard to case (an index on `lower(email)`).
     pub email: String,
+    /// `username` case-folded; unique, so usernames are unique without regard to case.
+    pub username_folded: String,
+    /// `email` case-folded; unique.
+    pub email_folded: String,
     pub password_hash: String,
     pub role: UserRole,
     pub disabled: bool,

@@ -70,7 +70,7 @@ pub async fn find_with_user(
 
 pub async fn touch(conn: &impl ConnectionTrait, id: i64) -> Result<(), DbError> {
     api_key::Entity::update_many()
-        .col_expr(api_key::Column::LastUsedAt, Expr::val(crate::db::now()).into())
+        .col_expr(api_key::Column::LastUsedAt, Expr::val(crate::db::now()))
         .filter(api_key::Column::Id.eq(id))
         .exec(conn)
         .await?;

@@ -25,7 +25,11 @@ pub async fn get_or_insert(
         value: Set(value),
         created_at: Set(crate::db::now()),
     })
-    .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(app_setting::Column::Key)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(conn)
     .await?;
     get(conn, key)

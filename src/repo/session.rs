@@ -54,9 +54,12 @@ pub async fn find_refresh_token(
 }
 
 /// Marks the token used, if nobody did first. `false` means it was already used: a replay.
-pub async fn use_refresh_token(conn: &impl ConnectionTrait, token_id: i64) -> Result<bool, DbError> {
+pub async fn use_refresh_token(
+    conn: &impl ConnectionTrait,
+    token_id: i64,
+) -> Result<bool, DbError> {
     let result = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::val(crate::db::now()).into())
+        .col_expr(refresh_token::Column::UsedAt, Expr::val(crate::db::now()))
         .filter(refresh_token::Column::Id.eq(token_id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec(conn)
@@ -66,7 +69,7 @@ pub async fn use_refresh_token(conn: &impl ConnectionTrait, token_id: i64) -> Re
 
 pub async fn revoke(conn: &impl ConnectionTrait, session_id: i64) -> Result<(), DbError> {
     auth_session::Entity::update_many()
-        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()).into())
+        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()))
         .filter(auth_session::Column::Id.eq(session_id))
         .filter(auth_session::Column::RevokedAt.is_null())
         .exec(conn)
@@ -81,7 +84,7 @@ pub async fn revoke_all_but(
     keep: Option<i64>,
 ) -> Result<u64, DbError> {
     let mut update = auth_session::Entity::update_many()
-        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()).into())
+        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()))
         .filter(auth_session::Column::UserId.eq(user_id))
         .filter(auth_session::Column::RevokedAt.is_null());
     if let Some(keep) = keep {

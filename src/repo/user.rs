@@ -1,6 +1,5 @@
 //! Users: lookups by id or by sign-in name, keyset pages, updates.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -22,6 +21,8 @@ pub struct NewUser {
 pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbError> {
     let now = crate::db::now();
     Ok(user::ActiveModel {
+        username_folded: Set(fold(&new.username)),
+        email_folded: Set(fold(&new.email)),
         username: Set(new.username),
         email: Set(new.email),
         password_hash: Set(new.password_hash),
@@ -40,18 +41,23 @@ pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::M
     Ok(user::Entity::find_by_id(id).one(conn).await?)
 }
 
-/// The user whose username or email is `identifier`, without regard to case. Both sides are
-/// lowered by the database, so the comparison matches the unique indexes exactly.
+/// The case-folded form that uniqueness and sign-in compare.
+pub fn fold(value: &str) -> String {
+    value.to_lowercase()
+}
+
+/// The user whose username or email is `identifier`, without regard to case: two lookups on
+/// the unique folded columns.
 pub async fn find_by_login(
     conn: &impl ConnectionTrait,
     identifier: &str,
 ) -> Result<Option<user::Model>, DbError> {
-    let lowered = || Func::lower(Expr::val(identifier));
+    let folded = fold(identifier);
     Ok(user::Entity::find()
         .filter(
             Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(Column::Username))).eq(lowered()))
-                .add(Expr::expr(Func::lower(Expr::col(Column::Email))).eq(lowered())),
+                .add(Column::UsernameFolded.eq(folded.clone()))
+                .add(Column::EmailFolded.eq(folded)),
         )
         .one(conn)
         .await?)
@@ -62,7 +68,9 @@ pub async fn page(
     after_id: Option<i64>,
     limit: u64,
 ) -> Result<Slice<user::Model>, DbError> {
-    let mut query = user::Entity::find().order_by_asc(Column::Id).limit(limit + 1);
+    let mut query = user::Entity::find()
+        .order_by_asc(Column::Id)
+        .limit(limit + 1);
     if let Some(after) = after_id {
         query = query.filter(Column::Id.gt(after));
     }
@@ -85,6 +93,7 @@ pub async fn update(
 ) -> Result<user::Model, DbError> {
     let mut active: user::ActiveModel = existing.into();
     if let Some(email) = changes.email {
+        active.email_folded = Set(fold(&email));
         active.email = Set(email);
     }
     if let Some(hash) = changes.password_hash {

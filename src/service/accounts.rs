@@ -47,9 +47,14 @@ pub async fn register_with_role(
         Some(code) => {
             let link = repo::referral::find_by_code(db.reader(), code)
                 .await?
-                .ok_or_else(|| ServiceError::invalid("referral_code", "no referral link has this code"))?;
+                .ok_or_else(|| {
+                    ServiceError::invalid("referral_code", "no referral link has this code")
+                })?;
             if caller.is_some_and(|c| c.user_id == link.owner_id) {
-                return Err(ServiceError::invalid("referral_code", "you cannot refer yourself"));
+                return Err(ServiceError::invalid(
+                    "referral_code",
+                    "you cannot refer yourself",
+                ));
             }
             Some(link.id)
         }
@@ -74,26 +79,35 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
         .ok_or_else(|| ServiceError::NotFound("user".into()))
 }
 
-pub async fn update_email(db: &Database, who: &Principal, email: String) -> ServiceResult<user::Model> {
-    Checks::default().check("email", validate::email(&email)).finish()?;
+pub async fn update_email(
+    db: &Database,
+    who: &Principal,
+    email: String,
+) -> ServiceResult<user::Model> {
+    Checks::default()
+        .check("email", validate::email(&email))
+        .finish()?;
     let user_id = who.user_id;
-    Ok(db
-        .write(|tx| {
-            Box::pin(async move {
-                let user = repo::user::find(&**tx, user_id)
-                    .await?
-                    .ok_or_else(|| ServiceError::NotFound("user".into()))?;
-                let changes = repo::user::UserChanges {
-                    email: Some(email),
-                    ..Default::default()
-                };
-                Ok::<_, ServiceError>(repo::user::update(&**tx, user, changes).await?)
-            })
+    db.write(|tx| {
+        Box::pin(async move {
+            let user = repo::user::find(&**tx, user_id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("user".into()))?;
+            let changes = repo::user::UserChanges {
+                email: Some(email),
+                ..Default::default()
+            };
+            Ok::<_, ServiceError>(repo::user::update(&**tx, user, changes).await?)
         })
-        .await?)
+    })
+    .await
 }
 
-pub async fn page(db: &Database, after_id: Option<i64>, limit: u64) -> ServiceResult<Slice<user::Model>> {
+pub async fn page(
+    db: &Database,
+    after_id: Option<i64>,
+    limit: u64,
+) -> ServiceResult<Slice<user::Model>> {
     Ok(repo::user::page(db.reader(), after_id, limit).await?)
 }
 
@@ -107,7 +121,9 @@ pub async fn update_by_admin(
     disabled: Option<bool>,
 ) -> ServiceResult<user::Model> {
     if !admin.is_admin() {
-        return Err(ServiceError::Forbidden("Only an admin may change users.".into()));
+        return Err(ServiceError::Forbidden(
+            "Only an admin may change users.".into(),
+        ));
     }
     if id == admin.user_id && (role == Some(UserRole::Reader) || disabled == Some(true)) {
         return Err(ServiceError::Conflict {
@@ -115,19 +131,18 @@ pub async fn update_by_admin(
             detail: "Admins cannot demote or disable themselves.".into(),
         });
     }
-    Ok(db
-        .write(|tx| {
-            Box::pin(async move {
-                let user = repo::user::find(&**tx, id)
-                    .await?
-                    .ok_or_else(|| ServiceError::NotFound("user".into()))?;
-                let changes = repo::user::UserChanges {
-                    role,
-                    disabled,
-                    ..Default::default()
-                };
-                Ok::<_, ServiceError>(repo::user::update(&**tx, user, changes).await?)
-            })
+    db.write(|tx| {
+        Box::pin(async move {
+            let user = repo::user::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("user".into()))?;
+            let changes = repo::user::UserChanges {
+                role,
+                disabled,
+                ..Default::default()
+            };
+            Ok::<_, ServiceError>(repo::user::update(&**tx, user, changes).await?)
         })
-        .await?)
+    })
+    .await
 }

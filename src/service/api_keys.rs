@@ -11,19 +11,34 @@ use crate::service::{ServiceError, ServiceResult};
 const SHOWN_PREFIX_CHARS: usize = 12;
 
 /// Creates a key; the returned string is the only time anyone sees it.
-pub async fn create(db: &Database, who: &Principal, name: String) -> ServiceResult<(api_key::Model, String)> {
-    Checks::default().check("name", validate::text(&name, 1, 100)).finish()?;
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    name: String,
+) -> ServiceResult<(api_key::Model, String)> {
+    Checks::default()
+        .check("name", validate::text(&name, 1, 100))
+        .finish()?;
     let key = token::random_secret(API_KEY_PREFIX);
     let prefix: String = key.chars().take(SHOWN_PREFIX_CHARS).collect();
     let digest = token::digest(&key);
     let user_id = who.user_id;
     let model = db
-        .write(|tx| Box::pin(async move { repo::api_key::insert(&**tx, user_id, name, prefix, digest).await }))
+        .write(|tx| {
+            Box::pin(
+                async move { repo::api_key::insert(&**tx, user_id, name, prefix, digest).await },
+            )
+        })
         .await?;
     Ok((model, key))
 }
 
-pub async fn page(db: &Database, who: &Principal, after_id: Option<i64>, limit: u64) -> ServiceResult<Slice<api_key::Model>> {
+pub async fn page(
+    db: &Database,
+    who: &Principal,
+    after_id: Option<i64>,
+    limit: u64,
+) -> ServiceResult<Slice<api_key::Model>> {
     Ok(repo::api_key::page(db.reader(), who.user_id, after_id, limit).await?)
 }
 

@@ -11,7 +11,9 @@ const CODE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
 /// 3–32 characters of letters, digits, `-` and `_`: safe in a URL as it is.
 pub fn check_code(code: &str) -> Result<(), String> {
-    let valid_chars = code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let valid_chars = code
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if (3..=32).contains(&code.len()) && valid_chars {
         Ok(())
     } else {
@@ -29,7 +31,11 @@ fn generate_code() -> String {
         .collect()
 }
 
-pub async fn create(db: &Database, who: &Principal, code: Option<String>) -> ServiceResult<LinkStats> {
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    code: Option<String>,
+) -> ServiceResult<LinkStats> {
     let code = match code {
         Some(code) => {
             check_code(&code).map_err(|m| ServiceError::invalid("code", m))?;
@@ -51,7 +57,12 @@ pub async fn create(db: &Database, who: &Principal, code: Option<String>) -> Ser
     })
 }
 
-pub async fn page(db: &Database, who: &Principal, after_id: Option<i64>, limit: u64) -> ServiceResult<Slice<LinkStats>> {
+pub async fn page(
+    db: &Database,
+    who: &Principal,
+    after_id: Option<i64>,
+    limit: u64,
+) -> ServiceResult<Slice<LinkStats>> {
     Ok(repo::referral::page_with_stats(db.reader(), who.user_id, after_id, limit).await?)
 }
 
@@ -89,8 +100,14 @@ mod tests {
 
     #[test]
     fn ref_goes_into_the_query_before_the_fragment() {
-        assert_eq!(with_ref("/docs#/auth/register", "abc"), "/docs?ref=abc#/auth/register");
-        assert_eq!(with_ref("https://shop.example/join?lang=de", "x-1"), "https://shop.example/join?lang=de&ref=x-1");
+        assert_eq!(
+            with_ref("/docs#/auth/register", "abc"),
+            "/docs?ref=abc#/auth/register"
+        );
+        assert_eq!(
+            with_ref("https://shop.example/join?lang=de", "x-1"),
+            "https://shop.example/join?lang=de&ref=x-1"
+        );
     }
 
     #[test]

@@ -41,7 +41,10 @@ pub fn text(value: &str, min: usize, max: usize) -> Result<(), String> {
     if length > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err("must not contain control characters".into());
     }
     Ok(())
@@ -117,7 +120,14 @@ mod tests {
     #[test]
     fn usernames() {
         assert!(username("ada.lovelace_1815-x").is_ok());
-        for bad in ["ab", "has space", "ümlaut", "a'; DROP TABLE", &"x".repeat(51), "nul\0x"] {
+        for bad in [
+            "ab",
+            "has space",
+            "ümlaut",
+            "a'; DROP TABLE",
+            &"x".repeat(51),
+            "nul\0x",
+        ] {
             assert!(username(bad).is_err(), "{bad:?}");
         }
     }
@@ -126,7 +136,16 @@ mod tests {
     fn emails() {
         assert!(email("reader@example.org").is_ok());
         assert!(email("First.Last+tag@sub.example.co.uk").is_ok());
-        for bad in ["", "no-at", "@example.org", "a@b", "a@@b.org", "a b@c.org", "a@b..org", "x\0@y.org"] {
+        for bad in [
+            "",
+            "no-at",
+            "@example.org",
+            "a@b",
+            "a@@b.org",
+            "a b@c.org",
+            "a@b..org",
+            "x\0@y.org",
+        ] {
             assert!(email(bad).is_err(), "{bad:?}");
         }
     }

@@ -1,13 +1,11 @@
 //! The `folio` binary as a user runs it: `db init|status|drop`, settings errors, `serve`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use serde_json::Value;
 
 use crate::backend_tests;
+use crate::support::process::{Served, folio, run};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
@@ -15,24 +13,8 @@ backend_tests!(
     db_status_lists_applied_and_pending_migrations,
     db_drop_refuses_without_yes,
     serve_migrates_serves_logs_request_ids_and_stops_on_sigterm,
+    user_create_makes_an_admin_who_can_sign_in,
 );
-
-/// `folio` with a clean environment: only what the test sets, in a scratch directory.
-fn folio(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
-    command.current_dir(dir).env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        command.env("PATH", path);
-    }
-    command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().expect("folio runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output, stdout, stderr)
-}
 
 async fn db_init_creates_then_reports_nothing_to_do(backend: Backend) {
     let t = TestDb::empty(&backend).await;
@@ -204,61 +186,10 @@ fn version_and_help_on_every_command() {
     }
 }
 
-/// A `folio serve` process whose JSON log lines arrive on a channel.
-struct Served {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Served {
-    fn next_line(&mut self, within: Duration) -> Option<Value> {
-        let line = self.lines.recv_timeout(within).ok()?;
-        let value: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-        self.seen.push(value.clone());
-        Some(value)
-    }
-
-    fn wait_for(&mut self, what: &str, found: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(line) = self.next_line(Duration::from_millis(200))
-                && found(&line)
-            {
-                return line;
-            }
-        }
-        panic!("no log line for {what}; saw {:#?}", self.seen);
-    }
-}
-
 async fn serve_migrates_serves_logs_request_ids_and_stops_on_sigterm(backend: Backend) {
     let t = TestDb::empty(&backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = folio(dir.path())
-        .arg("serve")
-        .env("DATABASE_URL", t.url_string())
-        .env("FOLIO_BIND", "127.0.0.1:0")
-        .env("FOLIO_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut served = Served {
-        child,
-        lines,
-        seen: vec![],
-    };
-
-    let serving = served.wait_for("serving", |l| l["address"].is_string());
-    let address = serving["address"].as_str().unwrap().to_string();
+    let (mut served, address) = Served::start(dir.path(), &[("DATABASE_URL", t.url_string())]);
     assert_eq!(
         t.count("seaql_migrations").await,
         1,
@@ -284,32 +215,14 @@ async fn serve_migrates_serves_logs_request_ids_and_stops_on_sigterm(backend: Ba
     assert_eq!(response_line["span"]["request_id"], "trace-me-7");
     assert_eq!(response_line["span"]["path"], "/nowhere");
 
-    let pid = served.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    served.wait_for("shutdown", |l| {
-        l["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("shutting down"))
-    });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = served.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "folio did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = served.stop();
     assert!(status.success(), "a graceful stop exits 0: {status}");
-    while served.next_line(Duration::from_millis(100)).is_some() {}
+    assert!(
+        served.seen.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutting down"))),
+        "the shutdown is logged"
+    );
     for line in &served.seen {
         if line["span"]["name"] == "request" {
             assert!(
@@ -320,4 +233,105 @@ async fn serve_migrates_serves_logs_request_ids_and_stops_on_sigterm(backend: Ba
             );
         }
     }
+}
+
+async fn user_create_makes_an_admin_who_can_sign_in(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let create = |args: &[&str], password: &str| {
+        let mut child = folio(dir.path())
+            .args(["user", "create"])
+            .args(args)
+            .env("DATABASE_URL", t.url_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let (code, out, err) = create(
+        &[
+            "--username",
+            "root",
+            "--email",
+            "root@example.org",
+            "--admin",
+            "--password-stdin",
+        ],
+        "a long admin passphrase",
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Created admin 'root'"), "{out}");
+
+    let (code, _, err) = create(
+        &[
+            "--username",
+            "ROOT",
+            "--email",
+            "other@example.org",
+            "--password-stdin",
+        ],
+        "another long passphrase",
+    );
+    assert_eq!(code, Some(1), "a taken username fails: {err}");
+    assert!(err.contains("username"), "{err}");
+
+    let (code, _, err) = create(
+        &[
+            "--username",
+            "weak",
+            "--email",
+            "weak@example.org",
+            "--password-stdin",
+        ],
+        "password",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("password: must be at least 10 characters"),
+        "{err}"
+    );
+
+    // Without --password-stdin and no terminal, it refuses rather than read a password
+    // from somewhere unexpected.
+    let (code, _, err) = create(
+        &["--username", "tty", "--email", "tty@example.org"],
+        "ignored",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(t.count("user").await, 1);
+
+    let server = crate::support::TestServer::start(t.settings(), t.db.clone()).await;
+    let login = server
+        .client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "root", "password": "a long admin passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let token = login.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me: Value = server
+        .client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
 }

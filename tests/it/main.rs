@@ -3,9 +3,15 @@
 
 mod support;
 
+mod accounts;
+mod accounts_access;
+mod accounts_input;
+mod accounts_rules;
 mod cli;
 mod constraints;
 mod http_frame;
+mod openapi;
 mod ready_outage;
 mod schema;
+mod secrets_in_logs;
 mod unit_of_work;

@@ -115,17 +115,21 @@ CREATE TABLE "user" (
     id {id},
     username TEXT NOT NULL,
     email TEXT NOT NULL,
+    -- Usernames and emails are unique without regard to case. The folded forms are computed by
+    -- folio (Unicode-aware), not by lower(), which is ASCII-only on SQLite and depends on the
+    -- locale on PostgreSQL; the error mapping reports a `<field>_folded` column as `<field>`.
+    username_folded TEXT NOT NULL,
+    email_folded TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL DEFAULT 'reader',
     disabled BOOLEAN NOT NULL DEFAULT FALSE,
     created_at {ts} NOT NULL,
     updated_at {ts} NOT NULL,
+    CONSTRAINT uq_user__username UNIQUE (username_folded),
+    CONSTRAINT uq_user__email UNIQUE (email_folded),
     CONSTRAINT ck_user__username CHECK (length(username) BETWEEN 1 AND 50),
     CONSTRAINT ck_user__role CHECK (role IN ('reader', 'admin'))
 );
--- Usernames and emails are unique without regard to case.
-CREATE UNIQUE INDEX uq_user__username ON "user" (lower(username));
-CREATE UNIQUE INDEX uq_user__email ON "user" (lower(email));
 
 CREATE TABLE referral_link (
     id {id},

@@ -13,6 +13,7 @@ use crate::db::{Database, DbError};
 use crate::entity::enums::UserRole;
 use crate::entity::user;
 use crate::repo;
+use crate::service::validate;
 use crate::service::{ServiceError, ServiceResult};
 pub use rate_limit::SlidingWindow;
 use token::AccessTokens;
@@ -71,13 +72,18 @@ pub struct AuthService {
 impl AuthService {
     /// Loads the signing key: `FOLIO_SECRET_KEY`, or one generated on the first start and
     /// kept in the database so tokens survive restarts.
-    pub async fn new(db: Database, secret: Option<&Secret>, settings: &AuthSettings) -> Result<Self, DbError> {
+    pub async fn new(
+        db: Database,
+        secret: Option<&Secret>,
+        settings: &AuthSettings,
+    ) -> Result<Self, DbError> {
         let key = match secret {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => {
                 let generated = hex::encode(token::random_secret("").as_bytes());
                 let tx = db.begin().await?;
-                let key = repo::app_setting::get_or_insert(&*tx, SIGNING_KEY_SETTING, generated).await?;
+                let key =
+                    repo::app_setting::get_or_insert(&*tx, SIGNING_KEY_SETTING, generated).await?;
                 tx.commit().await?;
                 key.into_bytes()
             }
@@ -107,12 +113,27 @@ impl AuthService {
 
     /// Signs in with a username or email and a password. A wrong username and a wrong password
     /// are the same error and take the same time.
-    pub async fn login(&self, identifier: &str, password: &str) -> ServiceResult<(Tokens, user::Model)> {
-        let account_key = identifier.trim().to_lowercase();
+    pub async fn login(
+        &self,
+        identifier: &str,
+        password: &str,
+    ) -> ServiceResult<(Tokens, user::Model)> {
+        let identifier = identifier.trim();
+        // A name no account can have is an unknown account, answered like any other.
+        let plausible = validate::text(identifier, 1, 254).is_ok();
+        let user = match plausible {
+            true => repo::user::find_by_login(self.db.reader(), identifier).await?,
+            false => None,
+        };
+        // Failures count against the account however it was named (username or email), and
+        // against the name typed when there is no such account.
+        let account_key = match &user {
+            Some(user) => format!("user:{}", user.id),
+            None => format!("name:{}", repo::user::fold(identifier)),
+        };
         self.failures_per_account
             .check(&account_key)
             .map_err(rate_limited)?;
-        let user = repo::user::find_by_login(self.db.reader(), identifier.trim()).await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         if !password::verify(password.to_string(), stored).await? {
             let _ = self.failures_per_account.hit(&account_key);
@@ -168,7 +189,9 @@ impl AuthService {
             .db
             .write(|tx| {
                 Box::pin(async move {
-                    let Some((token, session)) = repo::session::find_refresh_token(&**tx, &digest).await? else {
+                    let Some((token, session)) =
+                        repo::session::find_refresh_token(&**tx, &digest).await?
+                    else {
                         return Ok(Outcome::Refused);
                     };
                     if session.revoked_at.is_some() || token.expires_at <= crate::db::now() {
@@ -182,7 +205,8 @@ impl AuthService {
                     if live.is_none_or(|u| u.disabled) {
                         return Ok(Outcome::Refused);
                     }
-                    repo::session::add_refresh_token(&**tx, session.id, next_digest, expires_at).await?;
+                    repo::session::add_refresh_token(&**tx, session.id, next_digest, expires_at)
+                        .await?;
                     Ok::<_, DbError>(Outcome::Rotated {
                         user_id: session.user_id,
                         session_id: session.id,
@@ -191,7 +215,10 @@ impl AuthService {
             })
             .await?;
         match outcome {
-            Outcome::Rotated { user_id, session_id } => Ok(self.tokens(user_id, session_id, next)),
+            Outcome::Rotated {
+                user_id,
+                session_id,
+            } => Ok(self.tokens(user_id, session_id, next)),
             Outcome::Replayed => {
                 tracing::warn!("a used refresh token was presented again; the sign-in is revoked");
                 Err(ServiceError::Unauthenticated(
@@ -216,9 +243,8 @@ impl AuthService {
     pub async fn logout_by_refresh_token(&self, refresh_token: &str) -> ServiceResult<()> {
         let digest = token::digest(refresh_token);
         let found = repo::session::find_refresh_token(self.db.reader(), &digest).await?;
-        let (_, session) = found.ok_or_else(|| {
-            ServiceError::Unauthenticated("The refresh token is invalid.".into())
-        })?;
+        let (_, session) = found
+            .ok_or_else(|| ServiceError::Unauthenticated("The refresh token is invalid.".into()))?;
         self.logout(session.id).await
     }
 
@@ -238,7 +264,9 @@ impl AuthService {
             .await?
             .ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
         if user.disabled {
-            return Err(ServiceError::Unauthenticated("This account is disabled.".into()));
+            return Err(ServiceError::Unauthenticated(
+                "This account is disabled.".into(),
+            ));
         }
         Ok(Principal::of(&user, Some(claims.sid)))
     }
@@ -247,7 +275,9 @@ impl AuthService {
         let found = repo::api_key::find_with_user(self.db.reader(), &token::digest(key)).await?;
         let (key, user) = found.ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
         if user.disabled {
-            return Err(ServiceError::Unauthenticated("This account is disabled.".into()));
+            return Err(ServiceError::Unauthenticated(
+                "This account is disabled.".into(),
+            ));
         }
         let stale = key
             .last_used_at
@@ -278,10 +308,13 @@ impl AuthService {
             .await?
             .ok_or_else(|| ServiceError::NotFound("user".into()))?;
         if !password::verify(old_password.to_string(), Some(user.password_hash.clone())).await? {
-            return Err(ServiceError::invalid("old_password", "is not the current password"));
+            return Err(ServiceError::invalid(
+                "old_password",
+                "is not the current password",
+            ));
         }
-        crate::service::validate::Checks::default()
-            .check("new_password", crate::service::validate::password(new_password))
+        validate::Checks::default()
+            .check("new_password", validate::password(new_password))
             .finish()?;
         let hash = password::hash(new_password.to_string()).await?;
         let (user_id, keep) = (who.user_id, who.session_id);

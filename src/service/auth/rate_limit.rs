@@ -41,7 +41,11 @@ impl SlidingWindow {
         let mut events = self.events.lock().expect("rate limiter lock");
         if events.len() > SWEEP_ABOVE {
             let window = self.window;
-            events.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+            events.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
         }
         let times = events.entry(key.to_string()).or_default();
         self.remaining(times, now)?;
@@ -55,7 +59,10 @@ impl SlidingWindow {
     }
 
     fn remaining(&self, times: &mut VecDeque<Instant>, now: Instant) -> Result<(), Duration> {
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             times.pop_front();
         }
         if times.len() < self.limit {

@@ -55,7 +55,8 @@ impl AccessTokens {
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
         };
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
+        let payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
         let signing_input = format!("{HEADER}.{payload}");
         let signature = URL_SAFE_NO_PAD.encode(self.mac(&signing_input).finalize().into_bytes());
         format!("{signing_input}.{signature}")
@@ -100,7 +101,10 @@ mod tests {
     use super::*;
 
     fn tokens() -> AccessTokens {
-        AccessTokens::new(b"0123456789abcdef0123456789abcdef".to_vec(), Duration::from_secs(900))
+        AccessTokens::new(
+            b"0123456789abcdef0123456789abcdef".to_vec(),
+            Duration::from_secs(900),
+        )
     }
 
     #[test]
@@ -108,7 +112,10 @@ mod tests {
         let token = tokens().issue(42, 7);
         let claims = tokens().verify(&token).expect("valid");
         assert_eq!((claims.user_id(), claims.sid), (Some(42), 7));
-        let other = AccessTokens::new(b"another key entirely, 32 bytes!!".to_vec(), Duration::from_secs(900));
+        let other = AccessTokens::new(
+            b"another key entirely, 32 bytes!!".to_vec(),
+            Duration::from_secs(900),
+        );
         assert!(other.verify(&token).is_none());
     }
 
@@ -117,10 +124,18 @@ mod tests {
         let t = tokens();
         let token = t.issue(42, 7);
         let (input, signature) = token.rsplit_once('.').unwrap();
-        let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"1","sid":7,"iat":0,"exp":99999999999}"#);
+        let forged_payload =
+            URL_SAFE_NO_PAD.encode(br#"{"sub":"1","sid":7,"iat":0,"exp":99999999999}"#);
         let forged = format!("{HEADER}.{forged_payload}.{signature}");
-        assert!(t.verify(&forged).is_none(), "payload swapped under the old signature");
-        let none_alg = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), input.split_once('.').unwrap().1);
+        assert!(
+            t.verify(&forged).is_none(),
+            "payload swapped under the old signature"
+        );
+        let none_alg = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            input.split_once('.').unwrap().1
+        );
         assert!(t.verify(&none_alg).is_none());
         assert!(t.verify("not.a.token").is_none());
         assert!(t.verify("").is_none());

@@ -70,10 +70,13 @@ pub async fn edition(
 
 pub async fn user(conn: &impl ConnectionTrait, username: &str) -> Result<user::Model, DbErr> {
     let now = Utc::now();
+    // Unique per call, so that only the username can collide.
+    let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
     user::ActiveModel {
         username: Set(username.to_string()),
-        // Unique per call, so that only the username can collide.
-        email: Set(format!("{}@example.org", uuid::Uuid::new_v4().simple())),
+        username_folded: Set(username.to_lowercase()),
+        email_folded: Set(email.clone()),
+        email: Set(email),
         password_hash: Set("not-a-real-hash".to_string()),
         role: Set(UserRole::Reader),
         disabled: Set(false),

@@ -1,6 +1,8 @@
 //! Test support: fresh databases per test, a server on port 0, row fixtures.
 
+pub mod api;
 pub mod fixtures;
+pub mod process;
 mod server;
 
 use folio::config::{DatabaseUrl, Settings};
