@@ -1,6 +1,8 @@
 //! Structured logs: human-readable or JSON lines on standard error, filtered by `FOLIO_LOG`.
 //! HTTP requests open a span carrying the request id, so every line a request logs has it.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -16,7 +18,11 @@ pub fn init(settings: &Settings) {
         .with_writer(std::io::stderr)
         .with_span_events(FmtSpan::NONE);
     let _ = match settings.log_format {
-        LogFormat::Pretty => builder.with_target(false).try_init(),
+        // Colours only for a person at a terminal, not for a file or a log collector.
+        LogFormat::Pretty => builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
