@@ -13,3 +13,4 @@ pub mod repo;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod text;

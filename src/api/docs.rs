@@ -27,6 +27,10 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "me", description = "The signed-in user's account, API keys and referral links"),
         (name = "users", description = "Accounts, for admins"),
         (name = "referrals", description = "Shareable referral links"),
+        (name = "books", description = "Browsing, searching and curating books"),
+        (name = "editions", description = "Print, ebook, audiobook and vinyl editions of books"),
+        (name = "authors", description = "Writers, narrators, translators and performers"),
+        (name = "categories", description = "Genres, in a tree"),
     )
 )]
 pub struct ApiDoc;

@@ -2,13 +2,18 @@
 //! and the middleware every request passes through (request id, logging, limits).
 
 mod auth;
+mod authors;
+mod books;
+mod categories;
 pub mod docs;
+mod editions;
 mod error;
 pub mod extract;
 mod health;
 mod me;
 mod middleware;
 pub mod pagination;
+mod patch;
 mod referrals;
 mod users;
 
@@ -49,7 +54,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .merge(auth::router())
         .merge(me::router())
-        .merge(users::router());
+        .merge(users::router())
+        .merge(authors::router())
+        .merge(categories::router())
+        .merge(books::router())
+        .merge(editions::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(health::router())
         .merge(referrals::router())

@@ -24,6 +24,11 @@ pub struct PageParams {
 }
 
 impl PageParams {
+    /// For lists whose query has more parameters than these two.
+    pub fn of(limit: Option<u64>, cursor: Option<String>) -> Self {
+        Self { limit, cursor }
+    }
+
     pub fn limit(&self) -> Result<u64, ApiError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),

@@ -64,14 +64,20 @@ pub async fn drop_all(db: &Database) -> Result<Vec<String>, DbError> {
     Ok(to_drop.into_iter().map(String::from).collect())
 }
 
-/// The tables in the database's current schema, whoever made them.
+/// The tables in the database's current schema, whoever made them. SQLite's full-text index
+/// counts as one table: the shadow tables FTS5 keeps beside it are its insides.
 pub async fn existing_tables(db: &Database) -> Result<Vec<String>, DbError> {
     let sql = match db.backend() {
         DbBackend::Postgres => {
             "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
         }
         _ => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
+            "SELECT t.name FROM sqlite_master t \
+             WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+               AND NOT EXISTS (SELECT 1 FROM sqlite_master v \
+                   WHERE v.type = 'table' AND v.sql LIKE 'CREATE VIRTUAL TABLE%' \
+                     AND t.name LIKE v.name || '\\_%' ESCAPE '\\') \
+             ORDER BY 1"
         }
     };
     let rows = db

@@ -7,6 +7,8 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub name: String,
+    /// `name` folded (lower case, no accents): prefix search and sorting.
+    pub name_folded: String,
     pub bio: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

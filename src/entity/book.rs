@@ -6,6 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub title: String,
+    /// `title` folded (lower case, no accents): sorting.
+    pub title_folded: String,
     pub subtitle: Option<String>,
     pub description: Option<String>,
     pub original_year: Option<i32>,

@@ -39,14 +39,45 @@ pub fn render(backend: DbBackend, ddl: &str) -> String {
         })
 }
 
-/// Splits a script into statements on `;` at line ends (the DDL has no `;` inside literals).
-pub fn statements(script: &str) -> impl Iterator<Item = &str> {
-    script.split(";\n").map(str::trim).filter(|s| !s.is_empty())
+/// Splits a script into statements at lines ending in `;`, keeping a trigger's
+/// `BEGIN … END;` body whole. (The DDL has no `;` at a line end inside a literal.)
+pub fn statements(script: &str) -> Vec<String> {
+    let mut statements = vec![];
+    let mut current = String::new();
+    let mut in_body = false;
+    for line in script.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || (trimmed.starts_with("--") && current.trim().is_empty()) {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.to_ascii_uppercase().ends_with("BEGIN") {
+            in_body = true;
+        } else if in_body && trimmed.eq_ignore_ascii_case("END;") {
+            in_body = false;
+            statements.push(std::mem::take(&mut current));
+        } else if !in_body && trimmed.ends_with(';') {
+            statements.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        statements.push(current);
+    }
+    statements
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_keep_trigger_bodies_whole() {
+        let script = "-- a comment\nCREATE TABLE a (x INTEGER);\n\nCREATE TRIGGER t AFTER DELETE ON a BEGIN\n    DELETE FROM b WHERE y = old.x;\nEND;\nCREATE INDEX i ON a (x);\n";
+        let parts = statements(script);
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert!(parts[1].contains("DELETE FROM b") && parts[1].trim_end().ends_with("END;"));
+    }
 
     #[test]
     fn placeholders_become_backend_types() {

@@ -7,6 +7,7 @@
 mod dialect;
 
 use sea_orm::ConnectionTrait;
+pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
 pub struct Migrator;
@@ -14,18 +15,29 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(SqlMigration {
-            name: "m0001_initial_schema",
-            script: include_str!("sql/0001_initial.sql"),
-        })]
+        vec![
+            Box::new(SqlMigration {
+                name: "m0001_initial_schema",
+                sqlite: include_str!("sql/0001_initial.sql"),
+                postgres: include_str!("sql/0001_initial.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m0002_book_search",
+                sqlite: include_str!("sql/0002_book_search.sqlite.sql"),
+                postgres: include_str!("sql/0002_book_search.postgres.sql"),
+            }),
+        ]
     }
 }
 
-/// A forward-only migration from a SQL script. folio does not ship down-migrations: going back
-/// is restoring a backup, which is what an operator wants after a bad upgrade anyway.
+/// A forward-only migration from a SQL script, the same for both backends where the SQL allows
+/// it, one each where the backends differ (full-text search). folio does not ship
+/// down-migrations: going back is restoring a backup, which is what an operator wants after a
+/// bad upgrade anyway.
 struct SqlMigration {
     name: &'static str,
-    script: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
 }
 
 impl MigrationName for SqlMigration {
@@ -38,9 +50,14 @@ impl MigrationName for SqlMigration {
 impl MigrationTrait for SqlMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let conn = manager.get_connection();
-        let sql = dialect::render(conn.get_database_backend(), self.script);
+        let backend = conn.get_database_backend();
+        let script = match backend {
+            sea_orm::DbBackend::Postgres => self.postgres,
+            _ => self.sqlite,
+        };
+        let sql = dialect::render(backend, script);
         for statement in dialect::statements(&sql) {
-            conn.execute_unprepared(statement).await?;
+            conn.execute_unprepared(&statement).await?;
         }
         Ok(())
     }
@@ -62,6 +79,7 @@ pub const MIGRATION_TABLE: &str = "seaql_migrations";
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
+    "book_search",
     "api_key",
     "refresh_token",
     "auth_session",

@@ -3,9 +3,17 @@
 
 pub mod api_key;
 pub mod app_setting;
+pub mod author;
+pub mod book;
+pub mod book_view;
+pub mod category;
+pub mod edition;
 pub mod referral;
+pub mod search;
 pub mod session;
 pub mod user;
+
+use sea_orm::{DbBackend, Statement, Value};
 
 /// A page of a keyset-paginated list: at most `limit` rows after `after`, plus whether more
 /// follow. Fetching `limit + 1` rows answers the second question without a count.
@@ -20,4 +28,26 @@ impl<T> Slice<T> {
         rows.truncate(limit as usize);
         Self { rows, has_more }
     }
+}
+
+/// A hand-written statement with `?` placeholders, numbered `$1…` for PostgreSQL. Values are
+/// always bound, never spliced into the SQL.
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut numbered = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    numbered.push_str(&format!("${n}"));
+                } else {
+                    numbered.push(c);
+                }
+            }
+            numbered
+        }
+        _ => sql.to_string(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
 }

@@ -2,8 +2,7 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
 };
 
 use super::Slice;
@@ -68,31 +67,20 @@ pub async fn page_with_stats(
     after_id: Option<i64>,
     limit: u64,
 ) -> Result<Slice<LinkStats>, DbError> {
-    let backend = conn.get_database_backend();
-    let (p1, p2, p3) = match backend {
-        DbBackend::Postgres => ("$1", "$2", "$3"),
-        _ => ("?", "?", "?"),
-    };
-    let sql = format!(
-        r#"SELECT l.id, l.code, l.clicks, l.created_at,
+    let sql = r#"SELECT l.id, l.code, l.clicks, l.created_at,
                   (SELECT COUNT(*) FROM "user" u WHERE u.referred_by_link_id = l.id) AS signups,
                   (SELECT COUNT(*) FROM purchase p JOIN "user" u ON u.id = p.user_id
                     WHERE u.referred_by_link_id = l.id AND p.status = 'paid') AS purchases
              FROM referral_link l
-            WHERE l.owner_id = {p1} AND l.id > {p2}
+            WHERE l.owner_id = ? AND l.id > ?
             ORDER BY l.id
-            LIMIT {p3}"#
-    );
-    let rows = LinkStats::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [
-            owner_id.into(),
-            after_id.unwrap_or(0).into(),
-            ((limit + 1) as i64).into(),
-        ],
-    ))
-    .all(conn)
-    .await?;
+            LIMIT ?"#;
+    let values = vec![
+        owner_id.into(),
+        after_id.unwrap_or(0).into(),
+        ((limit + 1) as i64).into(),
+    ];
+    let statement = super::statement(conn.get_database_backend(), sql, values);
+    let rows = LinkStats::find_by_statement(statement).all(conn).await?;
     Ok(Slice::from_overfetch(rows, limit))
 }

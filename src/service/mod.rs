@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod auth;
+pub mod catalog;
 pub mod referrals;
 pub mod validate;
 

@@ -61,10 +61,8 @@ async fn drop_removes_folio_tables_and_init_recreates_them(backend: Backend) {
     );
 
     schema::init(&t.db).await.unwrap();
-    assert_eq!(
-        schema::existing_tables(&t.db).await.unwrap().len(),
-        TABLES.len()
-    );
+    let tables = schema::existing_tables(&t.db).await.unwrap();
+    assert_eq!(tables.len(), TABLES.len(), "{tables:?}");
 }
 
 /// Every foreign key is the leading column of some index, so joins and the cascades on

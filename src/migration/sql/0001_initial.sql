@@ -7,12 +7,15 @@
 CREATE TABLE author (
     id {id},
     name TEXT NOT NULL,
+    -- The name folded (lower case, no accents) for accent-insensitive prefix search and sorting.
+    name_folded TEXT NOT NULL,
     bio TEXT,
     created_at {ts} NOT NULL,
     updated_at {ts} NOT NULL,
     CONSTRAINT uq_author__name UNIQUE (name),
     CONSTRAINT ck_author__name CHECK (length(name) BETWEEN 1 AND 300)
 );
+CREATE INDEX ix_author__name_folded ON author (name_folded, id);
 
 CREATE TABLE category (
     id {id},
@@ -30,6 +33,8 @@ CREATE INDEX ix_category__parent_id ON category (parent_id);
 CREATE TABLE book (
     id {id},
     title TEXT NOT NULL,
+    -- The title folded, so sorting by title ignores case and accents the same on both backends.
+    title_folded TEXT NOT NULL,
     subtitle TEXT,
     description TEXT,
     original_year INTEGER,
@@ -43,7 +48,7 @@ CREATE TABLE book (
     CONSTRAINT ck_book__rating_count CHECK (rating_count >= 0 AND rating_sum >= 0)
 );
 -- Keyset pages in every sort order: (sort key, id).
-CREATE INDEX ix_book__title ON book (title, id);
+CREATE INDEX ix_book__title_folded ON book (title_folded, id);
 CREATE INDEX ix_book__original_year ON book (original_year, id);
 CREATE INDEX ix_book__created_at ON book (created_at, id);
 CREATE INDEX ix_book__language ON book (language);

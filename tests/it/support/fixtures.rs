@@ -12,6 +12,7 @@ pub async fn author(conn: &impl ConnectionTrait, name: &str) -> Result<author::M
     let now = Utc::now();
     author::ActiveModel {
         name: Set(name.to_string()),
+        name_folded: Set(folio::text::fold(name)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -24,6 +25,7 @@ pub async fn book(conn: &impl ConnectionTrait, title: &str) -> Result<book::Mode
     let now = Utc::now();
     book::ActiveModel {
         title: Set(title.to_string()),
+        title_folded: Set(folio::text::fold(title)),
         rating_count: Set(0),
         rating_sum: Set(0),
         created_at: Set(now),

@@ -1,0 +1,138 @@
+//! Authors: the people credited on books and editions.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::Slice;
+use crate::db::DbError;
+use crate::entity::{author, book_author, edition_contributor};
+use crate::text;
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    name: String,
+    bio: Option<String>,
+) -> Result<author::Model, DbError> {
+    let now = crate::db::now();
+    Ok(author::ActiveModel {
+        name_folded: Set(text::fold(&name)),
+        name: Set(name),
+        bio: Set(bio),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<author::Model>, DbError> {
+    Ok(author::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// The ids among `ids` that name no author.
+pub async fn missing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let found: Vec<i64> = author::Entity::find()
+        .select_only()
+        .column(author::Column::Id)
+        .filter(author::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
+}
+
+/// Authors by folded name, after the cursor `(name_folded, id)`; with `prefix`, only those
+/// with a word of the name starting with it ("bron" finds "emily bronte"). `prefix` is folded,
+/// so it holds only letters, digits and spaces: no LIKE wildcards.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    prefix: Option<&str>,
+    after: Option<(String, i64)>,
+    limit: u64,
+) -> Result<Slice<author::Model>, DbError> {
+    let mut query = author::Entity::find()
+        .order_by_asc(author::Column::NameFolded)
+        .order_by_asc(author::Column::Id)
+        .limit(limit + 1);
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        query = query.filter(
+            Condition::any()
+                .add(author::Column::NameFolded.like(format!("{prefix}%")))
+                .add(author::Column::NameFolded.like(format!("% {prefix}%"))),
+        );
+    }
+    if let Some((name, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(author::Column::NameFolded.gt(name.clone()))
+                .add(
+                    Condition::all()
+                        .add(author::Column::NameFolded.eq(name))
+                        .add(author::Column::Id.gt(id)),
+                ),
+        );
+    }
+    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+}
+
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    existing: author::Model,
+    name: Option<String>,
+    bio: Option<Option<String>>,
+) -> Result<author::Model, DbError> {
+    let mut active: author::ActiveModel = existing.into();
+    if let Some(name) = name {
+        active.name_folded = Set(text::fold(&name));
+        active.name = Set(name);
+    }
+    if let Some(bio) = bio {
+        active.bio = Set(bio);
+    }
+    active.updated_at = Set(crate::db::now());
+    Ok(active.update(conn).await?)
+}
+
+/// Deletes the author; a Conflict while they are still credited on a book or an edition.
+pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
+    let result = author::Entity::delete_by_id(id)
+        .exec(conn)
+        .await
+        .map_err(DbError::on_delete)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// How many books and editions credit the author: what stands in the way of deleting them.
+pub async fn credits(conn: &impl ConnectionTrait, id: i64) -> Result<u64, DbError> {
+    use sea_orm::PaginatorTrait;
+    let books = book_author::Entity::find()
+        .filter(book_author::Column::AuthorId.eq(id))
+        .count(conn)
+        .await?;
+    let editions = edition_contributor::Entity::find()
+        .filter(edition_contributor::Column::AuthorId.eq(id))
+        .count(conn)
+        .await?;
+    Ok(books + editions)
+}
+
+/// The books that credit the author, whose search text holds the author's name.
+pub async fn book_ids(conn: &impl ConnectionTrait, id: i64) -> Result<Vec<i64>, DbError> {
+    Ok(book_author::Entity::find()
+        .select_only()
+        .column(book_author::Column::BookId)
+        .filter(book_author::Column::AuthorId.eq(id))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}

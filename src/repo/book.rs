@@ -1,0 +1,352 @@
+//! Books: writes, and the list behind `GET /books` — filters, full-text search, four sort
+//! orders, keyset pages. Every page is one statement whatever its depth.
+
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
+    SimpleExpr,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable,
+    QueryFilter, Set, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{Slice, search};
+use crate::db::DbError;
+use crate::entity::enums::EditionFormat;
+use crate::entity::{book, book_author, book_category, edition};
+use crate::text;
+
+/// The editable fields of a book.
+#[derive(Debug, Clone, Default)]
+pub struct BookFields {
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub description: Option<String>,
+    pub original_year: Option<i32>,
+    pub language: Option<String>,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    fields: BookFields,
+) -> Result<book::Model, DbError> {
+    let now = crate::db::now();
+    Ok(book::ActiveModel {
+        title_folded: Set(text::fold(&fields.title)),
+        title: Set(fields.title),
+        subtitle: Set(fields.subtitle),
+        description: Set(fields.description),
+        original_year: Set(fields.original_year),
+        language: Set(fields.language),
+        rating_count: Set(0),
+        rating_sum: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<book::Model>, DbError> {
+    Ok(book::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Writes `fields` over the book's; `updated_at` moves.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    existing: book::Model,
+    fields: BookFields,
+) -> Result<book::Model, DbError> {
+    let mut active: book::ActiveModel = existing.into();
+    active.title_folded = Set(text::fold(&fields.title));
+    active.title = Set(fields.title);
+    active.subtitle = Set(fields.subtitle);
+    active.description = Set(fields.description);
+    active.original_year = Set(fields.original_year);
+    active.language = Set(fields.language);
+    active.updated_at = Set(crate::db::now());
+    Ok(active.update(conn).await?)
+}
+
+/// Deletes the book with its editions, comments, progress and notes; a Conflict when one of
+/// its editions has been purchased.
+pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
+    let result = book::Entity::delete_by_id(id)
+        .exec(conn)
+        .await
+        .map_err(DbError::on_delete)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Replaces the book's authors with `author_ids`, in that credit order.
+pub async fn set_authors(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    author_ids: &[i64],
+) -> Result<(), DbError> {
+    book_author::Entity::delete_many()
+        .filter(book_author::Column::BookId.eq(book_id))
+        .exec(conn)
+        .await?;
+    if author_ids.is_empty() {
+        return Ok(());
+    }
+    let rows =
+        author_ids
+            .iter()
+            .enumerate()
+            .map(|(position, author_id)| book_author::ActiveModel {
+                book_id: Set(book_id),
+                author_id: Set(*author_id),
+                position: Set(position as i32),
+            });
+    book_author::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_categories(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    category_ids: &[i64],
+) -> Result<(), DbError> {
+    book_category::Entity::delete_many()
+        .filter(book_category::Column::BookId.eq(book_id))
+        .exec(conn)
+        .await?;
+    if category_ids.is_empty() {
+        return Ok(());
+    }
+    let rows = category_ids
+        .iter()
+        .map(|category_id| book_category::ActiveModel {
+            book_id: Set(book_id),
+            category_id: Set(*category_id),
+        });
+    book_category::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// What `GET /books` narrows the catalog by; all conditions apply together.
+#[derive(Debug, Clone, Default)]
+pub struct BookFilter {
+    pub author_id: Option<i64>,
+    /// A category and everything below it; an empty list matches nothing.
+    pub category_ids: Option<Vec<i64>>,
+    pub format: Option<EditionFormat>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub language: Option<String>,
+    /// Folded search tokens, each matched as a prefix.
+    pub search: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Title,
+    Year,
+    Created,
+    /// Search relevance; only with a search.
+    Relevance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookOrder {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// Where the previous page ended: the last row's sort value and id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SortValue {
+    Title(String),
+    Year(Option<i32>),
+    Created(chrono::DateTime<chrono::Utc>),
+    Relevance(f64),
+}
+
+pub struct BookRow {
+    pub book: book::Model,
+    /// Search relevance, lower is better; present when searching.
+    pub rank: Option<f64>,
+}
+
+impl BookRow {
+    pub fn sort_value(&self, key: SortKey) -> SortValue {
+        match key {
+            SortKey::Title => SortValue::Title(self.book.title_folded.clone()),
+            SortKey::Year => SortValue::Year(self.book.original_year),
+            SortKey::Created => SortValue::Created(self.book.created_at),
+            SortKey::Relevance => SortValue::Relevance(self.rank.unwrap_or_default()),
+        }
+    }
+}
+
+const MATCHES: &str = "m";
+
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &BookFilter,
+    order: BookOrder,
+    after: Option<(SortValue, i64)>,
+    limit: u64,
+) -> Result<Slice<BookRow>, DbError> {
+    let backend = conn.get_database_backend();
+    let mut query = Query::select();
+    query
+        .columns(book::Column::iter().map(|c| (book::Entity, c)))
+        .from(book::Entity);
+    if let Some(tokens) = &filter.search {
+        query
+            .join_subquery(
+                JoinType::InnerJoin,
+                search::matches(backend, tokens),
+                Alias::new(MATCHES),
+                Expr::col((Alias::new(MATCHES), Alias::new(search::MATCHED_ID)))
+                    .equals((book::Entity, book::Column::Id)),
+            )
+            .expr_as(
+                Expr::col((Alias::new(MATCHES), Alias::new(search::RANK))),
+                Alias::new(search::RANK),
+            );
+    }
+    apply_filter(&mut query, filter);
+    apply_order(&mut query, order, after)?;
+    query.limit(limit + 1);
+
+    let rows = conn.query_all(&query).await?;
+    let mut books = Vec::with_capacity(rows.len());
+    for row in rows {
+        let rank = match filter.search {
+            Some(_) => row.try_get::<Option<f64>>("", search::RANK)?,
+            None => None,
+        };
+        books.push(BookRow {
+            book: book::Model::from_query_result(&row, "")?,
+            rank,
+        });
+    }
+    Ok(Slice::from_overfetch(books, limit))
+}
+
+fn book_id() -> Expr {
+    Expr::col((book::Entity, book::Column::Id))
+}
+
+fn apply_filter(query: &mut SelectStatement, filter: &BookFilter) {
+    if let Some(author_id) = filter.author_id {
+        query.and_where(
+            book_id().in_subquery(
+                Query::select()
+                    .column(book_author::Column::BookId)
+                    .from(book_author::Entity)
+                    .and_where(Expr::col(book_author::Column::AuthorId).eq(author_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(category_ids) = &filter.category_ids {
+        query.and_where(
+            book_id().in_subquery(
+                Query::select()
+                    .column(book_category::Column::BookId)
+                    .from(book_category::Entity)
+                    .and_where(
+                        Expr::col(book_category::Column::CategoryId).is_in(category_ids.clone()),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(format) = filter.format {
+        let format: Value = format.into();
+        query.and_where(
+            book_id().in_subquery(
+                Query::select()
+                    .column(edition::Column::BookId)
+                    .from(edition::Entity)
+                    .and_where(Expr::col(edition::Column::Format).eq(format))
+                    .to_owned(),
+            ),
+        );
+    }
+    let year = || Expr::col((book::Entity, book::Column::OriginalYear));
+    if let Some(from) = filter.year_from {
+        query.and_where(year().gte(from));
+    }
+    if let Some(to) = filter.year_to {
+        query.and_where(year().lte(to));
+    }
+    if let Some(language) = &filter.language {
+        query.and_where(Expr::col((book::Entity, book::Column::Language)).eq(language.clone()));
+    }
+}
+
+/// `ORDER BY key, id` in the chosen direction, and the keyset condition that starts after the
+/// previous page. Books without a year come last in both directions.
+fn apply_order(
+    query: &mut SelectStatement,
+    order: BookOrder,
+    after: Option<(SortValue, i64)>,
+) -> Result<(), DbError> {
+    let key: Expr = match order.key {
+        SortKey::Title => Expr::col((book::Entity, book::Column::TitleFolded)),
+        SortKey::Year => Expr::col((book::Entity, book::Column::OriginalYear)),
+        SortKey::Created => Expr::col((book::Entity, book::Column::CreatedAt)),
+        SortKey::Relevance => Expr::col((Alias::new(MATCHES), Alias::new(search::RANK))),
+    };
+    let direction = if order.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    query
+        .order_by_expr_with_nulls(key.clone(), direction.clone(), NullOrdering::Last)
+        .order_by_expr(book_id(), direction);
+
+    let Some((value, id)) = after else {
+        return Ok(());
+    };
+    let beyond = |expr: Expr, value: Value| -> SimpleExpr {
+        if order.descending {
+            expr.lt(value)
+        } else {
+            expr.gt(value)
+        }
+    };
+    let value: Option<Value> = match (order.key, value) {
+        (SortKey::Title, SortValue::Title(v)) => Some(v.into()),
+        (SortKey::Year, SortValue::Year(v)) => v.map(Value::from),
+        (SortKey::Created, SortValue::Created(v)) => Some(v.into()),
+        (SortKey::Relevance, SortValue::Relevance(v)) => Some(v.into()),
+        _ => {
+            return Err(DbError::Invalid {
+                field: "cursor".into(),
+            });
+        }
+    };
+    let condition = match value {
+        Some(v) => {
+            let mut any = Condition::any().add(beyond(key.clone(), v.clone())).add(
+                Condition::all()
+                    .add(key.clone().eq(v))
+                    .add(beyond(book_id(), id.into())),
+            );
+            if order.key == SortKey::Year {
+                any = any.add(key.is_null());
+            }
+            any
+        }
+        // Only books without a year remain, by id.
+        None => Condition::all()
+            .add(key.is_null())
+            .add(beyond(book_id(), id.into())),
+    };
+    query.cond_where(condition);
+    Ok(())
+}

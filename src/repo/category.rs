@@ -1,0 +1,143 @@
+//! Categories: genres in a tree.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::Slice;
+use crate::db::DbError;
+use crate::entity::category;
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    name: String,
+    slug: String,
+    parent_id: Option<i64>,
+) -> Result<category::Model, DbError> {
+    let now = crate::db::now();
+    Ok(category::ActiveModel {
+        name: Set(name),
+        slug: Set(slug),
+        parent_id: Set(parent_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<category::Model>, DbError> {
+    Ok(category::Entity::find_by_id(id).one(conn).await?)
+}
+
+pub async fn find_by_slug(
+    conn: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<category::Model>, DbError> {
+    Ok(category::Entity::find()
+        .filter(category::Column::Slug.eq(slug))
+        .one(conn)
+        .await?)
+}
+
+/// The ids among `ids` that name no category.
+pub async fn missing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let found: Vec<i64> = category::Entity::find()
+        .select_only()
+        .column(category::Column::Id)
+        .filter(category::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
+}
+
+/// Categories by name, after the cursor `(name, id)`; only the children of `parent_id` when
+/// given.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    parent_id: Option<i64>,
+    after: Option<(String, i64)>,
+    limit: u64,
+) -> Result<Slice<category::Model>, DbError> {
+    let mut query = category::Entity::find()
+        .order_by_asc(category::Column::Name)
+        .order_by_asc(category::Column::Id)
+        .limit(limit + 1);
+    if let Some(parent) = parent_id {
+        query = query.filter(category::Column::ParentId.eq(parent));
+    }
+    if let Some((name, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(category::Column::Name.gt(name.clone()))
+                .add(
+                    Condition::all()
+                        .add(category::Column::Name.eq(name))
+                        .add(category::Column::Id.gt(id)),
+                ),
+        );
+    }
+    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+}
+
+/// `root_id` and every category below it, in one recursive query.
+pub async fn subtree(conn: &impl ConnectionTrait, root_id: i64) -> Result<Vec<i64>, DbError> {
+    let sql = "WITH RECURSIVE tree(id) AS ( \
+                   SELECT id FROM category WHERE id = ? \
+                   UNION \
+                   SELECT c.id FROM category c JOIN tree t ON c.parent_id = t.id) \
+               SELECT id FROM tree";
+    let statement = super::statement(conn.get_database_backend(), sql, vec![root_id.into()]);
+    let rows = conn.query_all_raw(statement).await?;
+    rows.iter()
+        .map(|row| row.try_get::<i64>("", "id").map_err(DbError::from))
+        .collect()
+}
+
+#[derive(Default)]
+pub struct CategoryChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub parent_id: Option<Option<i64>>,
+}
+
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    existing: category::Model,
+    changes: CategoryChanges,
+) -> Result<category::Model, DbError> {
+    let mut active: category::ActiveModel = existing.into();
+    if let Some(name) = changes.name {
+        active.name = Set(name);
+    }
+    if let Some(slug) = changes.slug {
+        active.slug = Set(slug);
+    }
+    if let Some(parent_id) = changes.parent_id {
+        active.parent_id = Set(parent_id);
+    }
+    active.updated_at = Set(crate::db::now());
+    Ok(active.update(conn).await?)
+}
+
+/// Deletes the category (its books lose the tag); a Conflict while it has sub-categories.
+pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
+    let result = category::Entity::delete_by_id(id)
+        .exec(conn)
+        .await
+        .map_err(DbError::on_delete)?;
+    Ok(result.rows_affected == 1)
+}

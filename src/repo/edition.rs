@@ -1,0 +1,158 @@
+//! Editions: the formats of a book that the store lists and sells, and their contributors.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use super::Slice;
+use crate::db::DbError;
+use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::entity::{edition, edition_contributor};
+
+/// The editable fields of an edition.
+#[derive(Debug, Clone)]
+pub struct EditionFields {
+    pub format: EditionFormat,
+    /// ISBN-13 digits, already checked.
+    pub isbn: Option<String>,
+    pub catalog_number: Option<String>,
+    pub publisher: Option<String>,
+    pub release_date: Option<chrono::NaiveDate>,
+    pub language: Option<String>,
+    pub pages: Option<i32>,
+    pub duration_seconds: Option<i64>,
+    pub price_minor: Option<i64>,
+    pub currency: Option<String>,
+}
+
+impl From<&edition::Model> for EditionFields {
+    fn from(e: &edition::Model) -> Self {
+        Self {
+            format: e.format,
+            isbn: e.isbn.clone(),
+            catalog_number: e.catalog_number.clone(),
+            publisher: e.publisher.clone(),
+            release_date: e.release_date,
+            language: e.language.clone(),
+            pages: e.pages,
+            duration_seconds: e.duration_seconds,
+            price_minor: e.price_minor,
+            currency: e.currency.clone(),
+        }
+    }
+}
+
+fn apply(active: &mut edition::ActiveModel, fields: EditionFields) {
+    active.format = Set(fields.format);
+    active.isbn = Set(fields.isbn);
+    active.catalog_number = Set(fields.catalog_number);
+    active.publisher = Set(fields.publisher);
+    active.release_date = Set(fields.release_date);
+    active.language = Set(fields.language);
+    active.pages = Set(fields.pages);
+    active.duration_seconds = Set(fields.duration_seconds);
+    active.price_minor = Set(fields.price_minor);
+    active.currency = Set(fields.currency);
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    fields: EditionFields,
+) -> Result<edition::Model, DbError> {
+    let now = crate::db::now();
+    let mut active = edition::ActiveModel {
+        book_id: Set(book_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&mut active, fields);
+    Ok(active.insert(conn).await?)
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<edition::Model>, DbError> {
+    Ok(edition::Entity::find_by_id(id).one(conn).await?)
+}
+
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    existing: edition::Model,
+    fields: EditionFields,
+) -> Result<edition::Model, DbError> {
+    let mut active: edition::ActiveModel = existing.into();
+    apply(&mut active, fields);
+    active.updated_at = Set(crate::db::now());
+    Ok(active.update(conn).await?)
+}
+
+/// Deletes the edition; a Conflict once it has been purchased.
+pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
+    let result = edition::Entity::delete_by_id(id)
+        .exec(conn)
+        .await
+        .map_err(DbError::on_delete)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Replaces the edition's contributors, in the order given.
+pub async fn set_contributors(
+    conn: &impl ConnectionTrait,
+    edition_id: i64,
+    contributors: &[(i64, ContributorRole)],
+) -> Result<(), DbError> {
+    edition_contributor::Entity::delete_many()
+        .filter(edition_contributor::Column::EditionId.eq(edition_id))
+        .exec(conn)
+        .await?;
+    if contributors.is_empty() {
+        return Ok(());
+    }
+    let rows = contributors
+        .iter()
+        .enumerate()
+        .map(
+            |(position, (author_id, role))| edition_contributor::ActiveModel {
+                edition_id: Set(edition_id),
+                author_id: Set(*author_id),
+                role: Set(*role),
+                position: Set(position as i32),
+            },
+        );
+    edition_contributor::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EditionFilter {
+    pub book_id: Option<i64>,
+    pub isbn: Option<String>,
+    pub format: Option<EditionFormat>,
+}
+
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    filter: &EditionFilter,
+    after_id: Option<i64>,
+    limit: u64,
+) -> Result<Slice<edition::Model>, DbError> {
+    let mut query = edition::Entity::find()
+        .order_by_asc(edition::Column::Id)
+        .limit(limit + 1);
+    if let Some(book_id) = filter.book_id {
+        query = query.filter(edition::Column::BookId.eq(book_id));
+    }
+    if let Some(isbn) = &filter.isbn {
+        query = query.filter(edition::Column::Isbn.eq(isbn.clone()));
+    }
+    if let Some(format) = filter.format {
+        query = query.filter(edition::Column::Format.eq(format));
+    }
+    if let Some(after) = after_id {
+        query = query.filter(edition::Column::Id.gt(after));
+    }
+    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+}

@@ -1,0 +1,141 @@
+//! The full-text index of books: FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL.
+//!
+//! Both are fed the same folded text (see `text.rs`) in three weighted parts: title (with
+//! subtitle), author names, description. Both are queried with every word as a prefix, so
+//! "harr pott" finds Harry Potter and "bronte" finds Brontë, and both find the same books.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
+
+use crate::db::DbError;
+use crate::text;
+
+/// The name of the subquery's relevance column: lower is better, on both backends.
+pub const RANK: &str = "rank";
+pub const MATCHED_ID: &str = "matched_id";
+
+#[derive(FromQueryResult)]
+struct BookText {
+    id: i64,
+    title: String,
+    subtitle: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct AuthorName {
+    book_id: i64,
+    name: String,
+}
+
+/// Rewrites the index entries of `book_ids` from the tables, in the caller's unit of work.
+pub async fn refresh(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<(), DbError> {
+    if book_ids.is_empty() {
+        return Ok(());
+    }
+    let backend = conn.get_database_backend();
+    let placeholders = vec!["?"; book_ids.len()].join(", ");
+    let ids: Vec<Value> = book_ids.iter().map(|id| (*id).into()).collect();
+    let books = BookText::find_by_statement(super::statement(
+        backend,
+        &format!("SELECT id, title, subtitle, description FROM book WHERE id IN ({placeholders})"),
+        ids.clone(),
+    ))
+    .all(conn)
+    .await?;
+    let names = AuthorName::find_by_statement(super::statement(
+        backend,
+        &format!(
+            "SELECT ba.book_id, a.name FROM book_author ba JOIN author a ON a.id = ba.author_id \
+             WHERE ba.book_id IN ({placeholders}) ORDER BY ba.book_id, ba.position"
+        ),
+        ids.clone(),
+    ))
+    .all(conn)
+    .await?;
+    let mut authors: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in names {
+        authors.entry(row.book_id).or_default().push(row.name);
+    }
+
+    if backend == DbBackend::Sqlite {
+        conn.execute_raw(super::statement(
+            backend,
+            &format!("DELETE FROM book_search WHERE rowid IN ({placeholders})"),
+            ids,
+        ))
+        .await?;
+    }
+    for book in books {
+        let title = text::fold(&format!(
+            "{} {}",
+            book.title,
+            book.subtitle.unwrap_or_default()
+        ));
+        let names = text::fold(&authors.remove(&book.id).unwrap_or_default().join(" "));
+        let body = text::fold(&book.description.unwrap_or_default());
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO book_search (book_id, document) VALUES (?, \
+                   setweight(to_tsvector('simple', ?), 'A') || \
+                   setweight(to_tsvector('simple', ?), 'B') || \
+                   setweight(to_tsvector('simple', ?), 'C')) \
+                 ON CONFLICT (book_id) DO UPDATE SET document = excluded.document"
+            }
+            _ => "INSERT INTO book_search (rowid, title, authors, body) VALUES (?, ?, ?, ?)",
+        };
+        let values = vec![book.id.into(), title.into(), names.into(), body.into()];
+        conn.execute_raw(super::statement(backend, sql, values))
+            .await?;
+    }
+    Ok(())
+}
+
+/// A subquery of the books matching every token as a prefix: `matched_id`, and `rank`
+/// (lower is more relevant). Title words weigh most, then authors, then the description.
+pub fn matches(backend: DbBackend, tokens: &[String]) -> SelectStatement {
+    let mut query = Query::select();
+    match backend {
+        DbBackend::Postgres => {
+            // Tokens are folded to letters and digits, so they cannot carry tsquery syntax.
+            let tsquery = tokens
+                .iter()
+                .map(|t| format!("{t}:*"))
+                .collect::<Vec<_>>()
+                .join(" & ");
+            query
+                .expr_as(Expr::cust("book_id"), Alias::new(MATCHED_ID))
+                .expr_as(
+                    Expr::cust_with_values(
+                        "-ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', ?))",
+                        [tsquery.clone()],
+                    ),
+                    Alias::new(RANK),
+                )
+                .from(Alias::new("book_search"))
+                .and_where(Expr::cust_with_values(
+                    "document @@ to_tsquery('simple', ?)",
+                    [tsquery],
+                ));
+        }
+        _ => {
+            // FTS5: each token quoted (it is plain letters and digits anyway) and starred.
+            let fts_query = tokens
+                .iter()
+                .map(|t| format!("\"{t}\"*"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            query
+                .expr_as(Expr::cust("rowid"), Alias::new(MATCHED_ID))
+                .expr_as(
+                    Expr::cust("bm25(book_search, 10.0, 5.0, 1.0)"),
+                    Alias::new(RANK),
+                )
+                .from(Alias::new("book_search"))
+                .and_where(Expr::cust_with_values("book_search MATCH ?", [fts_query]));
+        }
+    }
+    query
+}

@@ -1,0 +1,110 @@
+//! Authors: writers, narrators, translators, performers.
+
+use crate::db::Database;
+use crate::entity::author;
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::validate::{self, Checks};
+use crate::service::{ServiceError, ServiceResult};
+
+pub struct AuthorPatch {
+    pub name: Option<String>,
+    /// `Some(None)` clears the bio.
+    pub bio: Option<Option<String>>,
+}
+
+fn check(name: Option<&str>, bio: Option<&str>) -> ServiceResult<()> {
+    let mut checks = Checks::default();
+    if let Some(name) = name {
+        checks.check("name", validate::text(name.trim(), 1, 300));
+    }
+    if let Some(bio) = bio {
+        checks.check("bio", validate::text(bio, 0, 10_000));
+    }
+    checks.finish()
+}
+
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    name: String,
+    bio: Option<String>,
+) -> ServiceResult<author::Model> {
+    super::require_admin(who)?;
+    check(Some(&name), bio.as_deref())?;
+    let name = name.trim().to_string();
+    Ok(db
+        .write(|tx| Box::pin(async move { repo::author::insert(&**tx, name, bio).await }))
+        .await?)
+}
+
+pub async fn get(db: &Database, id: i64) -> ServiceResult<author::Model> {
+    repo::author::find(db.reader(), id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("author".into()))
+}
+
+/// Authors whose name starts with `query`, ignoring case and accents.
+pub async fn page(
+    db: &Database,
+    query: Option<&str>,
+    after: Option<(String, i64)>,
+    limit: u64,
+) -> ServiceResult<Slice<author::Model>> {
+    let prefix = query.map(crate::text::fold);
+    Ok(repo::author::page(db.reader(), prefix.as_deref(), after, limit).await?)
+}
+
+/// Renames and edits an author; a rename rewrites the search entries of their books.
+pub async fn update(
+    db: &Database,
+    who: &Principal,
+    id: i64,
+    patch: AuthorPatch,
+) -> ServiceResult<author::Model> {
+    super::require_admin(who)?;
+    check(
+        patch.name.as_deref(),
+        patch.bio.as_ref().and_then(|b| b.as_deref()),
+    )?;
+    let name = patch.name.map(|n| n.trim().to_string());
+    db.write(|tx| {
+        Box::pin(async move {
+            let existing = repo::author::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("author".into()))?;
+            let renamed = name.as_ref().is_some_and(|n| *n != existing.name);
+            let updated = repo::author::update(&**tx, existing, name, patch.bio).await?;
+            if renamed {
+                let books = repo::author::book_ids(&**tx, id).await?;
+                repo::search::refresh(&**tx, &books).await?;
+            }
+            Ok(updated)
+        })
+    })
+    .await
+}
+
+/// Deletes an author nobody credits; while a book or edition credits them, a Conflict.
+pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
+    super::require_admin(who)?;
+    db.write(|tx| {
+        Box::pin(async move {
+            let credits = repo::author::credits(&**tx, id).await?;
+            if credits > 0 {
+                return Err(ServiceError::Conflict {
+                    field: "id".into(),
+                    detail: format!(
+                        "The author is still credited {credits} times on books or editions; \
+                         remove those credits first."
+                    ),
+                });
+            }
+            match repo::author::delete(&**tx, id).await? {
+                true => Ok(()),
+                false => Err(ServiceError::NotFound("author".into())),
+            }
+        })
+    })
+    .await
+}

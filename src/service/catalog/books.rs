@@ -1,0 +1,249 @@
+//! Books: what they are, who wrote them, where they belong, and finding them.
+
+use crate::db::Database;
+use crate::repo::book::{BookFields, BookFilter, BookOrder, SortValue};
+use crate::repo::book_view::{self, BookView};
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::validate::{self, Checks};
+use crate::service::{ServiceError, ServiceResult};
+
+pub const MAX_AUTHORS: usize = 100;
+pub const MAX_CATEGORIES: usize = 50;
+
+/// A whole book, as created.
+pub struct BookInput {
+    pub fields: BookFields,
+    pub author_ids: Vec<i64>,
+    pub category_ids: Vec<i64>,
+}
+
+/// A partial update: `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Default)]
+pub struct BookPatch {
+    pub title: Option<String>,
+    pub subtitle: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub original_year: Option<Option<i32>>,
+    pub language: Option<Option<String>>,
+    pub author_ids: Option<Vec<i64>>,
+    pub category_ids: Option<Vec<i64>>,
+}
+
+/// Checks and normalises the fields (trimmed title, language tag).
+fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
+    fields.title = fields.title.trim().to_string();
+    let mut checks = Checks::default();
+    checks.check("title", validate::text(&fields.title, 1, 500));
+    if let Some(subtitle) = &fields.subtitle {
+        checks.check("subtitle", validate::text(subtitle, 0, 500));
+    }
+    if let Some(description) = &fields.description {
+        checks.check("description", validate::text(description, 0, 20_000));
+    }
+    if let Some(year) = fields.original_year {
+        let latest = chrono::Utc::now()
+            .format("%Y")
+            .to_string()
+            .parse::<i32>()
+            .unwrap_or(9999)
+            + 5;
+        if !(-5000..=latest).contains(&year) {
+            checks.check(
+                "original_year",
+                Err(format!("must be from -5000 to {latest}")),
+            );
+        }
+    }
+    if let Some(language) = &fields.language {
+        match super::normalize_language(language) {
+            Ok(normalized) => fields.language = Some(normalized),
+            Err(message) => {
+                checks.check("language", Err(message));
+            }
+        }
+    }
+    checks.finish()
+}
+
+/// Checks that the authors and categories named exist; 422 naming the missing ids.
+async fn check_references(
+    conn: &impl sea_orm::ConnectionTrait,
+    author_ids: Option<&[i64]>,
+    category_ids: Option<&[i64]>,
+) -> ServiceResult<()> {
+    let mut checks = Checks::default();
+    if let Some(ids) = author_ids {
+        checks.check("author_ids", super::distinct_ids(ids, MAX_AUTHORS));
+        let missing = repo::author::missing(conn, ids).await?;
+        if !missing.is_empty() {
+            checks.check(
+                "author_ids",
+                Err(format!("no author has the id(s) {missing:?}")),
+            );
+        }
+    }
+    if let Some(ids) = category_ids {
+        checks.check("category_ids", super::distinct_ids(ids, MAX_CATEGORIES));
+        let missing = repo::category::missing(conn, ids).await?;
+        if !missing.is_empty() {
+            checks.check(
+                "category_ids",
+                Err(format!("no category has the id(s) {missing:?}")),
+            );
+        }
+    }
+    checks.finish()
+}
+
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    mut input: BookInput,
+) -> ServiceResult<BookView> {
+    super::require_admin(who)?;
+    check_fields(&mut input.fields)?;
+    let id = db
+        .write(|tx| {
+            Box::pin(async move {
+                check_references(&**tx, Some(&input.author_ids), Some(&input.category_ids)).await?;
+                let book = repo::book::insert(&**tx, input.fields).await?;
+                repo::book::set_authors(&**tx, book.id, &input.author_ids).await?;
+                repo::book::set_categories(&**tx, book.id, &input.category_ids).await?;
+                repo::search::refresh(&**tx, &[book.id]).await?;
+                Ok::<_, ServiceError>(book.id)
+            })
+        })
+        .await?;
+    get(db, id).await
+}
+
+pub async fn get(db: &Database, id: i64) -> ServiceResult<BookView> {
+    let book = repo::book::find(db.reader(), id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("book".into()))?;
+    let mut views = book_view::books(db.reader(), vec![book]).await?;
+    Ok(views.remove(0))
+}
+
+pub async fn update(
+    db: &Database,
+    who: &Principal,
+    id: i64,
+    patch: BookPatch,
+) -> ServiceResult<BookView> {
+    super::require_admin(who)?;
+    db.write(|tx| {
+        Box::pin(async move {
+            let existing = repo::book::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("book".into()))?;
+            let mut fields = BookFields {
+                title: patch.title.unwrap_or_else(|| existing.title.clone()),
+                subtitle: patch.subtitle.unwrap_or_else(|| existing.subtitle.clone()),
+                description: patch
+                    .description
+                    .unwrap_or_else(|| existing.description.clone()),
+                original_year: patch.original_year.unwrap_or(existing.original_year),
+                language: patch.language.unwrap_or_else(|| existing.language.clone()),
+            };
+            check_fields(&mut fields)?;
+            check_references(
+                &**tx,
+                patch.author_ids.as_deref(),
+                patch.category_ids.as_deref(),
+            )
+            .await?;
+            repo::book::update(&**tx, existing, fields).await?;
+            if let Some(author_ids) = &patch.author_ids {
+                repo::book::set_authors(&**tx, id, author_ids).await?;
+            }
+            if let Some(category_ids) = &patch.category_ids {
+                repo::book::set_categories(&**tx, id, category_ids).await?;
+            }
+            repo::search::refresh(&**tx, &[id]).await?;
+            Ok::<_, ServiceError>(())
+        })
+    })
+    .await?;
+    get(db, id).await
+}
+
+/// Deletes the book with its editions, comments, progress and notes. A book with a purchased
+/// edition cannot be deleted: purchases are records of money that changed hands.
+pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
+    super::require_admin(who)?;
+    let deleted = db
+        .write(|tx| Box::pin(async move { repo::book::delete(&**tx, id).await }))
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Conflict { .. } => ServiceError::Conflict {
+                field: "id".into(),
+                detail: "An edition of this book has been purchased; the book cannot be deleted."
+                    .into(),
+            },
+            other => other.into(),
+        })?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("book".into()))
+    }
+}
+
+/// What a listing asks for, already decoded: the category by id or slug, the search words.
+pub struct BookQuery {
+    pub category: Option<String>,
+    pub filter: BookFilter,
+    pub order: BookOrder,
+    pub after: Option<(SortValue, i64)>,
+    pub limit: u64,
+}
+
+pub struct BookPage {
+    pub books: Vec<BookView>,
+    /// Where the next page starts, when there is one.
+    pub next_after: Option<(SortValue, i64)>,
+}
+
+/// A page of books with everything shown of them, in a fixed number of statements.
+pub async fn page(db: &Database, mut query: BookQuery) -> ServiceResult<BookPage> {
+    if let Some(category) = &query.category {
+        let root = super::categories::find(db, category).await?;
+        query.filter.category_ids = Some(repo::category::subtree(db.reader(), root.id).await?);
+    }
+    if query
+        .filter
+        .search
+        .as_ref()
+        .is_some_and(|tokens| tokens.is_empty())
+    {
+        return Ok(BookPage {
+            books: vec![],
+            next_after: None,
+        });
+    }
+    let Slice { rows, has_more } = repo::book::list(
+        db.reader(),
+        &query.filter,
+        query.order,
+        query.after,
+        query.limit,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::db::DbError::Invalid { .. } => {
+            ServiceError::invalid("cursor", "this cursor belongs to another sort order")
+        }
+        other => other.into(),
+    })?;
+    let next_after = rows
+        .last()
+        .filter(|_| has_more)
+        .map(|row| (row.sort_value(query.order.key), row.book.id));
+    let books = rows.into_iter().map(|row| row.book).collect();
+    Ok(BookPage {
+        books: book_view::books(db.reader(), books).await?,
+        next_after,
+    })
+}

@@ -1,0 +1,162 @@
+//! Categories: genres in a tree, addressed by id or slug.
+
+use crate::db::Database;
+use crate::entity::category;
+use crate::repo::category::CategoryChanges;
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::validate::{self, Checks};
+use crate::service::{ServiceError, ServiceResult};
+
+/// Lower-case letters and digits in words joined by `-`; not all digits, so that a slug can
+/// never be taken for an id.
+pub fn check_slug(slug: &str) -> Result<(), String> {
+    let words_ok = slug.split('-').all(|word| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_alphanumeric() && !c.is_uppercase())
+    });
+    if slug.chars().count() > 100 || !words_ok {
+        return Err("must be lower-case letters and digits in words joined by '-'".into());
+    }
+    if slug.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        return Err("must contain a letter, so that it is not taken for an id".into());
+    }
+    Ok(())
+}
+
+/// A slug made from a name: "Science Fiction & Fantasy" → "science-fiction-fantasy".
+pub fn slug_from(name: &str) -> String {
+    crate::text::fold(name).replace(' ', "-")
+}
+
+/// A category named by id (digits) or slug.
+pub async fn find(db: &Database, id_or_slug: &str) -> ServiceResult<category::Model> {
+    let found = match id_or_slug.parse::<i64>() {
+        Ok(id) => repo::category::find(db.reader(), id).await?,
+        Err(_) => repo::category::find_by_slug(db.reader(), id_or_slug).await?,
+    };
+    found.ok_or_else(|| ServiceError::NotFound("category".into()))
+}
+
+pub async fn page(
+    db: &Database,
+    parent_id: Option<i64>,
+    after: Option<(String, i64)>,
+    limit: u64,
+) -> ServiceResult<Slice<category::Model>> {
+    Ok(repo::category::page(db.reader(), parent_id, after, limit).await?)
+}
+
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    name: String,
+    slug: Option<String>,
+    parent_id: Option<i64>,
+) -> ServiceResult<category::Model> {
+    super::require_admin(who)?;
+    let name = name.trim().to_string();
+    let slug = slug.unwrap_or_else(|| slug_from(&name));
+    Checks::default()
+        .check("name", validate::text(&name, 1, 100))
+        .check("slug", check_slug(&slug))
+        .finish()?;
+    db.write(|tx| {
+        Box::pin(async move {
+            if let Some(parent) = parent_id
+                && repo::category::find(&**tx, parent).await?.is_none()
+            {
+                return Err(ServiceError::invalid(
+                    "parent_id",
+                    "no category has this id",
+                ));
+            }
+            Ok(repo::category::insert(&**tx, name, slug, parent_id).await?)
+        })
+    })
+    .await
+}
+
+pub async fn update(
+    db: &Database,
+    who: &Principal,
+    id: i64,
+    changes: CategoryChanges,
+) -> ServiceResult<category::Model> {
+    super::require_admin(who)?;
+    let mut checks = Checks::default();
+    if let Some(name) = &changes.name {
+        checks.check("name", validate::text(name.trim(), 1, 100));
+    }
+    if let Some(slug) = &changes.slug {
+        checks.check("slug", check_slug(slug));
+    }
+    checks.finish()?;
+    db.write(|tx| {
+        Box::pin(async move {
+            let existing = repo::category::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("category".into()))?;
+            if let Some(Some(parent)) = changes.parent_id {
+                // A category cannot move below itself: that would cut its branch off the tree.
+                let below = repo::category::subtree(&**tx, id).await?;
+                if below.contains(&parent) {
+                    return Err(ServiceError::invalid(
+                        "parent_id",
+                        "a category cannot be placed under itself or its own sub-categories",
+                    ));
+                }
+                if repo::category::find(&**tx, parent).await?.is_none() {
+                    return Err(ServiceError::invalid(
+                        "parent_id",
+                        "no category has this id",
+                    ));
+                }
+            }
+            Ok(repo::category::update(&**tx, existing, changes).await?)
+        })
+    })
+    .await
+}
+
+/// Deletes a category; its books lose the tag. While it has sub-categories, a Conflict.
+pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
+    super::require_admin(who)?;
+    let deleted = db
+        .write(|tx| Box::pin(async move { repo::category::delete(&**tx, id).await }))
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Conflict { .. } => ServiceError::Conflict {
+                field: "id".into(),
+                detail: "The category has sub-categories; move or delete them first.".into(),
+            },
+            other => other.into(),
+        })?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("category".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(check_slug("science-fiction").is_ok());
+        assert!(check_slug("фантастика").is_ok());
+        assert!(check_slug("Sci-Fi").is_err());
+        assert!(check_slug("a--b").is_err());
+        assert!(check_slug("-a").is_err());
+        assert!(check_slug("1984").is_err());
+        assert_eq!(
+            slug_from("Science Fiction & Fantasy"),
+            "science-fiction-fantasy"
+        );
+        assert_eq!(slug_from("Brontë Sisters"), "bronte-sisters");
+    }
+}

@@ -1,0 +1,259 @@
+//! Editions: print, ebook, audiobook, vinyl — with ISBNs, prices and contributors.
+
+use crate::db::Database;
+use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::repo::book_view::{self, EditionView};
+use crate::repo::edition::{EditionFields, EditionFilter};
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::validate::{self, Checks};
+use crate::service::{ServiceError, ServiceResult};
+
+pub const MAX_CONTRIBUTORS: usize = 50;
+
+/// An edition as submitted: the ISBN in any spelling, the currency in any case.
+pub struct EditionInput {
+    pub fields: EditionFields,
+    pub contributors: Vec<(i64, ContributorRole)>,
+}
+
+/// A partial update: `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Default)]
+pub struct EditionPatch {
+    pub format: Option<EditionFormat>,
+    pub isbn: Option<Option<String>>,
+    pub catalog_number: Option<Option<String>>,
+    pub publisher: Option<Option<String>>,
+    pub release_date: Option<Option<chrono::NaiveDate>>,
+    pub language: Option<Option<String>>,
+    pub pages: Option<Option<i32>>,
+    pub duration_seconds: Option<Option<i64>>,
+    pub price_minor: Option<Option<i64>>,
+    pub currency: Option<Option<String>>,
+    pub contributors: Option<Vec<(i64, ContributorRole)>>,
+}
+
+/// Checks the fields together (a price needs a currency; vinyl has no ISBN) and normalises
+/// them: ISBN-13 digits, upper-case currency, a tidy language tag.
+fn check_fields(fields: &mut EditionFields) -> ServiceResult<()> {
+    let mut checks = Checks::default();
+    if let Some(isbn) = &fields.isbn {
+        if fields.format == EditionFormat::Vinyl {
+            checks.check(
+                "isbn",
+                Err("a vinyl record has a catalog_number, not an ISBN".into()),
+            );
+        } else {
+            match super::isbn::normalize(isbn) {
+                Ok(isbn13) => fields.isbn = Some(isbn13),
+                Err(message) => {
+                    checks.check("isbn", Err(message));
+                }
+            }
+        }
+    }
+    for (field, value, max) in [
+        ("catalog_number", &fields.catalog_number, 100),
+        ("publisher", &fields.publisher, 300),
+    ] {
+        if let Some(value) = value {
+            checks.check(field, validate::text(value, 1, max));
+        }
+    }
+    if let Some(language) = &fields.language {
+        match super::normalize_language(language) {
+            Ok(normalized) => fields.language = Some(normalized),
+            Err(message) => {
+                checks.check("language", Err(message));
+            }
+        }
+    }
+    if fields.pages.is_some_and(|p| !(1..=100_000).contains(&p)) {
+        checks.check("pages", Err("must be from 1 to 100000".into()));
+    }
+    if fields
+        .duration_seconds
+        .is_some_and(|d| !(1..=10_000_000).contains(&d))
+    {
+        checks.check("duration_seconds", Err("must be from 1 to 10000000".into()));
+    }
+    if fields
+        .price_minor
+        .is_some_and(|p| !(0..=1_000_000_000_000).contains(&p))
+    {
+        checks.check(
+            "price_minor",
+            Err("must be from 0 to 1000000000000 minor units".into()),
+        );
+    }
+    match (&fields.price_minor, &fields.currency) {
+        (Some(_), None) => {
+            checks.check("currency", Err("is required with a price".into()));
+        }
+        (None, Some(_)) => {
+            checks.check("price_minor", Err("is required with a currency".into()));
+        }
+        (_, Some(currency)) => match super::currency::normalize(currency) {
+            Ok(code) => fields.currency = Some(code),
+            Err(message) => {
+                checks.check("currency", Err(message));
+            }
+        },
+        (None, None) => {}
+    }
+    checks.finish()
+}
+
+async fn check_contributors(
+    conn: &impl sea_orm::ConnectionTrait,
+    contributors: &[(i64, ContributorRole)],
+) -> ServiceResult<()> {
+    let mut checks = Checks::default();
+    if contributors.len() > MAX_CONTRIBUTORS {
+        checks.check("contributors", Err(format!("at most {MAX_CONTRIBUTORS}")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if contributors.iter().any(|c| !seen.insert(*c)) {
+        checks.check(
+            "contributors",
+            Err("the same author is listed twice in one role".into()),
+        );
+    }
+    let ids: Vec<i64> = contributors.iter().map(|(id, _)| *id).collect();
+    let missing = repo::author::missing(conn, &ids).await?;
+    if !missing.is_empty() {
+        checks.check(
+            "contributors",
+            Err(format!("no author has the id(s) {missing:?}")),
+        );
+    }
+    checks.finish()
+}
+
+fn isbn_conflict(e: crate::db::DbError) -> ServiceError {
+    match e {
+        crate::db::DbError::Conflict { field, .. } if field == "isbn" => ServiceError::Conflict {
+            field,
+            detail: "Another edition has this ISBN.".into(),
+        },
+        other => other.into(),
+    }
+}
+
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    book_id: i64,
+    mut input: EditionInput,
+) -> ServiceResult<EditionView> {
+    super::require_admin(who)?;
+    check_fields(&mut input.fields)?;
+    let id = db
+        .write(|tx| {
+            Box::pin(async move {
+                if repo::book::find(&**tx, book_id).await?.is_none() {
+                    return Err(ServiceError::NotFound("book".into()));
+                }
+                check_contributors(&**tx, &input.contributors).await?;
+                let edition = repo::edition::insert(&**tx, book_id, input.fields)
+                    .await
+                    .map_err(isbn_conflict)?;
+                repo::edition::set_contributors(&**tx, edition.id, &input.contributors).await?;
+                Ok(edition.id)
+            })
+        })
+        .await?;
+    get(db, id).await
+}
+
+pub async fn get(db: &Database, id: i64) -> ServiceResult<EditionView> {
+    let edition = repo::edition::find(db.reader(), id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("edition".into()))?;
+    Ok(book_view::with_contributors(db.reader(), vec![edition])
+        .await?
+        .remove(0))
+}
+
+pub async fn update(
+    db: &Database,
+    who: &Principal,
+    id: i64,
+    patch: EditionPatch,
+) -> ServiceResult<EditionView> {
+    super::require_admin(who)?;
+    db.write(|tx| {
+        Box::pin(async move {
+            let existing = repo::edition::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("edition".into()))?;
+            let current = EditionFields::from(&existing);
+            let mut fields = EditionFields {
+                format: patch.format.unwrap_or(current.format),
+                isbn: patch.isbn.unwrap_or(current.isbn),
+                catalog_number: patch.catalog_number.unwrap_or(current.catalog_number),
+                publisher: patch.publisher.unwrap_or(current.publisher),
+                release_date: patch.release_date.unwrap_or(current.release_date),
+                language: patch.language.unwrap_or(current.language),
+                pages: patch.pages.unwrap_or(current.pages),
+                duration_seconds: patch.duration_seconds.unwrap_or(current.duration_seconds),
+                price_minor: patch.price_minor.unwrap_or(current.price_minor),
+                currency: patch.currency.unwrap_or(current.currency),
+            };
+            check_fields(&mut fields)?;
+            repo::edition::update(&**tx, existing, fields)
+                .await
+                .map_err(isbn_conflict)?;
+            if let Some(contributors) = &patch.contributors {
+                check_contributors(&**tx, contributors).await?;
+                repo::edition::set_contributors(&**tx, id, contributors).await?;
+            }
+            Ok::<_, ServiceError>(())
+        })
+    })
+    .await?;
+    get(db, id).await
+}
+
+/// Deletes an edition nobody bought; once purchased, a Conflict.
+pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
+    super::require_admin(who)?;
+    let deleted = db
+        .write(|tx| Box::pin(async move { repo::edition::delete(&**tx, id).await }))
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Conflict { .. } => ServiceError::Conflict {
+                field: "id".into(),
+                detail: "This edition has been purchased and cannot be deleted.".into(),
+            },
+            other => other.into(),
+        })?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("edition".into()))
+    }
+}
+
+/// Editions by id, narrowed by book, format or ISBN (any spelling of it).
+pub async fn page(
+    db: &Database,
+    mut filter: EditionFilter,
+    after_id: Option<i64>,
+    limit: u64,
+) -> ServiceResult<Slice<EditionView>> {
+    if let Some(isbn) = &filter.isbn {
+        let isbn13 = super::isbn::normalize(isbn).map_err(|m| ServiceError::invalid("isbn", m))?;
+        filter.isbn = Some(isbn13);
+    }
+    if let Some(book_id) = filter.book_id
+        && repo::book::find(db.reader(), book_id).await?.is_none()
+    {
+        return Err(ServiceError::NotFound("book".into()));
+    }
+    let slice = repo::edition::page(db.reader(), &filter, after_id, limit).await?;
+    Ok(Slice {
+        rows: book_view::with_contributors(db.reader(), slice.rows).await?,
+        has_more: slice.has_more,
+    })
+}

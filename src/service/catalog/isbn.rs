@@ -1,0 +1,114 @@
+//! ISBNs: any common spelling in, ISBN-13 digits out.
+
+/// Normalises an ISBN-10 or ISBN-13, with or without hyphens and spaces, to the 13 digits of
+/// its ISBN-13. A wrong check digit is an error: it is almost always a typing mistake.
+pub fn normalize(input: &str) -> Result<String, String> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\u{2010}' | '\u{2011}'))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let compact = compact
+        .strip_prefix("ISBN")
+        .unwrap_or(&compact)
+        .trim_start_matches(':');
+    match compact.len() {
+        10 => from_isbn10(compact),
+        13 => check_isbn13(compact),
+        _ => Err("must be an ISBN-10 or ISBN-13".into()),
+    }
+}
+
+fn from_isbn10(isbn: &str) -> Result<String, String> {
+    let (body, check) = isbn.split_at(9);
+    if !body.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("an ISBN-10 has nine digits and a check digit (0-9 or X)".into());
+    }
+    let expected = isbn10_check(body);
+    let given = match check {
+        "X" => 10,
+        digit if digit.as_bytes()[0].is_ascii_digit() => u32::from(digit.as_bytes()[0] - b'0'),
+        _ => return Err("an ISBN-10 ends in a digit or X".into()),
+    };
+    if given != expected {
+        return Err("the ISBN-10 check digit is wrong".into());
+    }
+    let body13 = format!("978{body}");
+    let check13 = isbn13_check(&body13);
+    Ok(format!("{body13}{check13}"))
+}
+
+fn check_isbn13(isbn: &str) -> Result<String, String> {
+    if !isbn.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("an ISBN-13 has 13 digits".into());
+    }
+    if !(isbn.starts_with("978") || isbn.starts_with("979")) {
+        return Err("an ISBN-13 starts with 978 or 979".into());
+    }
+    let (body, check) = isbn.split_at(12);
+    if u32::from(check.as_bytes()[0] - b'0') != isbn13_check(body) {
+        return Err("the ISBN-13 check digit is wrong".into());
+    }
+    Ok(isbn.to_string())
+}
+
+/// Weights 10 down to 2; the check digit makes the sum a multiple of 11 (10 is written X).
+pub fn isbn10_check(nine_digits: &str) -> u32 {
+    let sum: u32 = nine_digits
+        .bytes()
+        .zip((2..=10).rev())
+        .map(|(b, weight)| u32::from(b - b'0') * weight)
+        .sum();
+    (11 - sum % 11) % 11
+}
+
+/// Weights alternate 1 and 3; the check digit makes the sum a multiple of 10.
+pub fn isbn13_check(twelve_digits: &str) -> u32 {
+    let sum: u32 = twelve_digits
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isbn10_becomes_isbn13() {
+        assert_eq!(normalize("0-306-40615-2").unwrap(), "9780306406157");
+        assert_eq!(normalize("0439023483").unwrap(), "9780439023481");
+        assert_eq!(normalize("080442957X").unwrap(), "9780804429573");
+        assert_eq!(normalize("080442957x").unwrap(), "9780804429573");
+    }
+
+    #[test]
+    fn isbn13_in_any_spelling() {
+        assert_eq!(normalize("978-0-306-40615-7").unwrap(), "9780306406157");
+        assert_eq!(
+            normalize("ISBN 978 0 306 40615 7").unwrap(),
+            "9780306406157"
+        );
+        assert_eq!(normalize("9791032305560").unwrap(), "9791032305560");
+    }
+
+    #[test]
+    fn wrong_check_digits_and_shapes_are_refused() {
+        assert!(
+            normalize("0-306-40615-3")
+                .unwrap_err()
+                .contains("check digit")
+        );
+        assert!(
+            normalize("978-0-306-40615-8")
+                .unwrap_err()
+                .contains("check digit")
+        );
+        assert!(normalize("12345").is_err());
+        assert!(normalize("9770306406157").is_err());
+        assert!(normalize("97803064061X7").is_err());
+        assert!(normalize("").is_err());
+    }
+}
