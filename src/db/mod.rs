@@ -8,6 +8,8 @@ mod error;
 pub mod schema;
 mod unit_of_work;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
@@ -108,6 +110,19 @@ impl Database {
     pub async fn close(self) {
         let _ = self.reader.close().await;
         let _ = self.writer.close().await;
+    }
+
+    /// Counts every statement this value of the database runs from now on (clones made after
+    /// this count too). Tests use it to show that a page costs a fixed number of statements.
+    pub fn count_statements(&mut self) -> Arc<AtomicU64> {
+        let counter = Arc::new(AtomicU64::new(0));
+        for conn in [&mut self.reader, &mut self.writer] {
+            let counter = counter.clone();
+            conn.set_metric_callback(move |_| {
+                counter.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        counter
     }
 
     pub(crate) fn writer(&self) -> &DatabaseConnection {

@@ -108,15 +108,16 @@ pub fn matches(backend: DbBackend, tokens: &[String]) -> SelectStatement {
             query
                 .expr_as(Expr::cust("book_id"), Alias::new(MATCHED_ID))
                 .expr_as(
+                    // sea-query binds PostgreSQL values only for `$n` placeholders.
                     Expr::cust_with_values(
-                        "-ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', ?))",
+                        "CAST(-ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', $1)) AS DOUBLE PRECISION)",
                         [tsquery.clone()],
                     ),
                     Alias::new(RANK),
                 )
                 .from(Alias::new("book_search"))
                 .and_where(Expr::cust_with_values(
-                    "document @@ to_tsquery('simple', ?)",
+                    "document @@ to_tsquery('simple', $1)",
                     [tsquery],
                 ));
         }
@@ -138,4 +139,26 @@ pub fn matches(backend: DbBackend, tokens: &[String]) -> SelectStatement {
         }
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    use super::*;
+
+    /// The search words travel as bound values on both backends, never in the SQL text.
+    #[test]
+    fn search_terms_are_bound_parameters() {
+        let tokens = vec!["harr".to_string(), "pott".to_string()];
+        let (sql, values) = matches(DbBackend::Postgres, &tokens).build(PostgresQueryBuilder);
+        assert_eq!(values.0.len(), 2, "{sql}");
+        assert!(
+            sql.contains("$1") && sql.contains("$2") && !sql.contains("harr"),
+            "{sql}"
+        );
+        let (sql, values) = matches(DbBackend::Sqlite, &tokens).build(SqliteQueryBuilder);
+        assert_eq!(values.0.len(), 1, "{sql}");
+        assert!(!sql.contains("harr"), "{sql}");
+    }
 }

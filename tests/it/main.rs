@@ -10,6 +10,7 @@ mod accounts_rules;
 mod cli;
 mod constraints;
 mod http_frame;
+mod n_plus_one;
 mod openapi;
 mod ready_outage;
 mod schema;

@@ -1,0 +1,137 @@
+//! A page of books with authors, categories, editions and contributors costs a fixed number
+//! of statements, whatever its size: no query per row.
+
+use std::sync::atomic::Ordering;
+
+use folio::entity::enums::{ContributorRole, EditionFormat};
+use folio::repo::book::BookFields;
+use folio::repo::edition::EditionFields;
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::support::{Backend, TestDb, TestServer};
+
+backend_tests!(a_page_of_books_costs_the_same_statements_at_any_size);
+
+/// 120 books, each with two authors, a category, and two editions with a narrator.
+async fn seed(t: &TestDb) {
+    let tx = t.db.begin().await.unwrap();
+    let narrator = folio::repo::author::insert(&*tx, "A Narrator".into(), None)
+        .await
+        .unwrap();
+    let category = folio::repo::category::insert(&*tx, "Novels".into(), "novels".into(), None)
+        .await
+        .unwrap();
+    let mut ids = vec![];
+    for i in 0..120 {
+        let book = folio::repo::book::insert(
+            &*tx,
+            BookFields {
+                title: format!("Book {i:03}"),
+                original_year: Some(1900 + i),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(book.id);
+        let first = folio::repo::author::insert(&*tx, format!("First {i}"), None)
+            .await
+            .unwrap();
+        let second = folio::repo::author::insert(&*tx, format!("Second {i}"), None)
+            .await
+            .unwrap();
+        folio::repo::book::set_authors(&*tx, book.id, &[first.id, second.id])
+            .await
+            .unwrap();
+        folio::repo::book::set_categories(&*tx, book.id, &[category.id])
+            .await
+            .unwrap();
+        for format in [EditionFormat::Ebook, EditionFormat::Audiobook] {
+            let edition = folio::repo::edition::insert(
+                &*tx,
+                book.id,
+                EditionFields {
+                    format,
+                    isbn: None,
+                    catalog_number: None,
+                    publisher: None,
+                    release_date: None,
+                    language: None,
+                    pages: None,
+                    duration_seconds: None,
+                    price_minor: Some(999),
+                    currency: Some("EUR".into()),
+                },
+            )
+            .await
+            .unwrap();
+            folio::repo::edition::set_contributors(
+                &*tx,
+                edition.id,
+                &[(narrator.id, ContributorRole::Narrator)],
+            )
+            .await
+            .unwrap();
+        }
+    }
+    folio::repo::search::refresh(&*tx, &ids).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn a_page_of_books_costs_the_same_statements_at_any_size(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    seed(&t).await;
+    let mut db = t.db.clone();
+    let statements = db.count_statements();
+    let server = TestServer::start(t.settings(), db).await;
+
+    let mut cost = vec![];
+    for limit in [1, 10, 100] {
+        statements.store(0, Ordering::SeqCst);
+        let page: Value = server
+            .get(&format!(
+                "/api/v1/books?limit={limit}&category=novels&format=ebook"
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), limit);
+        for book in items {
+            assert_eq!(book["authors"].as_array().unwrap().len(), 2);
+            assert_eq!(book["categories"][0]["slug"], "novels");
+            let editions = book["editions"].as_array().unwrap();
+            assert_eq!(editions.len(), 2);
+            assert_eq!(editions[0]["contributors"][0]["role"], "narrator");
+        }
+        cost.push(statements.load(Ordering::SeqCst));
+    }
+    assert!(cost[0] > 0, "statements are counted");
+    assert!(
+        cost.iter().all(|c| *c == cost[0]),
+        "pages of 1, 10 and 100 books cost the same statements: {cost:?}"
+    );
+    // The category by slug, its subtree, the page, then authors, categories, editions and
+    // contributors for the whole page.
+    assert_eq!(
+        cost[0], 7,
+        "a page is seven statements, not one per row: {cost:?}"
+    );
+
+    // A search page too.
+    statements.store(0, Ordering::SeqCst);
+    let found: Value = server
+        .get("/api/v1/books?q=book&limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        statements.load(Ordering::SeqCst),
+        5,
+        "a search page: the page, then the same four loads"
+    );
+}
