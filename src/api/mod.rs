@@ -5,6 +5,7 @@ mod auth;
 mod authors;
 mod books;
 mod categories;
+mod comments;
 pub mod docs;
 mod editions;
 mod error;
@@ -14,7 +15,9 @@ mod me;
 mod middleware;
 pub mod pagination;
 mod patch;
+mod reading;
 mod referrals;
+mod store;
 mod users;
 
 use std::sync::Arc;
@@ -58,7 +61,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(authors::router())
         .merge(categories::router())
         .merge(books::router())
-        .merge(editions::router());
+        .merge(editions::router())
+        .merge(comments::router())
+        .merge(reading::router())
+        .merge(store::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(health::router())
         .merge(referrals::router())

@@ -60,6 +60,12 @@ pub async fn drop_all(db: &Database) -> Result<Vec<String>, DbError> {
         tx.execute_unprepared(&format!("DROP TABLE IF EXISTS \"{table}\"{cascade}"))
             .await?;
     }
+    if db.backend() == DbBackend::Postgres {
+        for function in crate::migration::FUNCTIONS {
+            tx.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {function}() CASCADE"))
+                .await?;
+        }
+    }
     tx.commit().await?;
     Ok(to_drop.into_iter().map(String::from).collect())
 }

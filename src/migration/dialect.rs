@@ -39,12 +39,14 @@ pub fn render(backend: DbBackend, ddl: &str) -> String {
         })
 }
 
-/// Splits a script into statements at lines ending in `;`, keeping a trigger's
-/// `BEGIN … END;` body whole. (The DDL has no `;` at a line end inside a literal.)
+/// Splits a script into statements at lines ending in `;`, keeping an SQLite trigger's
+/// `BEGIN … END;` body and a PostgreSQL `$$ … $$` function body whole. (The DDL has no `;` at
+/// a line end inside a literal.)
 pub fn statements(script: &str) -> Vec<String> {
     let mut statements = vec![];
     let mut current = String::new();
     let mut in_body = false;
+    let mut in_dollar_quote = false;
     for line in script.lines() {
         let trimmed = line.trim();
         if trimmed.is_empty() || (trimmed.starts_with("--") && current.trim().is_empty()) {
@@ -52,6 +54,12 @@ pub fn statements(script: &str) -> Vec<String> {
         }
         current.push_str(line);
         current.push('\n');
+        if line.matches("$$").count() % 2 == 1 {
+            in_dollar_quote = !in_dollar_quote;
+        }
+        if in_dollar_quote {
+            continue;
+        }
         if trimmed.to_ascii_uppercase().ends_with("BEGIN") {
             in_body = true;
         } else if in_body && trimmed.eq_ignore_ascii_case("END;") {
@@ -77,6 +85,14 @@ mod tests {
         let parts = statements(script);
         assert_eq!(parts.len(), 3, "{parts:?}");
         assert!(parts[1].contains("DELETE FROM b") && parts[1].trim_end().ends_with("END;"));
+    }
+
+    #[test]
+    fn statements_keep_dollar_quoted_bodies_whole() {
+        let script = "CREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN\n    UPDATE t SET a = 1;\n    RETURN NULL;\nEND\n$$ LANGUAGE plpgsql;\n\nCREATE TRIGGER x AFTER INSERT ON t\nFOR EACH ROW EXECUTE FUNCTION f();\n";
+        let parts = statements(script);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts[0].contains("RETURN NULL;") && parts[0].contains("LANGUAGE plpgsql;"));
     }
 
     #[test]

@@ -26,6 +26,11 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0002_book_search.sqlite.sql"),
                 postgres: include_str!("sql/0002_book_search.postgres.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0003_rating_summary",
+                sqlite: include_str!("sql/0003_rating_summary.sqlite.sql"),
+                postgres: include_str!("sql/0003_rating_summary.postgres.sql"),
+            }),
         ]
     }
 }
@@ -76,6 +81,9 @@ impl MigrationTrait for SqlMigration {
 
 /// sea-orm-migration's bookkeeping table.
 pub const MIGRATION_TABLE: &str = "seaql_migrations";
+
+/// The PostgreSQL functions folio creates (for triggers); `db drop` removes them too.
+pub const FUNCTIONS: &[&str] = &["comment_rating_summary"];
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[

@@ -5,7 +5,12 @@ pub mod accounts;
 pub mod api_keys;
 pub mod auth;
 pub mod catalog;
+pub mod comments;
+pub mod notes;
+pub mod payments;
+pub mod progress;
 pub mod referrals;
+pub mod store;
 pub mod validate;
 
 use crate::db::DbError;

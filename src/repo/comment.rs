@@ -1,0 +1,132 @@
+//! Comments and ratings. The book's rating summary follows them by trigger (migration 0003).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    QueryFilter, Set,
+};
+
+use super::Slice;
+use crate::db::DbError;
+use crate::entity::comment;
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    book_id: i64,
+    text: String,
+    rating: Option<i32>,
+) -> Result<comment::Model, DbError> {
+    let now = crate::db::now();
+    Ok(comment::ActiveModel {
+        user_id: Set(user_id),
+        book_id: Set(book_id),
+        text: Set(text),
+        rating: Set(rating),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<comment::Model>, DbError> {
+    Ok(comment::Entity::find_by_id(id).one(conn).await?)
+}
+
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    existing: comment::Model,
+    text: Option<String>,
+    rating: Option<Option<i32>>,
+) -> Result<comment::Model, DbError> {
+    let mut active: comment::ActiveModel = existing.into();
+    if let Some(text) = text {
+        active.text = Set(text);
+    }
+    if let Some(rating) = rating {
+        active.rating = Set(rating);
+    }
+    active.updated_at = Set(crate::db::now());
+    Ok(active.update(conn).await?)
+}
+
+pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
+    let result = comment::Entity::delete_by_id(id)
+        .exec(conn)
+        .await
+        .map_err(DbError::on_delete)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A comment with its author's public name (never their email).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct CommentRow {
+    pub id: i64,
+    pub book_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub text: String,
+    pub rating: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COMMENT_COLUMNS: &str = "c.id, c.book_id, c.user_id, u.username, c.text, c.rating, \
+                               c.created_at, c.updated_at";
+
+pub async fn find_row(conn: &impl ConnectionTrait, id: i64) -> Result<Option<CommentRow>, DbError> {
+    let sql = format!(
+        "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id WHERE c.id = ?"
+    );
+    Ok(CommentRow::find_by_statement(super::statement(
+        conn.get_database_backend(),
+        &sql,
+        vec![id.into()],
+    ))
+    .one(conn)
+    .await?)
+}
+
+/// A book's comments, newest first, after the cursor `(created_at, id)`.
+pub async fn page_for_book(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: u64,
+) -> Result<Slice<CommentRow>, DbError> {
+    let mut sql = format!(
+        "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id \
+         WHERE c.book_id = ?"
+    );
+    let mut values = vec![book_id.into()];
+    if let Some((created_at, id)) = after {
+        sql.push_str(" AND (c.created_at < ? OR (c.created_at = ? AND c.id < ?))");
+        values.extend([created_at.into(), created_at.into(), id.into()]);
+    }
+    sql.push_str(" ORDER BY c.created_at DESC, c.id DESC LIMIT ?");
+    values.push(((limit + 1) as i64).into());
+    let rows =
+        CommentRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))
+            .all(conn)
+            .await?;
+    Ok(Slice::from_overfetch(rows, limit))
+}
+
+/// Whether `user_id` has commented on `book_id` (for tests of cascades and for the API).
+pub async fn exists(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    book_id: i64,
+) -> Result<bool, DbError> {
+    Ok(comment::Entity::find()
+        .filter(
+            Condition::all()
+                .add(comment::Column::UserId.eq(user_id))
+                .add(comment::Column::BookId.eq(book_id)),
+        )
+        .one(conn)
+        .await?
+        .is_some())
+}

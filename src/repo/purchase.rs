@@ -1,0 +1,193 @@
+//! Purchases and the payment events that move them along.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::Slice;
+use crate::db::DbError;
+use crate::entity::enums::PurchaseStatus;
+use crate::entity::{payment_event, purchase};
+
+pub struct NewPurchase {
+    pub user_id: i64,
+    pub edition_id: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub idempotency_key: String,
+    pub request_fingerprint: String,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: NewPurchase,
+) -> Result<purchase::Model, DbError> {
+    let now = crate::db::now();
+    Ok(purchase::ActiveModel {
+        user_id: Set(new.user_id),
+        edition_id: Set(new.edition_id),
+        status: Set(PurchaseStatus::Pending),
+        amount_minor: Set(new.amount_minor),
+        currency: Set(new.currency),
+        idempotency_key: Set(new.idempotency_key),
+        request_fingerprint: Set(new.request_fingerprint),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<purchase::Model>, DbError> {
+    Ok(purchase::Entity::find_by_id(id).one(conn).await?)
+}
+
+pub async fn find_by_key(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    idempotency_key: &str,
+) -> Result<Option<purchase::Model>, DbError> {
+    Ok(purchase::Entity::find()
+        .filter(purchase::Column::UserId.eq(user_id))
+        .filter(purchase::Column::IdempotencyKey.eq(idempotency_key))
+        .one(conn)
+        .await?)
+}
+
+/// Whether the user owns the edition: a paid purchase that was not refunded.
+pub async fn owns(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    edition_id: i64,
+) -> Result<bool, DbError> {
+    Ok(purchase::Entity::find()
+        .filter(purchase::Column::UserId.eq(user_id))
+        .filter(purchase::Column::EditionId.eq(edition_id))
+        .filter(purchase::Column::Status.eq(PurchaseStatus::Paid))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Moves the purchase from `from` to `to`, only if it is still in `from`: two payment events
+/// racing cannot both apply. Returns whether it moved.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    from: PurchaseStatus,
+    to: PurchaseStatus,
+    provider_ref: Option<String>,
+) -> Result<bool, DbError> {
+    use sea_orm::sea_query::Expr;
+    let mut update = purchase::Entity::update_many()
+        .col_expr(purchase::Column::Status, Expr::val(to))
+        .col_expr(purchase::Column::UpdatedAt, Expr::val(crate::db::now()))
+        .filter(purchase::Column::Id.eq(id))
+        .filter(purchase::Column::Status.eq(from));
+    if let Some(provider_ref) = provider_ref {
+        update = update.col_expr(purchase::Column::ProviderRef, Expr::val(provider_ref));
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseFilter {
+    pub user_id: Option<i64>,
+    pub edition_id: Option<i64>,
+    pub status: Option<PurchaseStatus>,
+}
+
+/// Purchases, newest first, after the cursor (an id).
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    filter: &PurchaseFilter,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Slice<purchase::Model>, DbError> {
+    let mut query = purchase::Entity::find()
+        .order_by_desc(purchase::Column::Id)
+        .limit(limit + 1);
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(purchase::Column::UserId.eq(user_id));
+    }
+    if let Some(edition_id) = filter.edition_id {
+        query = query.filter(purchase::Column::EditionId.eq(edition_id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(purchase::Column::Status.eq(status));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(purchase::Column::Id.lt(before));
+    }
+    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+}
+
+/// An edition in a reader's library: what they bought, when, and which book it is.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LibraryRow {
+    pub purchase_id: i64,
+    pub edition_id: i64,
+    pub book_id: i64,
+    pub title: String,
+    pub format: crate::entity::enums::EditionFormat,
+    pub purchased_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The editions the user owns (paid, not refunded), most recent purchase first.
+pub async fn library(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    before_purchase_id: Option<i64>,
+    limit: u64,
+) -> Result<Slice<LibraryRow>, DbError> {
+    let mut sql = "SELECT p.id AS purchase_id, e.id AS edition_id, b.id AS book_id, b.title, \
+                          e.format, p.updated_at AS purchased_at \
+                   FROM purchase p JOIN edition e ON e.id = p.edition_id \
+                   JOIN book b ON b.id = e.book_id \
+                   WHERE p.user_id = ? AND p.status = 'paid'"
+        .to_string();
+    let mut values = vec![user_id.into()];
+    if let Some(before) = before_purchase_id {
+        sql.push_str(" AND p.id < ?");
+        values.push(before.into());
+    }
+    sql.push_str(" ORDER BY p.id DESC LIMIT ?");
+    values.push(((limit + 1) as i64).into());
+    let rows =
+        LibraryRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))
+            .all(conn)
+            .await?;
+    Ok(Slice::from_overfetch(rows, limit))
+}
+
+pub async fn event_seen(conn: &impl ConnectionTrait, event_id: &str) -> Result<bool, DbError> {
+    Ok(payment_event::Entity::find()
+        .filter(payment_event::Column::EventId.eq(event_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+pub async fn record_event(
+    conn: &impl ConnectionTrait,
+    event_id: String,
+    purchase_id: i64,
+    status: PurchaseStatus,
+) -> Result<(), DbError> {
+    use sea_orm::ActiveEnum;
+    payment_event::ActiveModel {
+        event_id: Set(event_id),
+        purchase_id: Set(purchase_id),
+        status: Set(status.to_value()),
+        received_at: Set(crate::db::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}

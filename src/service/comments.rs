@@ -1,0 +1,112 @@
+//! Comments and ratings (seed 001's comments): public to read, written by signed-in readers.
+
+use crate::db::Database;
+use crate::repo::comment::CommentRow;
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::validate::{self, Checks};
+use crate::service::{ServiceError, ServiceResult};
+
+fn check(text: Option<&str>, rating: Option<i32>) -> ServiceResult<()> {
+    let mut checks = Checks::default();
+    if let Some(text) = text {
+        checks.check("text", validate::text(text.trim(), 1, 5000));
+    }
+    if rating.is_some_and(|r| !(1..=5).contains(&r)) {
+        checks.check("rating", Err("must be from 1 to 5".into()));
+    }
+    checks.finish()
+}
+
+pub async fn create(
+    db: &Database,
+    who: &Principal,
+    book_id: i64,
+    text: String,
+    rating: Option<i32>,
+) -> ServiceResult<CommentRow> {
+    check(Some(&text), rating)?;
+    let user_id = who.user_id;
+    let text = text.trim().to_string();
+    let id = db
+        .write(|tx| {
+            Box::pin(async move {
+                if repo::book::find(&**tx, book_id).await?.is_none() {
+                    return Err(ServiceError::NotFound("book".into()));
+                }
+                Ok(repo::comment::insert(&**tx, user_id, book_id, text, rating)
+                    .await?
+                    .id)
+            })
+        })
+        .await?;
+    get(db, id).await
+}
+
+pub async fn get(db: &Database, id: i64) -> ServiceResult<CommentRow> {
+    repo::comment::find_row(db.reader(), id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("comment".into()))
+}
+
+pub async fn page(
+    db: &Database,
+    book_id: i64,
+    after: Option<(chrono::DateTime<chrono::Utc>, i64)>,
+    limit: u64,
+) -> ServiceResult<Slice<CommentRow>> {
+    if repo::book::find(db.reader(), book_id).await?.is_none() {
+        return Err(ServiceError::NotFound("book".into()));
+    }
+    Ok(repo::comment::page_for_book(db.reader(), book_id, after, limit).await?)
+}
+
+/// The author edits their comment; nobody else may (not even an admin: words are the
+/// author's own). `rating: Some(None)` removes the rating.
+pub async fn update(
+    db: &Database,
+    who: &Principal,
+    id: i64,
+    text: Option<String>,
+    rating: Option<Option<i32>>,
+) -> ServiceResult<CommentRow> {
+    check(text.as_deref(), rating.flatten())?;
+    let user_id = who.user_id;
+    db.write(|tx| {
+        Box::pin(async move {
+            let existing = repo::comment::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("comment".into()))?;
+            if existing.user_id != user_id {
+                return Err(ServiceError::Forbidden(
+                    "Only its author may edit a comment.".into(),
+                ));
+            }
+            let text = text.map(|t| t.trim().to_string());
+            repo::comment::update(&**tx, existing, text, rating).await?;
+            Ok(())
+        })
+    })
+    .await?;
+    get(db, id).await
+}
+
+/// The author, or an admin moderating, deletes a comment.
+pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
+    let (user_id, admin) = (who.user_id, who.is_admin());
+    db.write(|tx| {
+        Box::pin(async move {
+            let existing = repo::comment::find(&**tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound("comment".into()))?;
+            if existing.user_id != user_id && !admin {
+                return Err(ServiceError::Forbidden(
+                    "Only its author or an admin may delete a comment.".into(),
+                ));
+            }
+            repo::comment::delete(&**tx, id).await?;
+            Ok(())
+        })
+    })
+    .await
+}

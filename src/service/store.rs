@@ -1,0 +1,132 @@
+//! The store (seed 002's Payment): purchases created idempotently, a reader's library.
+
+use sha2::{Digest, Sha256};
+
+use crate::db::{Database, DbError};
+use crate::entity::purchase;
+use crate::repo::purchase::{LibraryRow, NewPurchase, PurchaseFilter};
+use crate::repo::{self, Slice};
+use crate::service::auth::Principal;
+use crate::service::{ServiceError, ServiceResult};
+
+/// A purchase, and whether this request made it (or found the one its key made before).
+pub struct Purchased {
+    pub purchase: purchase::Model,
+    pub created: bool,
+}
+
+/// What a request asked for, so a reused key with another request is recognised.
+fn fingerprint(edition_id: i64) -> String {
+    hex::encode(Sha256::digest(
+        format!("purchase:edition_id={edition_id}").as_bytes(),
+    ))
+}
+
+pub fn check_idempotency_key(key: &str) -> ServiceResult<()> {
+    let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters, such as a UUID",
+        ))
+    }
+}
+
+/// The same key returns the same purchase; the same key with another edition is refused.
+fn replay(existing: purchase::Model, print: &str) -> ServiceResult<Purchased> {
+    if existing.request_fingerprint == print {
+        Ok(Purchased {
+            purchase: existing,
+            created: false,
+        })
+    } else {
+        Err(ServiceError::invalid(
+            "Idempotency-Key",
+            "was already used for a different purchase request",
+        ))
+    }
+}
+
+/// Starts a purchase of an edition at its current price. Twenty identical requests racing
+/// with one key make exactly one purchase: the unique key decides, and the losers return the
+/// winner's purchase.
+pub async fn purchase(
+    db: &Database,
+    who: &Principal,
+    edition_id: i64,
+    key: String,
+) -> ServiceResult<Purchased> {
+    check_idempotency_key(&key)?;
+    let print = fingerprint(edition_id);
+    let user_id = who.user_id;
+    let (key_for_work, print_for_work) = (key.clone(), print.clone());
+    let outcome = db
+        .write(|tx| {
+            Box::pin(async move {
+                if let Some(existing) =
+                    repo::purchase::find_by_key(&**tx, user_id, &key_for_work).await?
+                {
+                    return replay(existing, &print_for_work);
+                }
+                let edition = repo::edition::find(&**tx, edition_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::invalid("edition_id", "no edition has this id"))?;
+                let (Some(amount_minor), Some(currency)) = (edition.price_minor, edition.currency)
+                else {
+                    return Err(ServiceError::invalid(
+                        "edition_id",
+                        "this edition has no price",
+                    ));
+                };
+                if repo::purchase::owns(&**tx, user_id, edition_id).await? {
+                    return Err(ServiceError::Conflict {
+                        field: "edition_id".into(),
+                        detail: "This edition is already in your library.".into(),
+                    });
+                }
+                let new = NewPurchase {
+                    user_id,
+                    edition_id,
+                    amount_minor,
+                    currency,
+                    idempotency_key: key_for_work,
+                    request_fingerprint: print_for_work,
+                };
+                Ok(Purchased {
+                    purchase: repo::purchase::insert(&**tx, new).await?,
+                    created: true,
+                })
+            })
+        })
+        .await;
+    match outcome {
+        // Another request with this key committed first: answer with its purchase.
+        Err(ServiceError::Db(DbError::Conflict { field, .. })) if field == "idempotency_key" => {
+            let existing = repo::purchase::find_by_key(db.reader(), user_id, &key)
+                .await?
+                .ok_or_else(|| ServiceError::Internal("a conflicting purchase vanished".into()))?;
+            replay(existing, &print)
+        }
+        other => other,
+    }
+}
+
+pub async fn page(
+    db: &Database,
+    filter: PurchaseFilter,
+    before_id: Option<i64>,
+    limit: u64,
+) -> ServiceResult<Slice<purchase::Model>> {
+    Ok(repo::purchase::page(db.reader(), &filter, before_id, limit).await?)
+}
+
+pub async fn library(
+    db: &Database,
+    who: &Principal,
+    before_purchase_id: Option<i64>,
+    limit: u64,
+) -> ServiceResult<Slice<LibraryRow>> {
+    Ok(repo::purchase::library(db.reader(), who.user_id, before_purchase_id, limit).await?)
+}
