@@ -51,12 +51,13 @@ async fn db_status_lists_applied_and_pending_migrations(backend: Backend) {
     let (result, out, _) = status(dir.path());
     assert!(result.status.success());
     assert!(out.contains("pending  m0001_initial_schema"), "{out}");
-    assert!(out.contains("0 applied, 2 pending"), "{out}");
+    let total = <folio::migration::Migrator as folio::migration::MigratorTrait>::migrations().len();
+    assert!(out.contains(&format!("0 applied, {total} pending")), "{out}");
 
     folio::db::schema::init(&t.db).await.unwrap();
     let (_, out, _) = status(dir.path());
     assert!(out.contains("applied  m0001_initial_schema"), "{out}");
-    assert!(out.contains("2 applied, 0 pending"), "{out}");
+    assert!(out.contains(&format!("{total} applied, 0 pending")), "{out}");
 }
 
 async fn db_drop_refuses_without_yes(backend: Backend) {
@@ -67,7 +68,7 @@ async fn db_drop_refuses_without_yes(backend: Backend) {
         .env("DATABASE_URL", t.url_string()));
     assert_eq!(refused.status.code(), Some(2));
     assert!(err.contains("--yes"), "{err}");
-    assert_eq!(t.count("seaql_migrations").await, 2, "nothing was dropped");
+    assert!(t.count("seaql_migrations").await > 0, "nothing was dropped");
 
     let (dropped, out, err) = run(folio(dir.path())
         .args(["db", "drop", "--yes"])
