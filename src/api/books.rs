@@ -168,6 +168,20 @@ fn parse_sort(sort: Option<&str>, searching: bool) -> Result<BookOrder, ApiError
     Ok(BookOrder { key, descending })
 }
 
+fn order_name(order: BookOrder) -> String {
+    let key = match order.key {
+        SortKey::Title => "title",
+        SortKey::Year => "year",
+        SortKey::Created => "created",
+        SortKey::Relevance => "relevance",
+    };
+    if order.descending {
+        format!("-{key}")
+    } else {
+        key.to_string()
+    }
+}
+
 /// List, filter and search books
 #[utoipa::path(
     get, path = "/books", tag = "books",
@@ -186,7 +200,9 @@ async fn list_books(
 ) -> Result<Json<Page<BookResponse>>, ApiError> {
     let searching = params.q.is_some();
     let order = parse_sort(params.sort.as_deref(), searching)?;
-    let sort_name = params.sort.clone().unwrap_or_default();
+    // The order the cursor belongs to, resolved: the default with `q` (relevance) and without
+    // it (title) are different orders, and their cursors must not pass for each other.
+    let sort_name = order_name(order);
     let page = PageParams::of(params.limit, params.cursor.clone());
     let limit = page.limit()?;
     let after = match page.after::<BookCursor>()? {

@@ -73,7 +73,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
                 let field = match e.kind() {
                     axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
                     | axum::extract::path::ErrorKind::DeserializeError { key, .. } => key.clone(),
-                    _ => "path".to_string(),
+                    // A single value is parsed without its name; the route has it.
+                    _ => single_path_param(parts).unwrap_or_else(|| "path".to_string()),
                 };
                 Err(ApiError::Validation(vec![FieldError::new(
                     field,
@@ -83,6 +84,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             Err(other) => Err(ApiError::Internal(other.body_text())),
         }
     }
+}
+
+/// The name of the route's only `{parameter}`, if it has exactly one.
+fn single_path_param(parts: &Parts) -> Option<String> {
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()?
+        .as_str();
+    let mut names = route
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
+    let name = names.next()?;
+    names.next().is_none().then(|| name.to_string())
 }
 
 async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
