@@ -52,12 +52,18 @@ async fn db_status_lists_applied_and_pending_migrations(backend: Backend) {
     assert!(result.status.success());
     assert!(out.contains("pending  m0001_initial_schema"), "{out}");
     let total = <folio::migration::Migrator as folio::migration::MigratorTrait>::migrations().len();
-    assert!(out.contains(&format!("0 applied, {total} pending")), "{out}");
+    assert!(
+        out.contains(&format!("0 applied, {total} pending")),
+        "{out}"
+    );
 
     folio::db::schema::init(&t.db).await.unwrap();
     let (_, out, _) = status(dir.path());
     assert!(out.contains("applied  m0001_initial_schema"), "{out}");
-    assert!(out.contains(&format!("{total} applied, 0 pending")), "{out}");
+    assert!(
+        out.contains(&format!("{total} applied, 0 pending")),
+        "{out}"
+    );
 }
 
 async fn db_drop_refuses_without_yes(backend: Backend) {
