@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod entity;
+pub mod import;
 pub mod migration;
 pub mod repo;
 pub mod server;

@@ -1,6 +1,7 @@
 //! The command line: `folio serve`, `folio db …`.
 
 mod db;
+mod import;
 mod serve;
 mod user;
 
@@ -35,6 +36,9 @@ pub enum Command {
     /// Manage accounts
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Import a catalog from an export file
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 /// An error a command reports to the user; `main` prints it and exits with its code.
@@ -78,6 +82,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), CommandError> {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Db(command) => db::run(command, &settings).await,
         Command::User(command) => user::run(command, &settings).await,
+        Command::Import(command) => import::run(command, &settings).await,
     }
 }
 

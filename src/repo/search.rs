@@ -69,27 +69,54 @@ pub async fn refresh(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<()
         .await?;
     }
     for book in books {
-        let title = text::fold(&format!(
-            "{} {}",
-            book.title,
-            book.subtitle.unwrap_or_default()
-        ));
-        let names = text::fold(&authors.remove(&book.id).unwrap_or_default().join(" "));
-        let body = text::fold(&book.description.unwrap_or_default());
-        let sql = match backend {
-            DbBackend::Postgres => {
-                "INSERT INTO book_search (book_id, document) VALUES (?, \
-                   setweight(to_tsvector('simple', ?), 'A') || \
-                   setweight(to_tsvector('simple', ?), 'B') || \
-                   setweight(to_tsvector('simple', ?), 'C')) \
-                 ON CONFLICT (book_id) DO UPDATE SET document = excluded.document"
-            }
-            _ => "INSERT INTO book_search (rowid, title, authors, body) VALUES (?, ?, ?, ?)",
+        let names = authors.remove(&book.id).unwrap_or_default();
+        let entry = Entry {
+            title: &book.title,
+            subtitle: book.subtitle.as_deref(),
+            authors: &names,
+            description: book.description.as_deref(),
         };
-        let values = vec![book.id.into(), title.into(), names.into(), body.into()];
-        conn.execute_raw(super::statement(backend, sql, values))
-            .await?;
+        insert(conn, book.id, entry).await?;
     }
+    Ok(())
+}
+
+/// What a book is found by.
+pub struct Entry<'a> {
+    pub title: &'a str,
+    pub subtitle: Option<&'a str>,
+    pub authors: &'a [String],
+    pub description: Option<&'a str>,
+}
+
+/// Writes the entry of a book that has none (a new one, or one whose entry was just deleted)
+/// from what the caller already holds: no reads.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    entry: Entry<'_>,
+) -> Result<(), DbError> {
+    let backend = conn.get_database_backend();
+    let title = text::fold(&format!(
+        "{} {}",
+        entry.title,
+        entry.subtitle.unwrap_or_default()
+    ));
+    let names = text::fold(&entry.authors.join(" "));
+    let body = text::fold(entry.description.unwrap_or_default());
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO book_search (book_id, document) VALUES (?, \
+               setweight(to_tsvector('simple', ?), 'A') || \
+               setweight(to_tsvector('simple', ?), 'B') || \
+               setweight(to_tsvector('simple', ?), 'C')) \
+             ON CONFLICT (book_id) DO UPDATE SET document = excluded.document"
+        }
+        _ => "INSERT INTO book_search (rowid, title, authors, body) VALUES (?, ?, ?, ?)",
+    };
+    let values = vec![book_id.into(), title.into(), names.into(), body.into()];
+    conn.execute_raw(super::statement(backend, sql, values))
+        .await?;
     Ok(())
 }
 
