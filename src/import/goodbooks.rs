@@ -76,7 +76,7 @@ pub async fn import(
     super::run(db, path, headers, rows, total_bytes, options).await
 }
 
-fn field<'a>(row: &'a csv::StringRecord, index: usize) -> &'a str {
+fn field(row: &csv::StringRecord, index: usize) -> &str {
     row.get(index).unwrap_or("").trim()
 }
 
@@ -139,10 +139,11 @@ fn parse_year(raw: &str) -> Result<Option<i32>, String> {
 /// digits with a valid check digit; else `isbn` with its lost leading zeros restored, only when
 /// the ISBN-10 check digit then holds.
 fn known_isbn(isbn13: &str, isbn10: &str) -> Option<String> {
-    if isbn13.len() == 13 && isbn13.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(isbn) = isbn::normalize(isbn13) {
-            return Some(isbn);
-        }
+    if isbn13.len() == 13
+        && isbn13.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(isbn) = isbn::normalize(isbn13)
+    {
+        return Some(isbn);
     }
     let digits = isbn10.trim();
     let valid_chars = !digits.is_empty()
