@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod entity;
+pub mod export;
 pub mod import;
 pub mod migration;
 pub mod repo;

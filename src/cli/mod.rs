@@ -1,6 +1,7 @@
 //! The command line: `folio serve`, `folio db …`.
 
 mod db;
+mod export;
 mod import;
 mod serve;
 mod user;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Import a catalog from an export file
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Export the catalog or a user's data
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 /// An error a command reports to the user; `main` prints it and exits with its code.
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), CommandError> {
         Command::Db(command) => db::run(command, &settings).await,
         Command::User(command) => user::run(command, &settings).await,
         Command::Import(command) => import::run(command, &settings).await,
+        Command::Export(command) => export::run(command, &settings).await,
     }
 }
 
