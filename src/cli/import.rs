@@ -13,6 +13,21 @@ use crate::import::{self, ImportError, ImportOptions, Summary};
 pub enum ImportCommand {
     /// The goodbooks-10k books.csv (23 columns)
     Goodbooks(ImportArgs),
+    /// A Goodreads "Export Library" CSV; with --user, that reader's ratings, reviews and
+    /// reading too
+    Goodreads(GoodreadsArgs),
+    /// A Discogs collection export CSV (vinyl records; other formats are rejected)
+    Discogs(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoodreadsArgs {
+    #[command(flatten)]
+    import: ImportArgs,
+    /// The folio user (username or email) whose Goodreads library this is: their ratings and
+    /// reviews become their comments, their read and currently-reading shelves their progress
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -29,7 +44,10 @@ pub struct ImportArgs {
 }
 
 pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), CommandError> {
-    let ImportCommand::Goodbooks(args) = command;
+    let (args, user) = match &command {
+        ImportCommand::Goodbooks(args) | ImportCommand::Discogs(args) => (args, None),
+        ImportCommand::Goodreads(goodreads) => (&goodreads.import, goodreads.user.as_deref()),
+    };
     let db = connect(settings).await?;
     crate::db::schema::init(&db).await?;
     let options = ImportOptions {
@@ -37,12 +55,18 @@ pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), Comm
         batch_size: args.batch_size as usize,
     };
     let started = Instant::now();
-    let result = import::goodbooks::import(&db, &args.file, options).await;
+    let result = match &command {
+        ImportCommand::Goodbooks(_) => import::goodbooks::import(&db, &args.file, options).await,
+        ImportCommand::Goodreads(_) => {
+            import::goodreads::import(&db, &args.file, options, user).await
+        }
+        ImportCommand::Discogs(_) => import::discogs::import(&db, &args.file, options).await,
+    };
     db.close().await;
     let summary = result.map_err(|e| match e {
-        ImportError::Strict { .. } | ImportError::Format { .. } => {
-            CommandError::usage(e.to_string())
-        }
+        ImportError::Strict { .. }
+        | ImportError::Format { .. }
+        | ImportError::UnknownUser { .. } => CommandError::usage(e.to_string()),
         other => CommandError::failed(other.to_string()),
     })?;
     report(&args.file, &summary, started.elapsed().as_secs_f64());

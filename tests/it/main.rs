@@ -15,6 +15,7 @@ mod catalog_search;
 mod cli;
 mod constraints;
 mod http_frame;
+mod import;
 mod n_plus_one;
 mod openapi;
 mod ready_outage;

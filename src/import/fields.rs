@@ -1,0 +1,169 @@
+//! Field readers the importers share: exports from different sites mangle ISBNs, years and
+//! author lists in the same ways, and a book must pass the same limits whichever file it came
+//! from.
+
+use crate::service::catalog::isbn;
+
+/// Longest title the catalog takes.
+const MAX_TITLE: usize = 500;
+/// Longest author name the catalog takes.
+const MAX_AUTHOR: usize = 300;
+
+/// The ISBN-13 the row really knows, if any. Never invented: `isbn13` only when it is 13 whole
+/// digits with a valid check digit (spreadsheets turn it into 9.78043902348e+12, losing
+/// digits); else `isbn10` with its lost leading zeros restored (spreadsheets turn 0439023483
+/// into 439023483), only when the ISBN-10 check digit then holds.
+pub(crate) fn known_isbn(isbn13: &str, isbn10: &str) -> Option<String> {
+    let isbn13 = isbn13.trim();
+    if isbn13.len() == 13
+        && isbn13.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(isbn) = isbn::normalize(isbn13)
+    {
+        return Some(isbn);
+    }
+    let digits = isbn10.trim();
+    let valid_chars = !digits.is_empty()
+        && digits.len() <= 10
+        && digits.char_indices().all(|(i, c)| {
+            c.is_ascii_digit() || (c.eq_ignore_ascii_case(&'x') && i == digits.len() - 1)
+        });
+    if !valid_chars {
+        return None;
+    }
+    isbn::normalize(&format!("{digits:0>10}")).ok()
+}
+
+/// "2008", or "2008.0" as a spreadsheet wrote it → 2008; empty → unknown; "-500" → -500
+/// (500 BCE). Anything else is an error, not a guess.
+pub(crate) fn parse_year(raw: &str) -> Result<Option<i32>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let year: f64 = raw
+        .parse()
+        .map_err(|_| format!("the year '{raw}' is not a number"))?;
+    if year.fract() != 0.0 || !(-5000.0..=2100.0).contains(&year) {
+        return Err(format!(
+            "the year '{raw}' is not a whole year from -5000 to 2100"
+        ));
+    }
+    Ok(Some(year as i32))
+}
+
+/// "J.K. Rowling, Mary GrandPré" → both; a generational suffix stays with its name
+/// ("Martin Luther King, Jr.").
+pub(crate) fn split_authors(raw: &str) -> Vec<String> {
+    let mut authors: Vec<String> = vec![];
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let suffix = matches!(
+            part.trim_end_matches('.').to_ascii_lowercase().as_str(),
+            "jr" | "sr" | "ii" | "iii" | "iv"
+        );
+        match authors.last_mut() {
+            Some(previous) if suffix => {
+                previous.push_str(", ");
+                previous.push_str(part);
+            }
+            _ => authors.push(part.to_string()),
+        }
+    }
+    authors.dedup();
+    authors
+}
+
+/// Runs of whitespace as one space, none at the ends: "J.R.R.  Tolkien" and "J.R.R. Tolkien"
+/// are one author, and the catalog matches authors by name.
+pub(crate) fn squeeze(raw: &str) -> String {
+    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The title is there and within the catalog's limit.
+pub(crate) fn check_title(title: &str) -> Result<(), String> {
+    if title.is_empty() {
+        return Err("no title".into());
+    }
+    if title.chars().count() > MAX_TITLE {
+        return Err(format!("the title is longer than {MAX_TITLE} characters"));
+    }
+    Ok(())
+}
+
+/// There is an author, and every name is within the catalog's limit.
+pub(crate) fn check_authors(authors: &[String]) -> Result<(), String> {
+    if authors.is_empty() {
+        return Err("no author".into());
+    }
+    if let Some(long) = authors.iter().find(|a| a.chars().count() > MAX_AUTHOR) {
+        return Err(format!(
+            "an author name is longer than {MAX_AUTHOR} characters: {long:.40}…"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isbns_are_restored_only_when_they_check() {
+        assert_eq!(
+            known_isbn("9.78043902348e+12", "439023483").as_deref(),
+            Some("9780439023481")
+        );
+        assert_eq!(
+            known_isbn("9780439023481", "").as_deref(),
+            Some("9780439023481")
+        );
+        assert_eq!(
+            known_isbn("9.78043902348e+12", "439023484"),
+            None,
+            "a wrong check digit"
+        );
+        assert_eq!(
+            known_isbn("9.78043902348e+12", ""),
+            None,
+            "nothing is invented"
+        );
+        assert_eq!(
+            known_isbn("", "80442957X").as_deref(),
+            Some("9780804429573")
+        );
+        assert_eq!(
+            known_isbn("9780439023482", "0439023483").as_deref(),
+            Some("9780439023481"),
+            "a bad ISBN-13 falls back to the ISBN-10"
+        );
+        assert_eq!(known_isbn("", "not-isbn"), None);
+    }
+
+    #[test]
+    fn authors_and_years() {
+        assert_eq!(
+            split_authors("J.K. Rowling, Mary GrandPré"),
+            vec!["J.K. Rowling", "Mary GrandPré"]
+        );
+        assert_eq!(
+            split_authors("Martin Luther King, Jr., Clayborne Carson"),
+            vec!["Martin Luther King, Jr.", "Clayborne Carson"]
+        );
+        assert_eq!(squeeze(" J.R.R.  Tolkien "), "J.R.R. Tolkien");
+        assert_eq!(split_authors(" , "), Vec::<String>::new());
+        assert_eq!(parse_year("2008.0"), Ok(Some(2008)));
+        assert_eq!(parse_year("2008"), Ok(Some(2008)));
+        assert_eq!(parse_year("-500.0"), Ok(Some(-500)));
+        assert_eq!(parse_year(""), Ok(None));
+        assert!(parse_year("soon").is_err());
+        assert!(parse_year("2008.5").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(check_title(""), Err("no title".into()));
+        assert!(check_title(&"a".repeat(500)).is_ok());
+        assert!(check_title(&"a".repeat(501)).is_err());
+        assert_eq!(check_authors(&[]), Err("no author".into()));
+        assert!(check_authors(&["a".repeat(301)]).is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! `folio import goodbooks` as a user runs it: the file's traps, rejects, --strict, a second
+//! run adding nothing, and an import killed half-way then run again.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::backend_tests;
+use crate::support::process::{folio, run};
+use crate::support::{Backend, TestDb};
+
+backend_tests!(
+    goodbooks_rows_are_understood_and_bad_ones_rejected,
+    a_strict_import_with_a_bad_row_imports_nothing,
+    an_import_killed_half_way_completes_when_run_again,
+);
+
+const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
+
+/// A goodbooks row with the columns that matter; the rest are filler.
+fn row(
+    isbn: &str,
+    isbn13: &str,
+    authors: &str,
+    year: &str,
+    original_title: &str,
+    title: &str,
+    language: &str,
+) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    format!(
+        "1,2,3,4,5,{isbn},{isbn13},{},{year},{},{},{language},4.1,10,10,1,1,1,1,1,1,http://x/img.jpg,http://x/s.jpg",
+        quote(authors),
+        quote(original_title),
+        quote(title)
+    )
+}
+
+fn fixture() -> String {
+    [
+        HEADER.to_string(),
+        // isbn13 in scientific notation (digits lost) and isbn without its leading zero.
+        row(
+            "439023483",
+            "9.78043902348e+12",
+            "Suzanne Collins",
+            "2008.0",
+            "The Hunger Games",
+            "The Hunger Games (The Hunger Games, #1)",
+            "eng",
+        ),
+        // Two authors, comma-joined; en-US.
+        row(
+            "439554934",
+            "9.78043955493e+12",
+            "J.K. Rowling, Mary GrandPré",
+            "1997.0",
+            "Harry Potter and the Philosopher's Stone",
+            "Harry Potter and the Sorcerer's Stone",
+            "en-US",
+        ),
+        // A lost zero whose check digit does not hold once restored: no ISBN is invented.
+        row(
+            "439023484",
+            "9.78043902348e+12",
+            "Someone Else",
+            "2001.0",
+            "",
+            "A Book Without A Known ISBN",
+            "en-GB",
+        ),
+        // A negative year, an empty language, a whole isbn13.
+        row(
+            "",
+            "9780140449136",
+            "Homer, Robert Fagles",
+            "-750.0",
+            "Ὀδύσσεια",
+            "The Odyssey",
+            "",
+        ),
+        // Bad rows: no title at all; a year that is not a year.
+        row("", "", "Nobody", "1999.0", "", "", "eng"),
+        row(
+            "",
+            "",
+            "Late Author",
+            "someday",
+            "Undated",
+            "Undated",
+            "eng",
+        ),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+fn import(dir: &Path, t: &TestDb, args: &[&str]) -> (Option<i32>, String, String) {
+    let (output, out, err) = run(folio(dir)
+        .args(["import", "goodbooks"])
+        .args(args)
+        .env("DATABASE_URL", t.url_string()));
+    (output.status.code(), out, err)
+}
+
+async fn scalar(t: &TestDb, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let row =
+        t.db.reader()
+            .query_one_raw(sea_orm::Statement::from_string(t.db.backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn goodbooks_rows_are_understood_and_bad_ones_rejected(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("books.csv");
+    std::fs::write(&file, fixture()).unwrap();
+
+    let (code, out, err) = import(dir.path(), &t, &["books.csv"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Read 6 rows"), "{out}");
+    assert!(out.contains("4 created, 0 matched, 2 rejected"), "{out}");
+
+    let rejects = std::fs::read_to_string(dir.path().join("books.rejects.csv")).unwrap();
+    let mut lines = rejects.lines();
+    assert!(
+        lines.next().unwrap().ends_with(",reason"),
+        "the header gains a reason column"
+    );
+    let reasons: Vec<&str> = lines.collect();
+    assert_eq!(reasons.len(), 2, "{rejects}");
+    assert!(reasons[0].ends_with("no title"), "{rejects}");
+    assert!(reasons[1].contains("someday"), "{rejects}");
+
+    // What landed, through the API a user would use.
+    let server = crate::support::TestServer::start(t.settings(), t.db.clone()).await;
+    let get = |path: String| {
+        let server = &server;
+        async move {
+            server
+                .get(&path)
+                .await
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let hunger = get("/api/v1/editions?isbn=0439023483".into()).await;
+    assert_eq!(
+        hunger["items"][0]["isbn"], "9780439023481",
+        "the lost zero is restored"
+    );
+    let potter = get("/api/v1/books?q=philosopher".into()).await;
+    let potter = &potter["items"][0];
+    assert_eq!(
+        potter["title"], "Harry Potter and the Philosopher's Stone",
+        "the original title"
+    );
+    assert_eq!(potter["authors"][0]["name"], "J.K. Rowling");
+    assert_eq!(potter["authors"][1]["name"], "Mary GrandPré");
+    assert_eq!(potter["language"], "en", "en-US is folded to en");
+    let unknown = get("/api/v1/books?q=without%20known".into()).await;
+    assert_eq!(
+        unknown["items"][0]["editions"].as_array().unwrap().len(),
+        0,
+        "no ISBN is invented when the restored check digit fails"
+    );
+    let odyssey = get("/api/v1/books?q=odyssey%20homer".into()).await;
+    let odyssey = &odyssey["items"];
+    assert_eq!(
+        odyssey.as_array().map(Vec::len),
+        Some(0),
+        "the original title is Greek"
+    );
+    let homer = get("/api/v1/books?q=homer".into()).await;
+    assert_eq!(homer["items"][0]["original_year"], -750);
+    assert_eq!(homer["items"][0]["language"], serde_json::Value::Null);
+    assert_eq!(homer["items"][0]["editions"][0]["isbn"], "9780140449136");
+    assert_eq!(
+        get("/api/v1/books?language=en".into()).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A second run of the same file adds nothing.
+    let (code, out, _) = import(dir.path(), &t, &["books.csv"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("0 created, 4 matched, 2 rejected"), "{out}");
+    assert_eq!(t.count("book").await, 4);
+    assert_eq!(t.count("edition").await, 3);
+    assert_eq!(t.count("author").await, 6);
+}
+
+async fn a_strict_import_with_a_bad_row_imports_nothing(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("books.csv"), fixture()).unwrap();
+    let (code, _, err) = import(dir.path(), &t, &["books.csv", "--strict"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("row 5") && err.contains("no title"), "{err}");
+    for table in ["book", "author", "edition"] {
+        assert_eq!(t.count(table).await, 0, "--strict wrote nothing to {table}");
+    }
+    assert!(!dir.path().join("books.rejects.csv").exists());
+}
+
+async fn an_import_killed_half_way_completes_when_run_again(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    const ROWS: usize = 6000;
+    let mut csv = vec![HEADER.to_string()];
+    for i in 0..ROWS {
+        let authors = format!("Author {}, Second {}", i % 700, i % 13);
+        csv.push(row(
+            "",
+            "",
+            &authors,
+            "1990.0",
+            &format!("Book number {i}"),
+            "",
+            "eng",
+        ));
+    }
+    std::fs::write(dir.path().join("big.csv"), csv.join("\n") + "\n").unwrap();
+
+    let mut child = folio(dir.path())
+        .args(["import", "goodbooks", "big.csv", "--batch-size", "50"])
+        .env("DATABASE_URL", t.url_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for some batches to land, then kill it without warning.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let books = t.count("book").await;
+        if books >= 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = t.count("book").await as usize;
+    assert!(
+        at_kill < ROWS,
+        "the import was stopped half-way ({at_kill} of {ROWS})"
+    );
+
+    // Whole batches or nothing: every book has its authors and its search entry.
+    let orphans = scalar(&t, "SELECT COUNT(*) FROM book b WHERE NOT EXISTS (SELECT 1 FROM book_author ba WHERE ba.book_id = b.id)").await;
+    assert_eq!(orphans, 0, "no book without its authors");
+    assert_eq!(
+        t.count("book_search").await as usize,
+        at_kill,
+        "every book is searchable"
+    );
+    assert_eq!(at_kill % 50, 0, "only whole batches were committed");
+
+    let (code, out, err) = import(dir.path(), &t, &["big.csv", "--batch-size", "500"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("{} created, {at_kill} matched", ROWS - at_kill)),
+        "{out}"
+    );
+    assert_eq!(t.count("book").await as usize, ROWS);
+    assert_eq!(t.count("book_search").await as usize, ROWS);
+}
