@@ -3,6 +3,7 @@
 mod db;
 mod export;
 mod import;
+mod seed;
 mod serve;
 mod user;
 
@@ -43,6 +44,8 @@ pub enum Command {
     /// Export the catalog or a user's data
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Build a large catalog from real rows repeated, for benchmarks
+    Seed(seed::SeedArgs),
 }
 
 /// An error a command reports to the user; `main` prints it and exits with its code.
@@ -88,6 +91,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), CommandError> {
         Command::User(command) => user::run(command, &settings).await,
         Command::Import(command) => import::run(command, &settings).await,
         Command::Export(command) => export::run(command, &settings).await,
+        Command::Seed(args) => seed::run(args, &settings).await,
     }
 }
 

@@ -52,6 +52,19 @@ pub async fn import(
     super::run(db, path, headers, rows, total_bytes, options, &mut ()).await
 }
 
+/// Every good row of a goodbooks file, in memory: the raw material `folio seed` repeats.
+pub(crate) fn read_records(path: &Path) -> Result<Vec<BookRecord>, ImportError> {
+    let (reader, headers, _) = super::open_csv(path)?;
+    let columns = Columns::find(&headers)?;
+    let mut records = vec![];
+    for row in super::parse_rows(reader, path, move |row| parse(row, &columns)) {
+        if let (_, _, Ok(record)) = row? {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
 fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<BookRecord, String> {
     let title = match field(row, columns.original_title) {
         "" => field(row, columns.title),

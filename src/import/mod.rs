@@ -18,6 +18,7 @@ pub mod goodreads;
 pub mod language;
 mod progress;
 mod rejects;
+pub mod seed;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -138,25 +138,27 @@ pub struct LibraryRow {
     pub purchased_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The editions the user owns (paid, not refunded), most recent purchase first.
+/// The editions the user owns (paid, not refunded), each once however often it was paid for,
+/// most recent purchase first. The cursor is that purchase's id.
 pub async fn library(
     conn: &impl ConnectionTrait,
     user_id: i64,
     before_purchase_id: Option<i64>,
     limit: u64,
 ) -> Result<Slice<LibraryRow>, DbError> {
-    let mut sql = "SELECT p.id AS purchase_id, e.id AS edition_id, b.id AS book_id, b.title, \
-                          e.format, p.updated_at AS purchased_at \
+    let mut sql = "SELECT MAX(p.id) AS purchase_id, e.id AS edition_id, b.id AS book_id, b.title, \
+                          e.format, MAX(p.updated_at) AS purchased_at \
                    FROM purchase p JOIN edition e ON e.id = p.edition_id \
                    JOIN book b ON b.id = e.book_id \
-                   WHERE p.user_id = ? AND p.status = 'paid'"
+                   WHERE p.user_id = ? AND p.status = 'paid' \
+                   GROUP BY e.id, b.id, b.title, e.format"
         .to_string();
     let mut values = vec![user_id.into()];
     if let Some(before) = before_purchase_id {
-        sql.push_str(" AND p.id < ?");
+        sql.push_str(" HAVING MAX(p.id) < ?");
         values.push(before.into());
     }
-    sql.push_str(" ORDER BY p.id DESC LIMIT ?");
+    sql.push_str(" ORDER BY purchase_id DESC LIMIT ?");
     values.push(((limit + 1) as i64).into());
     let rows =
         LibraryRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))

@@ -4,6 +4,7 @@ pub mod api;
 pub mod fixtures;
 pub mod process;
 mod server;
+pub mod user;
 
 use folio::config::{DatabaseUrl, Settings};
 use folio::db::{Database, schema};

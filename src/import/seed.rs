@@ -1,0 +1,174 @@
+//! `folio seed --books N`: a large catalog for benchmarks, from real rows repeated.
+//!
+//! The rows of a goodbooks file are written in order, then again with " (2)" after the title,
+//! then " (3)", until there are N books. Copies carry no ISBN (an ISBN names one edition; it is
+//! never invented), keep their real authors, and every book gets a priced ebook edition, so the
+//! store has something to sell, and a category from a small tree. Run again, it matches what
+//! is there and adds nothing: seeding to a larger N adds only the difference.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{BookRecord, CatalogWriter, EditionRecord, ImportError, Outcome, Summary};
+use crate::db::Database;
+use crate::entity::enums::EditionFormat;
+use crate::repo;
+use crate::repo::edition::EditionFields;
+
+/// The category tree seeded books are filed under: (name, slug, parent slug).
+const CATEGORIES: &[(&str, &str, Option<&str>)] = &[
+    ("Fiction", "fiction", None),
+    ("Fantasy", "fantasy", Some("fiction")),
+    ("Science Fiction", "science-fiction", Some("fiction")),
+    ("Mystery", "mystery", Some("fiction")),
+    ("Romance", "romance", Some("fiction")),
+    ("Historical Fiction", "historical-fiction", Some("fiction")),
+    ("Non-fiction", "non-fiction", None),
+    ("Biography", "biography", Some("non-fiction")),
+    ("History", "history", Some("non-fiction")),
+    ("Science", "science", Some("non-fiction")),
+    ("Children's Books", "childrens-books", None),
+];
+
+pub async fn seed(
+    db: &Database,
+    source: &Path,
+    books: u64,
+    batch_size: usize,
+) -> Result<Summary, ImportError> {
+    let base = super::goodbooks::read_records(source)?;
+    if base.is_empty() {
+        return Err(ImportError::Format {
+            format: "goodbooks-10k books.csv",
+            message: "no usable rows to seed from".into(),
+        });
+    }
+    let categories = ensure_categories(db).await?;
+    let mut writer = CatalogWriter::load(db).await?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        ProgressBar::new(books).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} books ({eta} left)")
+                .expect("a valid template"),
+        )
+    });
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut next = 0u64;
+    while next < books {
+        let end = (next + batch_size as u64).min(books);
+        let unit = db.begin().await?;
+        for i in next..end {
+            let record = variant(&base, i);
+            let written = writer.write(&*unit, &record).await?;
+            summary.read += 1;
+            match written.outcome {
+                Outcome::Matched => summary.matched += 1,
+                Outcome::Created => {
+                    summary.created += 1;
+                    let price = 299 + (i % 20) as i64 * 100;
+                    repo::edition::insert(&*unit, written.book_id, ebook(&record, price)).await?;
+                    let category = categories[(i % categories.len() as u64) as usize];
+                    repo::book::set_categories(&*unit, written.book_id, &[category]).await?;
+                }
+            }
+        }
+        unit.commit().await?;
+        next = end;
+        match &bar {
+            Some(bar) => bar.set_position(next),
+            None if next.is_multiple_of(batch_size as u64 * 20) => {
+                tracing::info!(
+                    books = next,
+                    seconds = started.elapsed().as_secs(),
+                    "seeding"
+                );
+            }
+            None => {}
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+/// The i-th book: the base rows in order, then copies with the title suffixed.
+fn variant(base: &[BookRecord], i: u64) -> BookRecord {
+    let copy = i / base.len() as u64;
+    let mut record = base[(i % base.len() as u64) as usize].clone();
+    if copy > 0 {
+        record.title = format!("{} ({})", record.title, copy + 1);
+        record.edition = record.edition.map(|edition| EditionRecord {
+            isbn: None,
+            ..edition
+        });
+    }
+    record
+}
+
+fn ebook(record: &BookRecord, price_minor: i64) -> EditionFields {
+    EditionFields {
+        format: EditionFormat::Ebook,
+        isbn: None,
+        catalog_number: None,
+        publisher: None,
+        release_date: None,
+        language: record.language.clone(),
+        pages: None,
+        duration_seconds: None,
+        price_minor: Some(price_minor),
+        currency: Some("EUR".into()),
+    }
+}
+
+/// The category tree, created where missing; the ids books are filed under.
+async fn ensure_categories(db: &Database) -> Result<Vec<i64>, ImportError> {
+    let unit = db.begin().await?;
+    let mut ids: Vec<(&str, i64)> = vec![];
+    for (name, slug, parent) in CATEGORIES {
+        let parent_id = parent.and_then(|p| ids.iter().find(|(s, _)| s == &p).map(|(_, id)| *id));
+        let id = match repo::category::find_by_slug(&*unit, slug).await? {
+            Some(existing) => existing.id,
+            None => {
+                repo::category::insert(&*unit, name.to_string(), slug.to_string(), parent_id)
+                    .await?
+                    .id
+            }
+        };
+        ids.push((slug, id));
+    }
+    unit.commit().await?;
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_are_suffixed_and_carry_no_isbn() {
+        let base = vec![BookRecord {
+            title: "Dune".into(),
+            subtitle: None,
+            description: None,
+            authors: vec!["Frank Herbert".into()],
+            original_year: Some(1965),
+            language: Some("en".into()),
+            edition: Some(EditionRecord {
+                format: EditionFormat::Print,
+                isbn: Some("9780441013593".into()),
+                catalog_number: None,
+                publisher: None,
+                pages: None,
+            }),
+        }];
+        assert_eq!(variant(&base, 0), base[0]);
+        let copy = variant(&base, 2);
+        assert_eq!(copy.title, "Dune (3)");
+        assert_eq!(copy.edition.unwrap().isbn, None);
+        assert_eq!(copy.authors, base[0].authors);
+    }
+}

@@ -1,0 +1,122 @@
+//! A signed-in user's requests in one short call each, and the catalog rows the reading and
+//! store tests build on (`reading.rs`, `store.rs`).
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method as M, Response};
+use serde_json::{Value, json};
+
+use crate::support::api::{Api, PASSWORD, expect, fields, id, items, problem};
+
+/// No request body.
+pub const N: Value = Value::Null;
+
+/// Requests as one signed-in user; the shorthands check the status and answer the body.
+pub struct User<'a> {
+    pub api: &'a Api,
+    pub id: i64,
+    pub token: String,
+}
+
+impl User<'_> {
+    /// A request with this user's token; a `null` body sends none.
+    pub async fn send(&self, method: M, path: &str, body: Value) -> Response {
+        let body = (!body.is_null()).then_some(body);
+        let token = Some(self.token.as_str());
+        self.api.call(method, path, token, body.as_ref()).await
+    }
+    pub async fn get(&self, path: &str) -> Value {
+        expect(self.send(M::GET, path, N).await, 200).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        expect(self.send(M::POST, path, body).await, 201).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Value {
+        expect(self.send(M::PATCH, path, body).await, 200).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Value {
+        expect(self.send(M::PUT, path, body).await, 200).await
+    }
+    pub async fn delete(&self, path: &str) {
+        expect(self.send(M::DELETE, path, N).await, 204).await;
+    }
+    /// A refusal: this status, as problem+json of the matching type.
+    pub async fn fail(&self, method: M, path: &str, body: Value, status: u16) -> Value {
+        let slug = match status {
+            403 => "forbidden",
+            404 => "not-found",
+            409 => "conflict",
+            _ => "validation-error",
+        };
+        problem(self.send(method, path, body).await, status, slug).await
+    }
+    /// A 422 that names exactly `field`.
+    pub async fn invalid(&self, method: M, path: &str, body: Value, field: &str) {
+        let refused = self.fail(method, path, body.clone(), 422).await;
+        assert_eq!(fields(&refused), [field], "{path} {body}");
+    }
+}
+
+/// Registers and signs in `name`.
+pub async fn user<'a>(api: &'a Api, name: &str) -> User<'a> {
+    let (user, tokens) = api.sign_up(name).await;
+    let (id, token) = (id(&user), tokens.access);
+    User { api, id, token }
+}
+
+/// `name`, already registered, signed in.
+pub async fn signed_in<'a>(api: &'a Api, name: &str) -> User<'a> {
+    let token = api.login(name, PASSWORD).await.access;
+    let me = expect(api.get("/me", Some(&token)).await, 200).await;
+    User {
+        api,
+        id: id(&me),
+        token,
+    }
+}
+
+/// An admin: registered, made admin in the database, then signed in.
+pub async fn admin(api: &Api) -> User<'_> {
+    let id = id(&api.register("admin").await);
+    api.make_admin(id).await;
+    let token = api.login("admin", PASSWORD).await.access;
+    User { api, id, token }
+}
+
+/// A book with one author; its id.
+pub async fn new_book(admin: &User<'_>, title: &str) -> i64 {
+    let author = json!({"name": format!("Author of {title}")});
+    let author = id(&admin.post("/authors", author).await);
+    let book = json!({"title": title, "author_ids": [author]});
+    id(&admin.post("/books", book).await)
+}
+
+/// Books with one author each; their ids.
+pub async fn new_books<const K: usize>(admin: &User<'_>, titles: [&str; K]) -> [i64; K] {
+    let mut ids = [0; K];
+    for (id, title) in ids.iter_mut().zip(titles) {
+        *id = new_book(admin, title).await;
+    }
+    ids
+}
+
+/// An edition of the book (`{format, pages?, duration_seconds?, price_minor?, currency?}`).
+pub async fn new_edition(admin: &User<'_>, book: i64, body: Value) -> i64 {
+    id(&admin.post(&format!("/books/{book}/editions"), body).await)
+}
+
+pub fn ids(page: &Value) -> Vec<i64> {
+    items(page).iter().map(id).collect()
+}
+
+/// The values of `keys` in `value`, as a JSON array.
+pub fn pick(value: &Value, keys: &[&str]) -> Value {
+    keys.iter().map(|key| value[*key].clone()).collect()
+}
+
+pub fn time(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .expect("a timestamp")
+        .parse()
+        .expect("RFC 3339")
+}
