@@ -135,10 +135,10 @@ pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied>
                     return Err(ServiceError::Conflict {
                         field: "status".into(),
                         detail: format!(
-                            "A {:?} purchase cannot become {:?}.",
-                            purchase.status, event.status
-                        )
-                        .to_lowercase(),
+                            "A {} purchase cannot become {}.",
+                            format!("{:?}", purchase.status).to_lowercase(),
+                            format!("{:?}", event.status).to_lowercase()
+                        ),
                     });
                 }
                 repo::purchase::record_event(&**tx, event.event_id, purchase.id, event.status).await?;
