@@ -139,7 +139,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(message) => tracing::error!(error = %message, "request failed"),
-            Self::Unavailable(message) => tracing::warn!(error = %message, "database unavailable"),
+            Self::Unavailable(message) => tracing::warn!(error = %message, "service unavailable"),
             _ => {}
         }
         let status = self.status();

@@ -47,6 +47,7 @@ fn sink(output: &Option<PathBuf>) -> Result<Box<dyn Write>, CommandError> {
 
 pub async fn run(command: ExportCommand, settings: &Settings) -> Result<(), CommandError> {
     let db = connect(settings).await?;
+    crate::db::schema::init(&db).await?;
     let result = match &command {
         ExportCommand::Books(args) => {
             let mut out = sink(&args.output)?;

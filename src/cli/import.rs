@@ -18,6 +18,8 @@ pub enum ImportCommand {
     Goodreads(GoodreadsArgs),
     /// A Discogs collection export CSV (vinyl records; other formats are rejected)
     Discogs(ImportArgs),
+    /// folio's own JSON export (folio export books --format json), to restore or move a catalog
+    Catalog(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,7 +47,9 @@ pub struct ImportArgs {
 
 pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), CommandError> {
     let (args, user) = match &command {
-        ImportCommand::Goodbooks(args) | ImportCommand::Discogs(args) => (args, None),
+        ImportCommand::Goodbooks(args)
+        | ImportCommand::Discogs(args)
+        | ImportCommand::Catalog(args) => (args, None),
         ImportCommand::Goodreads(goodreads) => (&goodreads.import, goodreads.user.as_deref()),
     };
     let db = connect(settings).await?;
@@ -61,6 +65,7 @@ pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), Comm
             import::goodreads::import(&db, &args.file, options, user).await
         }
         ImportCommand::Discogs(_) => import::discogs::import(&db, &args.file, options).await,
+        ImportCommand::Catalog(_) => import::catalog_export::import(&db, &args.file, options).await,
     };
     db.close().await;
     let summary = result.map_err(|e| match e {

@@ -11,6 +11,7 @@
 //! first bad row and writes nothing at all.
 
 mod catalog;
+pub mod catalog_export;
 pub mod discogs;
 mod fields;
 pub mod goodbooks;

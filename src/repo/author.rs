@@ -32,6 +32,16 @@ pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<author:
     Ok(author::Entity::find_by_id(id).one(conn).await?)
 }
 
+pub async fn find_by_name(
+    conn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<author::Model>, DbError> {
+    Ok(author::Entity::find()
+        .filter(author::Column::Name.eq(name))
+        .one(conn)
+        .await?)
+}
+
 /// The ids among `ids` that name no author.
 pub async fn missing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbError> {
     if ids.is_empty() {

@@ -16,6 +16,7 @@ mod cli;
 mod constraints;
 mod http_frame;
 mod import;
+mod import_exports;
 mod n_plus_one;
 mod openapi;
 mod reading;
