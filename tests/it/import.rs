@@ -13,6 +13,7 @@ backend_tests!(
     goodbooks_rows_are_understood_and_bad_ones_rejected,
     a_strict_import_with_a_bad_row_imports_nothing,
     an_import_killed_half_way_completes_when_run_again,
+    an_exported_catalog_imports_into_an_empty_database_unchanged,
 );
 
 const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
@@ -272,4 +273,158 @@ async fn an_import_killed_half_way_completes_when_run_again(backend: Backend) {
     );
     assert_eq!(t.count("book").await as usize, ROWS);
     assert_eq!(t.count("book_search").await as usize, ROWS);
+}
+
+/// Export the catalog, import it into an empty database, export again: the same catalog.
+async fn an_exported_catalog_imports_into_an_empty_database_unchanged(backend: Backend) {
+    use folio::entity::enums::{ContributorRole, EditionFormat};
+    use folio::repo::book::BookFields;
+    use folio::repo::edition::EditionFields;
+
+    let source = TestDb::migrated(&backend).await;
+    let tx = source.db.begin().await.unwrap();
+    let narrator = folio::repo::author::insert(&*tx, "Kobna Holdbrook-Smith".into(), None)
+        .await
+        .unwrap();
+    let fantasy = folio::repo::category::insert(&*tx, "Fantasy".into(), "fantasy".into(), None)
+        .await
+        .unwrap();
+    let gothic = folio::repo::category::insert(&*tx, "Gothic".into(), "gothic".into(), None)
+        .await
+        .unwrap();
+    let mut ids = vec![];
+    for (i, (title, authors, isbn)) in [
+        (
+            "A Wizard of Earthsea",
+            vec!["Ursula K. Le Guin"],
+            Some("9780553383041"),
+        ),
+        ("Wuthering Heights", vec!["Emily Brontë"], None),
+        (
+            "Good Omens",
+            vec!["Terry Pratchett", "Neil Gaiman"],
+            Some("9780060853983"),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let book = folio::repo::book::insert(
+            &*tx,
+            BookFields {
+                title: title.into(),
+                subtitle: (i == 2).then(|| "The Nice and Accurate Prophecies".into()),
+                description: Some(format!("Description of {title}, with \"quotes\" and ü.")),
+                original_year: Some(1847 + i as i32 * 60),
+                language: Some("en".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let mut author_ids = vec![];
+        for name in authors {
+            author_ids.push(
+                folio::repo::author::insert(&*tx, name.into(), None)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        folio::repo::book::set_authors(&*tx, book.id, &author_ids)
+            .await
+            .unwrap();
+        folio::repo::book::set_categories(
+            &*tx,
+            book.id,
+            &[if i == 1 { gothic.id } else { fantasy.id }],
+        )
+        .await
+        .unwrap();
+        let edition = |format, isbn: Option<&str>, price| EditionFields {
+            format,
+            isbn: isbn.map(str::to_string),
+            catalog_number: None,
+            publisher: Some("A Publisher".into()),
+            release_date: chrono::NaiveDate::from_ymd_opt(2001, 2, 3),
+            language: Some("en".into()),
+            pages: (format == EditionFormat::Print).then_some(300),
+            duration_seconds: (format == EditionFormat::Audiobook).then_some(36_000),
+            price_minor: price,
+            currency: price.map(|_| "EUR".to_string()),
+        };
+        folio::repo::edition::insert(
+            &*tx,
+            book.id,
+            edition(EditionFormat::Print, isbn, Some(1299)),
+        )
+        .await
+        .unwrap();
+        let audio = folio::repo::edition::insert(
+            &*tx,
+            book.id,
+            edition(EditionFormat::Audiobook, None, None),
+        )
+        .await
+        .unwrap();
+        folio::repo::edition::set_contributors(
+            &*tx,
+            audio.id,
+            &[(narrator.id, ContributorRole::Narrator)],
+        )
+        .await
+        .unwrap();
+        ids.push(book.id);
+    }
+    folio::repo::search::refresh(&*tx, &ids).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let export = |t: &TestDb, file: &str| {
+        let (output, out, err) = run(folio(dir.path())
+            .args(["export", "books", "--format", "json", "-o", file])
+            .env("DATABASE_URL", t.url_string()));
+        assert!(output.status.success(), "{out}{err}");
+        let books: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(file)).unwrap()).unwrap();
+        let mut without_ids: Vec<String> = books
+            .into_iter()
+            .map(|mut b| {
+                b.as_object_mut().unwrap().remove("id");
+                b.to_string()
+            })
+            .collect();
+        without_ids.sort();
+        without_ids
+    };
+    let exported = export(&source, "first.json");
+    assert_eq!(exported.len(), 3);
+    assert!(
+        exported
+            .iter()
+            .any(|b| b.contains("Kobna Holdbrook-Smith") && b.contains("narrator"))
+    );
+
+    let target = TestDb::migrated(&backend).await;
+    let (output, out, err) = run(folio(dir.path())
+        .args(["import", "catalog", "first.json"])
+        .env("DATABASE_URL", target.url_string()));
+    assert!(output.status.success(), "{out}{err}");
+    assert!(out.contains("3 created, 0 matched, 0 rejected"), "{out}");
+    assert_eq!(export(&target, "second.json"), exported, "the same catalog");
+
+    let (_, out, _) = run(folio(dir.path())
+        .args(["import", "catalog", "first.json"])
+        .env("DATABASE_URL", target.url_string()));
+    assert!(
+        out.contains("0 created, 3 matched"),
+        "a second import adds nothing: {out}"
+    );
+
+    // The CSV export has one row per edition.
+    let (output, _, _) = run(folio(dir.path())
+        .args(["export", "books", "--format", "csv", "-o", "books.csv"])
+        .env("DATABASE_URL", target.url_string()));
+    assert!(output.status.success());
+    let csv = std::fs::read_to_string(dir.path().join("books.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6, "a header and six editions");
 }
