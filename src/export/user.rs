@@ -77,142 +77,128 @@ pub async fn user(db: &Database, username: &str, out: &mut impl Write) -> Result
     out.write_all(b"{\"user\": ")?;
     serde_json::to_writer(&mut *out, &account).map_err(std::io::Error::from)?;
     let id = user.id;
-
-    section(out, "comments", |after| async move {
-        let rows = comment::Entity::find()
-            .filter(comment::Column::UserId.eq(id))
-            .filter(comment::Column::Id.gt(after))
-            .order_by_asc(comment::Column::Id)
-            .limit(BATCH)
-            .all(db.reader())
-            .await
-            .map_err(DbError::from)?;
-        let last = rows.last().map(|r| r.id);
-        let json = rows
-            .iter()
-            .map(|c| {
-                serde_json::to_string(&Comment {
-                    id: c.id,
-                    book_id: c.book_id,
-                    text: &c.text,
-                    rating: c.rating,
-                    created_at: c.created_at,
-                    updated_at: c.updated_at,
-                })
+    section::<comment::Entity>(
+        db,
+        out,
+        "comments",
+        comment::Column::UserId,
+        comment::Column::Id,
+        id,
+        |c| c.id,
+        |c| {
+            serde_json::to_string(&Comment {
+                id: c.id,
+                book_id: c.book_id,
+                text: &c.text,
+                rating: c.rating,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(std::io::Error::from)?;
-        Ok((json, last))
-    })
+        },
+    )
     .await?;
-    section(out, "progress", |after| async move {
-        let rows = progress::Entity::find()
-            .filter(progress::Column::UserId.eq(id))
-            .filter(progress::Column::Id.gt(after))
-            .order_by_asc(progress::Column::Id)
-            .limit(BATCH)
-            .all(db.reader())
-            .await
-            .map_err(DbError::from)?;
-        let last = rows.last().map(|r| r.id);
-        let json = rows
-            .iter()
-            .map(|p| {
-                serde_json::to_string(&Progress {
-                    book_id: p.book_id,
-                    edition_id: p.edition_id,
-                    percent: p.percent,
-                    locator: p.locator.as_deref(),
-                    status: p.status,
-                    device: p.device.as_deref(),
-                    updated_at: p.updated_at,
-                })
+    section::<progress::Entity>(
+        db,
+        out,
+        "progress",
+        progress::Column::UserId,
+        progress::Column::Id,
+        id,
+        |p| p.id,
+        |p| {
+            serde_json::to_string(&Progress {
+                book_id: p.book_id,
+                edition_id: p.edition_id,
+                percent: p.percent,
+                locator: p.locator.as_deref(),
+                status: p.status,
+                device: p.device.as_deref(),
+                updated_at: p.updated_at,
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(std::io::Error::from)?;
-        Ok((json, last))
-    })
+        },
+    )
     .await?;
-    section(out, "notes", |after| async move {
-        let rows = note::Entity::find()
-            .filter(note::Column::UserId.eq(id))
-            .filter(note::Column::Id.gt(after))
-            .order_by_asc(note::Column::Id)
-            .limit(BATCH)
-            .all(db.reader())
-            .await
-            .map_err(DbError::from)?;
-        let last = rows.last().map(|r| r.id);
-        let json = rows
-            .iter()
-            .map(|n| {
-                serde_json::to_string(&Note {
-                    id: n.id,
-                    book_id: n.book_id,
-                    edition_id: n.edition_id,
-                    locator: &n.locator,
-                    text: n.text.as_deref(),
-                    created_at: n.created_at,
-                    updated_at: n.updated_at,
-                })
+    section::<note::Entity>(
+        db,
+        out,
+        "notes",
+        note::Column::UserId,
+        note::Column::Id,
+        id,
+        |n| n.id,
+        |n| {
+            serde_json::to_string(&Note {
+                id: n.id,
+                book_id: n.book_id,
+                edition_id: n.edition_id,
+                locator: &n.locator,
+                text: n.text.as_deref(),
+                created_at: n.created_at,
+                updated_at: n.updated_at,
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(std::io::Error::from)?;
-        Ok((json, last))
-    })
+        },
+    )
     .await?;
-    section(out, "purchases", |after| async move {
-        let rows = purchase::Entity::find()
-            .filter(purchase::Column::UserId.eq(id))
-            .filter(purchase::Column::Id.gt(after))
-            .order_by_asc(purchase::Column::Id)
-            .limit(BATCH)
-            .all(db.reader())
-            .await
-            .map_err(DbError::from)?;
-        let last = rows.last().map(|r| r.id);
-        let json = rows
-            .iter()
-            .map(|p| {
-                serde_json::to_string(&Purchase {
-                    id: p.id,
-                    edition_id: p.edition_id,
-                    status: p.status,
-                    amount_minor: p.amount_minor,
-                    currency: &p.currency,
-                    created_at: p.created_at,
-                    updated_at: p.updated_at,
-                })
+    section::<purchase::Entity>(
+        db,
+        out,
+        "purchases",
+        purchase::Column::UserId,
+        purchase::Column::Id,
+        id,
+        |p| p.id,
+        |p| {
+            serde_json::to_string(&Purchase {
+                id: p.id,
+                edition_id: p.edition_id,
+                status: p.status,
+                amount_minor: p.amount_minor,
+                currency: &p.currency,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(std::io::Error::from)?;
-        Ok((json, last))
-    })
+        },
+    )
     .await?;
     out.write_all(b"}\n")?;
     out.flush()?;
     Ok(())
 }
 
-/// Writes `, "name": [ … ]`, asking `batch(after_id)` for rows until it returns none.
-async fn section<F, Fut>(out: &mut impl Write, name: &str, mut batch: F) -> Result<(), ExportError>
+/// Writes `, "name": [ … ]`: the user's rows of `E`, read a batch at a time by id and written
+/// as `view` shows them.
+#[allow(clippy::too_many_arguments)]
+async fn section<E>(
+    db: &Database,
+    out: &mut impl Write,
+    name: &str,
+    user_column: E::Column,
+    id_column: E::Column,
+    user_id: i64,
+    id_of: impl Fn(&E::Model) -> i64,
+    view: impl Fn(&E::Model) -> serde_json::Result<String>,
+) -> Result<(), ExportError>
 where
-    F: FnMut(i64) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<String>, Option<i64>), ExportError>>,
+    E: EntityTrait,
 {
     write!(out, ",\n\"{name}\": [")?;
     let mut after = 0;
     let mut first = true;
     loop {
-        let (rows, last) = batch(after).await?;
-        for row in rows {
+        let rows = E::find()
+            .filter(user_column.eq(user_id))
+            .filter(id_column.gt(after))
+            .order_by_asc(id_column)
+            .limit(BATCH)
+            .all(db.reader())
+            .await
+            .map_err(DbError::from)?;
+        let Some(last) = rows.last() else { break };
+        after = id_of(last);
+        for row in &rows {
             out.write_all(if first { b"\n  " } else { b",\n  " })?;
-            out.write_all(row.as_bytes())?;
+            out.write_all(view(row).map_err(std::io::Error::from)?.as_bytes())?;
             first = false;
-        }
-        match last {
-            Some(last) => after = last,
-            None => break,
         }
     }
     out.write_all(if first { b"]" } else { b"\n]" })?;

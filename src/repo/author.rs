@@ -44,21 +44,7 @@ pub async fn find_by_name(
 
 /// The ids among `ids` that name no author.
 pub async fn missing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbError> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let found: Vec<i64> = author::Entity::find()
-        .select_only()
-        .column(author::Column::Id)
-        .filter(author::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| !found.contains(id))
-        .collect())
+    super::missing_ids::<author::Entity>(conn, author::Column::Id, ids).await
 }
 
 /// Authors by folded name, after the cursor `(name_folded, id)`; with `prefix`, only those

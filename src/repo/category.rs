@@ -47,21 +47,7 @@ pub async fn find_by_slug(
 
 /// The ids among `ids` that name no category.
 pub async fn missing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbError> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let found: Vec<i64> = category::Entity::find()
-        .select_only()
-        .column(category::Column::Id)
-        .filter(category::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| !found.contains(id))
-        .collect())
+    super::missing_ids::<category::Entity>(conn, category::Column::Id, ids).await
 }
 
 /// Categories by name, after the cursor `(name, id)`; only the children of `parent_id` when

@@ -55,3 +55,30 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
     };
     Statement::from_sql_and_values(backend, sql, values)
 }
+
+/// The ids among `ids` that name no row of `E` (whose primary key column is `id`): one query.
+pub async fn missing_ids<E>(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: E::Column,
+    ids: &[i64],
+) -> Result<Vec<i64>, crate::db::DbError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let found: Vec<i64> = E::find()
+        .select_only()
+        .column(id)
+        .filter(id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
+}

@@ -14,6 +14,7 @@ backend_tests!(
     a_strict_import_with_a_bad_row_imports_nothing,
     an_import_killed_half_way_completes_when_run_again,
     an_exported_catalog_imports_into_an_empty_database_unchanged,
+    a_user_export_holds_their_things_only,
 );
 
 const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
@@ -427,4 +428,47 @@ async fn an_exported_catalog_imports_into_an_empty_database_unchanged(backend: B
     assert!(output.status.success());
     let csv = std::fs::read_to_string(dir.path().join("books.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 6, "a header and six editions");
+}
+
+/// `folio export user NAME`: that user's comments, progress, notes and purchases, and nobody
+/// else's.
+async fn a_user_export_holds_their_things_only(backend: Backend) {
+    use crate::support::fixtures as fx;
+    let t = TestDb::migrated(&backend).await;
+    let tx = t.db.begin().await.unwrap();
+    let book = fx::book(&*tx, "Piranesi").await.unwrap();
+    let edition = fx::edition(&*tx, book.id, Some(999)).await.unwrap();
+    for name in ["exported", "someone-else"] {
+        let user = fx::user(&*tx, name).await.unwrap();
+        fx::comment(&*tx, user.id, book.id, Some(4)).await.unwrap();
+        fx::progress(&*tx, user.id, book.id, 0.5).await.unwrap();
+        fx::note(&*tx, user.id, book.id).await.unwrap();
+        fx::purchase(&*tx, user.id, edition.id).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (output, out, err) = run(folio(dir.path())
+        .args(["export", "user", "exported"])
+        .env("DATABASE_URL", t.url_string()));
+    assert!(output.status.success(), "{err}");
+    let export: serde_json::Value = serde_json::from_str(&out).expect("the export is JSON");
+    assert_eq!(export["user"]["username"], "exported");
+    for section in ["comments", "progress", "notes", "purchases"] {
+        assert_eq!(
+            export[section].as_array().map(Vec::len),
+            Some(1),
+            "{section}: {out}"
+        );
+    }
+    assert_eq!(export["comments"][0]["rating"], 4);
+    assert_eq!(export["progress"][0]["percent"], 0.5);
+    assert_eq!(export["purchases"][0]["amount_minor"], 999);
+    assert!(!out.contains("someone-else"));
+
+    let (output, _, err) = run(folio(dir.path())
+        .args(["export", "user", "nobody"])
+        .env("DATABASE_URL", t.url_string()));
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("no user is named 'nobody'"), "{err}");
 }

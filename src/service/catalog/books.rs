@@ -173,22 +173,13 @@ pub async fn update(
 /// edition cannot be deleted: purchases are records of money that changed hands.
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
-    let deleted = db
-        .write(|tx| Box::pin(async move { repo::book::delete(&**tx, id).await }))
-        .await
-        .map_err(|e| match e {
-            crate::db::DbError::Conflict { .. } => ServiceError::Conflict {
-                field: "id".into(),
-                detail: "An edition of this book has been purchased; the book cannot be deleted."
-                    .into(),
-            },
-            other => other.into(),
-        })?;
-    if deleted {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound("book".into()))
-    }
+    super::delete_row(
+        db,
+        "book",
+        "An edition of this book has been purchased; the book cannot be deleted.",
+        |tx| Box::pin(async move { repo::book::delete(&**tx, id).await }),
+    )
+    .await
 }
 
 /// What a listing asks for, already decoded: the category by id or slug, the search words.

@@ -124,21 +124,13 @@ pub async fn update(
 /// Deletes a category; its books lose the tag. While it has sub-categories, a Conflict.
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
-    let deleted = db
-        .write(|tx| Box::pin(async move { repo::category::delete(&**tx, id).await }))
-        .await
-        .map_err(|e| match e {
-            crate::db::DbError::Conflict { .. } => ServiceError::Conflict {
-                field: "id".into(),
-                detail: "The category has sub-categories; move or delete them first.".into(),
-            },
-            other => other.into(),
-        })?;
-    if deleted {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound("category".into()))
-    }
+    super::delete_row(
+        db,
+        "category",
+        "The category has sub-categories; move or delete them first.",
+        |tx| Box::pin(async move { repo::category::delete(&**tx, id).await }),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -218,21 +218,13 @@ pub async fn update(
 /// Deletes an edition nobody bought; once purchased, a Conflict.
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
-    let deleted = db
-        .write(|tx| Box::pin(async move { repo::edition::delete(&**tx, id).await }))
-        .await
-        .map_err(|e| match e {
-            crate::db::DbError::Conflict { .. } => ServiceError::Conflict {
-                field: "id".into(),
-                detail: "This edition has been purchased and cannot be deleted.".into(),
-            },
-            other => other.into(),
-        })?;
-    if deleted {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound("edition".into()))
-    }
+    super::delete_row(
+        db,
+        "edition",
+        "This edition has been purchased and cannot be deleted.",
+        |tx| Box::pin(async move { repo::edition::delete(&**tx, id).await }),
+    )
+    .await
 }
 
 /// Editions by id, narrowed by book, format or ISBN (any spelling of it).

@@ -8,6 +8,7 @@ mod currency;
 pub mod editions;
 pub mod isbn;
 
+use crate::db::{Database, DbError, UnitOfWork, WorkFuture};
 use crate::service::auth::Principal;
 use crate::service::{ServiceError, ServiceResult};
 
@@ -19,6 +20,23 @@ fn require_admin(who: &Principal) -> ServiceResult<()> {
         Err(ServiceError::Forbidden(
             "Changing the catalog needs an admin.".into(),
         ))
+    }
+}
+
+/// Runs a delete in a unit of work: a row still referenced is a Conflict explained by
+/// `still_used`, a row that is not there a NotFound of `what`.
+async fn delete_row<F>(db: &Database, what: &str, still_used: &str, delete: F) -> ServiceResult<()>
+where
+    F: for<'t> FnOnce(&'t UnitOfWork) -> WorkFuture<'t, bool, DbError>,
+{
+    match db.write(delete).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ServiceError::NotFound(what.into())),
+        Err(DbError::Conflict { .. }) => Err(ServiceError::Conflict {
+            field: "id".into(),
+            detail: still_used.into(),
+        }),
+        Err(other) => Err(other.into()),
     }
 }
 
