@@ -64,10 +64,19 @@ impl Database {
         &self.reader
     }
 
-    /// Starts a unit of work on the writer.
+    /// Starts a unit of work on the writer. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that read first could not upgrade to a write
+    /// after another process (an import beside the server) committed, and would fail with
+    /// "database is locked" however long the busy timeout.
     pub async fn begin(&self) -> Result<UnitOfWork, DbError> {
-        use sea_orm::TransactionTrait;
-        Ok(UnitOfWork::new(self.writer.begin().await?))
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(UnitOfWork::new(
+            self.writer.begin_with_options(options).await?,
+        ))
     }
 
     /// Runs `work` in a unit of work: commits when it returns `Ok`, rolls back on `Err` or panic.

@@ -153,3 +153,40 @@ async fn sixty_four_concurrent_writers_all_succeed(backend: Backend) {
     assert_eq!(t.count("book").await, 64);
     assert_eq!(t.count("book_author").await, 64);
 }
+
+/// Another process writing the same SQLite file at the same moment (an import beside the
+/// server): a unit of work that reads, then writes after the other committed, still succeeds,
+/// and so does the other write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_beside_another_process_writing_the_same_file_succeeds() {
+    use sqlx::ConnectOptions;
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let path = t.sqlite_path().expect("SQLite");
+    let mut other = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap();
+
+    let unit = t.db.begin().await.unwrap();
+    // The unit of work reads first, as services do (is the book there? is the name taken?).
+    use sea_orm::ConnectionTrait;
+    let read =
+        sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT COUNT(*) FROM author");
+    unit.query_one_raw(read).await.unwrap();
+    let other_write = tokio::spawn(async move {
+        sqlx::query("INSERT INTO author (name, name_folded, created_at, updated_at) VALUES ('Other process', 'other process', '2026-01-01', '2026-01-01')")
+            .execute(&mut other)
+            .await
+            .map(|_| ())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    fx::author(&*unit, "Written after").await.unwrap();
+    unit.commit().await.expect("the unit of work commits");
+    other_write
+        .await
+        .unwrap()
+        .expect("the other process's write goes through after it");
+    assert_eq!(t.count("author").await, 2);
+}

@@ -150,6 +150,14 @@ impl TestDb {
         }
     }
 
+    /// The database file, on SQLite.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match &self.url {
+            DatabaseUrl::Sqlite { path } => Some(path.clone()),
+            DatabaseUrl::Postgres { .. } => None,
+        }
+    }
+
     /// The number of rows in `table`, read straight from the database.
     pub async fn count(&self, table: &str) -> i64 {
         use sea_orm::ConnectionTrait;
