@@ -26,12 +26,21 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3–50 letters, digits, `_`, `.` or `-`; unique without regard to case.
-    #[schema(example = "ada")]
+    #[schema(
+        example = "ada",
+        min_length = 3,
+        max_length = 50,
+        pattern = r"^[A-Za-z0-9_.\-]+$"
+    )]
     username: String,
-    #[schema(example = "ada@example.org")]
+    #[schema(example = "ada@example.org", max_length = 254)]
     email: String,
     /// At least 10 characters, not one of the most common passwords.
-    #[schema(example = "correct horse battery staple")]
+    #[schema(
+        example = "correct horse battery staple",
+        min_length = 10,
+        max_length = 1000
+    )]
     password: String,
     /// The code of the referral link the user came through.
     referral_code: Option<String>,

@@ -83,7 +83,7 @@ async fn list_authors(
 #[derive(Deserialize, ToSchema)]
 pub struct CreateAuthorRequest {
     /// 1–300 characters; unique.
-    #[schema(example = "Ursula K. Le Guin")]
+    #[schema(example = "Ursula K. Le Guin", min_length = 1, max_length = 300)]
     name: String,
     bio: Option<String>,
 }

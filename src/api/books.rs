@@ -253,7 +253,7 @@ async fn list_books(
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateBookRequest {
-    #[schema(example = "A Wizard of Earthsea")]
+    #[schema(example = "A Wizard of Earthsea", min_length = 1, max_length = 500)]
     title: String,
     subtitle: Option<String>,
     description: Option<String>,

@@ -91,7 +91,7 @@ async fn list_categories(
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCategoryRequest {
     /// 1–100 characters; unique.
-    #[schema(example = "Science Fiction")]
+    #[schema(example = "Science Fiction", min_length = 1, max_length = 100)]
     name: String,
     /// Lower-case words joined by `-`; unique. Made from the name when absent.
     #[schema(example = "science-fiction")]

@@ -96,7 +96,11 @@ async fn list_comments(
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCommentRequest {
     /// 1–5,000 characters.
-    #[schema(example = "A quiet, strange, wonderful book.")]
+    #[schema(
+        example = "A quiet, strange, wonderful book.",
+        min_length = 1,
+        max_length = 5000
+    )]
     text: String,
     /// 1 to 5.
     #[schema(example = 5, minimum = 1, maximum = 5)]

@@ -106,7 +106,7 @@ async fn change_password(
 #[derive(Deserialize, ToSchema)]
 pub struct CreateApiKeyRequest {
     /// What the key is for, 1–100 characters.
-    #[schema(example = "Kobo e-reader")]
+    #[schema(example = "Kobo e-reader", min_length = 1, max_length = 100)]
     name: String,
 }
 
@@ -213,7 +213,12 @@ async fn revoke_api_key(
 #[derive(Deserialize, ToSchema, Default)]
 pub struct CreateReferralLinkRequest {
     /// 3–32 letters, digits, `-` or `_`; a random code when absent.
-    #[schema(example = "ada-friends")]
+    #[schema(
+        example = "ada-friends",
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9_\-]+$"
+    )]
     code: Option<String>,
 }
 

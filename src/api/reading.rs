@@ -295,9 +295,10 @@ pub struct CreateNoteRequest {
     book_id: i64,
     edition_id: Option<i64>,
     /// Where the note is: seconds, a page, an EPUB CFI.
-    #[schema(example = "epubcfi(/6/14!/4/2/1:0)")]
+    #[schema(example = "epubcfi(/6/14!/4/2/1:0)", min_length = 1, max_length = 1000)]
     locator: String,
     /// Up to 10,000 characters; none for a bookmark.
+    #[schema(max_length = 10000)]
     text: Option<String>,
 }
 

@@ -12,6 +12,10 @@ pub fn normalize(input: &str) -> Result<String, String> {
         .strip_prefix("ISBN")
         .unwrap_or(&compact)
         .trim_start_matches(':');
+    // Everything below slices by byte position, which only digits and X make safe.
+    if !compact.is_ascii() {
+        return Err("must be an ISBN-10 or ISBN-13".into());
+    }
     match compact.len() {
         10 => from_isbn10(compact),
         13 => check_isbn13(compact),
@@ -110,5 +114,13 @@ mod tests {
         assert!(normalize("9770306406157").is_err());
         assert!(normalize("97803064061X7").is_err());
         assert!(normalize("").is_err());
+    }
+
+    /// Found by fuzzing: ten bytes that are not ten characters used to panic mid-character.
+    #[test]
+    fn non_ascii_input_is_refused_not_a_panic() {
+        assert!(normalize("\t&\u{81}^B\u{82205}").is_err());
+        assert!(normalize("978030640615\u{e9}").is_err());
+        assert!(normalize("ISBN：9780306406157").is_err());
     }
 }
