@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -57,19 +57,10 @@ impl From<CommentRow> for CommentResponse {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CommentListParams {
-    /// Rows per page, 1 to 100 (default 20).
-    limit: Option<u64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// A book's comments, newest first
 #[utoipa::path(
     get, path = "/books/{id}/comments", tag = "comments",
-    params(("id" = i64, Path, description = "Book id"), CommentListParams),
+    params(("id" = i64, Path, description = "Book id"), PageParams),
     responses(
         (status = 200, description = "A page of comments", body = Page<CommentResponse>),
         (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
@@ -81,9 +72,8 @@ pub struct CommentListParams {
 async fn list_comments(
     State(state): State<AppState>,
     ApiPath(book_id): ApiPath<i64>,
-    ApiQuery(params): ApiQuery<CommentListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<CommentResponse>>, ApiError> {
-    let page = PageParams::of(params.limit, params.cursor);
     let slice = comments::page(&state.db, book_id, page.after()?, page.limit()?).await?;
     Ok(Json(Page::new(
         slice.rows,

@@ -118,15 +118,6 @@ fn pairs(contributors: &[ContributorRequest]) -> Vec<(i64, ContributorRole)> {
     contributors.iter().map(|c| (c.author_id, c.role)).collect()
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BookEditionParams {
-    /// Rows per page, 1 to 100 (default 20).
-    limit: Option<u64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 async fn editions_page(
     state: &AppState,
     filter: EditionFilter,
@@ -144,7 +135,7 @@ async fn editions_page(
 /// A book's editions
 #[utoipa::path(
     get, path = "/books/{id}/editions", tag = "editions",
-    params(("id" = i64, Path, description = "Book id"), BookEditionParams),
+    params(("id" = i64, Path, description = "Book id"), PageParams),
     responses(
         (status = 200, description = "A page of the book's editions", body = Page<EditionResponse>),
         (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
@@ -156,15 +147,13 @@ async fn editions_page(
 async fn list_book_editions(
     State(state): State<AppState>,
     ApiPath(book_id): ApiPath<i64>,
-    ApiQuery(params): ApiQuery<BookEditionParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<EditionResponse>>, ApiError> {
     let filter = EditionFilter {
         book_id: Some(book_id),
         ..Default::default()
     };
-    Ok(Json(
-        editions_page(&state, filter, PageParams::of(params.limit, params.cursor)).await?,
-    ))
+    Ok(Json(editions_page(&state, filter, page).await?))
 }
 
 /// Add an edition to a book (admin)

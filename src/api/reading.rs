@@ -190,19 +190,10 @@ impl From<ProgressRow> for ProgressListItem {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Rows per page, 1 to 100 (default 20).
-    limit: Option<u64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// Continue reading: your books, most recently touched first
 #[utoipa::path(
     get, path = "/me/progress", tag = "reading",
-    params(ListParams),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of your books in progress", body = Page<ProgressListItem>),
         (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
@@ -214,9 +205,8 @@ pub struct ListParams {
 async fn list_progress(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<ProgressListItem>>, ApiError> {
-    let page = PageParams::of(params.limit, params.cursor);
     let slice = progress::page(&state.db, &me, page.after()?, page.limit()?).await?;
     Ok(Json(Page::new(
         slice.rows,

@@ -156,19 +156,10 @@ async fn list_purchases(
     )))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MyListParams {
-    /// Rows per page, 1 to 100 (default 20).
-    limit: Option<u64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// Your purchases, newest first
 #[utoipa::path(
     get, path = "/me/purchases", tag = "store",
-    params(MyListParams),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of your purchases", body = Page<PurchaseResponse>),
         (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
@@ -180,9 +171,8 @@ pub struct MyListParams {
 async fn my_purchases(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    ApiQuery(params): ApiQuery<MyListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<PurchaseResponse>>, ApiError> {
-    let page = PageParams::of(params.limit, params.cursor);
     let filter = PurchaseFilter {
         user_id: Some(me.user_id),
         ..Default::default()
@@ -224,7 +214,7 @@ impl From<LibraryRow> for LibraryItem {
 /// An edition is yours once its purchase is paid, and no longer once it is refunded.
 #[utoipa::path(
     get, path = "/me/library", tag = "store",
-    params(MyListParams),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of the editions you own", body = Page<LibraryItem>),
         (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
@@ -236,9 +226,8 @@ impl From<LibraryRow> for LibraryItem {
 async fn my_library(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    ApiQuery(params): ApiQuery<MyListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<LibraryItem>>, ApiError> {
-    let page = PageParams::of(params.limit, params.cursor);
     let slice = store::library(&state.db, &me, page.after()?, page.limit()?).await?;
     Ok(Json(Page::new(
         slice.rows,
