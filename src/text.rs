@@ -7,9 +7,19 @@ use unicode_normalization::char::is_combining_mark;
 
 /// Folds `text` to space-separated alphanumeric tokens.
 pub fn fold(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
+    // ASCII text has nothing to decompose: skipping NFKD makes imports of mostly English
+    // catalogs markedly faster, with the same result.
+    if text.is_ascii() {
+        fold_chars(text.chars(), text.len())
+    } else {
+        fold_chars(text.nfkd().filter(|c| !is_combining_mark(*c)), text.len())
+    }
+}
+
+fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
+    let mut folded = String::with_capacity(capacity);
     let mut pending_space = false;
-    for c in text.nfkd().filter(|c| !is_combining_mark(*c)) {
+    for c in chars {
         if c.is_alphanumeric() {
             if pending_space && !folded.is_empty() {
                 folded.push(' ');

@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, FromQueryResult, Set, Statement};
 
 use super::{BookRecord, EditionRecord};
 use crate::db::{Database, DbError};
 use crate::entity::enums::EditionFormat;
+use crate::entity::{author, book, book_author};
 use crate::repo;
-use crate::repo::book::BookFields;
 use crate::repo::edition::EditionFields;
 use crate::text;
 
@@ -153,24 +153,65 @@ impl CatalogWriter {
         })
     }
 
-    /// Matches the record by its edition (ISBN, or catalog number and label for a record),
-    /// else by folded title and first author; creates the book (with its authors, edition and
-    /// search entry) when nothing matches. A matched book gains the record's edition when that
-    /// edition can be recognised and is new.
-    pub async fn write(
+    /// Matches each record by its edition (ISBN, or catalog number and label for a record),
+    /// else by folded title and first author, against the catalog and the batch's earlier
+    /// records; creates the book (with its authors, edition and search entry) when nothing
+    /// matches. A matched book gains the record's edition when that edition can be recognised
+    /// and is new.
+    ///
+    /// Matching happens in memory; what is new is then written table by table in multi-row
+    /// statements with ids taken up front, so a batch costs a handful of statements however
+    /// many rows it has.
+    pub async fn write_batch(
         &mut self,
         conn: &impl ConnectionTrait,
-        record: &BookRecord,
-    ) -> Result<Written, DbError> {
+        records: &[&BookRecord],
+    ) -> Result<Vec<Written>, DbError> {
+        let mut plan = Plan::default();
+        let placed: Vec<Placed> = records
+            .iter()
+            .map(|record| self.place(&mut plan, record))
+            .collect();
+        let ids = plan.write(conn).await?;
+
+        for (name, author) in plan.author_names {
+            if let Ref::New(slot) = author {
+                self.authors.insert(name.to_string(), ids.authors[slot]);
+            }
+        }
+        for (key, book) in plan.titles {
+            self.by_title_and_author.insert(key, ids.book(book));
+        }
+        for (key, (book, edition)) in plan.edition_keys {
+            self.editions
+                .insert(key, (ids.book(book), ids.edition(edition)));
+        }
+        Ok(placed
+            .into_iter()
+            .map(|placed| Written {
+                outcome: placed.outcome,
+                book_id: ids.book(placed.book),
+                edition_id: placed.edition.map(|edition| ids.edition(edition)),
+            })
+            .collect())
+    }
+
+    /// Decides what becomes of one record: which stored or planned book and edition it is.
+    fn place<'r>(&self, plan: &mut Plan<'r>, record: &'r BookRecord) -> Placed {
         let edition_key = record.edition.as_ref().and_then(EditionKey::of_record);
-        if let Some(&(book_id, edition_id)) =
-            edition_key.as_ref().and_then(|key| self.editions.get(key))
-        {
-            return Ok(Written {
-                outcome: Outcome::Matched,
-                book_id,
-                edition_id: Some(edition_id),
-            });
+        if let Some(key) = &edition_key {
+            let known = self
+                .editions
+                .get(key)
+                .map(|&(book, edition)| (Ref::Stored(book), Ref::Stored(edition)))
+                .or_else(|| plan.edition_keys.get(key).copied());
+            if let Some((book, edition)) = known {
+                return Placed {
+                    outcome: Outcome::Matched,
+                    book,
+                    edition: Some(edition),
+                };
+            }
         }
         let key = (
             text::fold(&record.title),
@@ -182,92 +223,239 @@ impl CatalogWriter {
                     .unwrap_or_default(),
             ),
         );
-        if let Some(&book_id) = self.by_title_and_author.get(&key) {
-            let edition_id = if edition_key.is_some() {
-                self.add_edition(conn, book_id, record).await?
-            } else {
-                None
+        let known = self
+            .by_title_and_author
+            .get(&key)
+            .map(|&book| Ref::Stored(book))
+            .or_else(|| plan.titles.get(&key).copied());
+        if let Some(book) = known {
+            // An edition that cannot be recognised is not added to a matched book: a second
+            // run could not tell it is there and would add it again.
+            let edition = match (&record.edition, edition_key) {
+                (Some(edition), Some(key)) => {
+                    Some(plan.add_edition(book, edition, record, Some(key)))
+                }
+                _ => None,
             };
-            return Ok(Written {
+            return Placed {
                 outcome: Outcome::Matched,
-                book_id,
-                edition_id,
-            });
+                book,
+                edition,
+            };
         }
 
-        let mut author_ids = Vec::with_capacity(record.authors.len());
+        let mut authors = Vec::with_capacity(record.authors.len());
         for name in &record.authors {
-            let id = match self.authors.get(name) {
-                Some(id) => *id,
-                None => {
-                    let author = repo::author::insert(conn, name.clone(), None).await?;
-                    self.authors.insert(name.clone(), author.id);
-                    author.id
-                }
-            };
-            if !author_ids.contains(&id) {
-                author_ids.push(id);
+            let author = self
+                .authors
+                .get(name)
+                .map(|&id| Ref::Stored(id))
+                .unwrap_or_else(|| plan.author(name));
+            if !authors.contains(&author) {
+                authors.push(author);
             }
         }
-        let book = repo::book::insert(
-            conn,
-            BookFields {
-                title: record.title.clone(),
-                subtitle: record.subtitle.clone(),
-                description: record.description.clone(),
-                original_year: record.original_year,
-                language: record.language.clone(),
-            },
-        )
-        .await?;
-        repo::book::set_authors(conn, book.id, &author_ids).await?;
-        let edition_id = self.add_edition(conn, book.id, record).await?;
-        let entry = repo::search::Entry {
-            title: &record.title,
-            subtitle: record.subtitle.as_deref(),
-            authors: &record.authors,
-            description: record.description.as_deref(),
-        };
-        repo::search::insert(conn, book.id, entry).await?;
-        self.by_title_and_author.insert(key, book.id);
-        Ok(Written {
+        let book = Ref::New(plan.books.len());
+        plan.books.push(NewBook { record, authors });
+        plan.titles.insert(key, book);
+        let edition = record
+            .edition
+            .as_ref()
+            .map(|edition| plan.add_edition(book, edition, record, edition_key));
+        Placed {
             outcome: Outcome::Created,
-            book_id: book.id,
-            edition_id,
+            book,
+            edition,
+        }
+    }
+}
+
+/// A row that is in the catalog already, or the n-th of its kind that the batch adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ref {
+    Stored(i64),
+    New(usize),
+}
+
+struct Placed {
+    outcome: Outcome,
+    book: Ref,
+    edition: Option<Ref>,
+}
+
+struct NewBook<'r> {
+    record: &'r BookRecord,
+    authors: Vec<Ref>,
+}
+
+struct NewEdition<'r> {
+    book: Ref,
+    edition: &'r EditionRecord,
+    /// The book record's language, which its edition shares.
+    language: &'r Option<String>,
+}
+
+/// What a batch adds, and how its records find what an earlier record of the same batch
+/// added.
+#[derive(Default)]
+struct Plan<'r> {
+    authors: Vec<&'r str>,
+    books: Vec<NewBook<'r>>,
+    editions: Vec<NewEdition<'r>>,
+    author_names: HashMap<&'r str, Ref>,
+    titles: HashMap<(String, String), Ref>,
+    edition_keys: HashMap<EditionKey, (Ref, Ref)>,
+}
+
+/// The ids a batch's new rows were given, by slot.
+struct Ids {
+    authors: Vec<i64>,
+    books: Vec<i64>,
+    editions: Vec<i64>,
+}
+
+impl Ids {
+    fn book(&self, book: Ref) -> i64 {
+        match book {
+            Ref::Stored(id) => id,
+            Ref::New(slot) => self.books[slot],
+        }
+    }
+
+    fn edition(&self, edition: Ref) -> i64 {
+        match edition {
+            Ref::Stored(id) => id,
+            Ref::New(slot) => self.editions[slot],
+        }
+    }
+
+    fn author(&self, author: Ref) -> i64 {
+        match author {
+            Ref::Stored(id) => id,
+            Ref::New(slot) => self.authors[slot],
+        }
+    }
+}
+
+impl<'r> Plan<'r> {
+    fn author(&mut self, name: &'r str) -> Ref {
+        *self.author_names.entry(name).or_insert_with(|| {
+            self.authors.push(name);
+            Ref::New(self.authors.len() - 1)
         })
     }
 
-    /// Adds the record's edition, if it names one, to the book; returns its id.
-    async fn add_edition(
+    fn add_edition(
         &mut self,
-        conn: &impl ConnectionTrait,
-        book_id: i64,
-        record: &BookRecord,
-    ) -> Result<Option<i64>, DbError> {
-        let Some(edition) = &record.edition else {
-            return Ok(None);
+        book: Ref,
+        edition: &'r EditionRecord,
+        record: &'r BookRecord,
+        key: Option<EditionKey>,
+    ) -> Ref {
+        let slot = Ref::New(self.editions.len());
+        self.editions.push(NewEdition {
+            book,
+            edition,
+            language: &record.language,
+        });
+        if let Some(key) = key {
+            self.edition_keys.insert(key, (book, slot));
+        }
+        slot
+    }
+
+    /// Writes the new authors, books, credits, editions and search entries.
+    async fn write(&self, conn: &impl ConnectionTrait) -> Result<Ids, DbError> {
+        let ids = Ids {
+            authors: repo::bulk::reserve_ids(conn, "author", self.authors.len()).await?,
+            books: repo::bulk::reserve_ids(conn, "book", self.books.len()).await?,
+            editions: repo::bulk::reserve_ids(conn, "edition", self.editions.len()).await?,
         };
-        let created = repo::edition::insert(
-            conn,
-            book_id,
-            EditionFields {
+        let now = crate::db::now();
+        let authors = self
+            .authors
+            .iter()
+            .zip(&ids.authors)
+            .map(|(name, id)| author::ActiveModel {
+                id: Set(*id),
+                name: Set(name.to_string()),
+                name_folded: Set(text::fold(name)),
+                bio: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        repo::bulk::insert_all(conn, authors.collect()).await?;
+
+        let books = self.books.iter().zip(&ids.books).map(|(new, id)| {
+            let record = new.record;
+            book::ActiveModel {
+                id: Set(*id),
+                title: Set(record.title.clone()),
+                title_folded: Set(text::fold(&record.title)),
+                subtitle: Set(record.subtitle.clone()),
+                description: Set(record.description.clone()),
+                original_year: Set(record.original_year),
+                language: Set(record.language.clone()),
+                rating_count: Set(0),
+                rating_sum: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+        });
+        repo::bulk::insert_all(conn, books.collect()).await?;
+
+        let credits =
+            self.books
+                .iter()
+                .zip(&ids.books)
+                .flat_map(|(new, book_id)| {
+                    new.authors.iter().enumerate().map(|(position, author)| {
+                        book_author::ActiveModel {
+                            book_id: Set(*book_id),
+                            author_id: Set(ids.author(*author)),
+                            position: Set(position as i32),
+                        }
+                    })
+                });
+        repo::bulk::insert_all(conn, credits.collect()).await?;
+
+        let editions = self.editions.iter().zip(&ids.editions).map(|(new, id)| {
+            let edition = new.edition;
+            let fields = EditionFields {
                 format: edition.format,
                 isbn: edition.isbn.clone(),
                 catalog_number: edition.catalog_number.clone(),
                 publisher: edition.publisher.clone(),
                 release_date: None,
-                language: record.language.clone(),
+                language: new.language.clone(),
                 pages: edition.pages,
                 duration_seconds: None,
                 price_minor: None,
                 currency: None,
-            },
-        )
-        .await?;
-        if let Some(key) = EditionKey::of_record(edition) {
-            self.editions.insert(key, (book_id, created.id));
-        }
-        Ok(Some(created.id))
+            };
+            let mut row = repo::edition::new_row(ids.book(new.book), fields, now);
+            row.id = Set(*id);
+            row
+        });
+        repo::bulk::insert_all(conn, editions.collect()).await?;
+
+        let entries: Vec<(i64, repo::search::Entry)> = self
+            .books
+            .iter()
+            .zip(&ids.books)
+            .map(|(new, id)| {
+                let record = new.record;
+                let entry = repo::search::Entry {
+                    title: &record.title,
+                    subtitle: record.subtitle.as_deref(),
+                    authors: &record.authors,
+                    description: record.description.as_deref(),
+                };
+                (*id, entry)
+            })
+            .collect();
+        repo::search::insert(conn, &entries).await?;
+        Ok(ids)
     }
 }
 

@@ -15,8 +15,8 @@ use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
 use super::{
-    AfterWrite, BookRecord, EditionRecord, ImportError, ImportOptions, Outcome, Row, Summary,
-    Written,
+    AfterWrite, BookRecord, EditionRecord, ImportError, ImportOptions, Outcome, ReadRow, Rejected,
+    Row, Summary, Written,
 };
 use crate::db::{Database, DbError};
 use crate::entity::enums::{ContributorRole, EditionFormat};
@@ -112,8 +112,9 @@ pub async fn import(
     path: &Path,
     options: ImportOptions,
 ) -> Result<Summary, ImportError> {
-    let read_error = |e: &dyn std::fmt::Display| ImportError::Read {
-        path: path.to_path_buf(),
+    let input = path.to_path_buf();
+    let read_error = move |e: &dyn std::fmt::Display| ImportError::Read {
+        path: input.clone(),
         message: e.to_string(),
     };
     let file = File::open(path).map_err(|e| read_error(&e))?;
@@ -129,10 +130,11 @@ pub async fn import(
         if entry.is_empty() || entry == "[" || entry == "]" {
             return None;
         }
-        let mut raw = csv::StringRecord::new();
-        raw.push_field(entry);
-        let parsed = parse(entry);
-        Some(Ok((raw, position, parsed)))
+        let parsed = parse(entry).map_err(|reason| Rejected {
+            fields: csv::StringRecord::from(vec![entry]),
+            reason,
+        });
+        Some(Ok(ReadRow { position, parsed }))
     });
     let headers = csv::StringRecord::from(vec!["book"]);
     super::run(

@@ -58,7 +58,7 @@ pub(crate) fn read_records(path: &Path) -> Result<Vec<BookRecord>, ImportError> 
     let columns = Columns::find(&headers)?;
     let mut records = vec![];
     for row in super::parse_rows(reader, path, move |row| parse(row, &columns)) {
-        if let (_, _, Ok(record)) = row? {
+        if let Ok(record) = row?.parsed {
             records.push(record);
         }
     }

@@ -123,22 +123,45 @@ pub(crate) fn open_csv(
     Ok((reader, headers, total_bytes))
 }
 
-/// The rows of `reader` as [`run`] takes them: each as read, with its byte position and what
-/// `parse` made of it.
-pub(crate) fn parse_rows<R>(
-    reader: csv::Reader<File>,
+/// A row as [`run`] takes it: where the reader was after it (for the progress bar), and what
+/// the importer made of it.
+pub(crate) struct ReadRow<R> {
+    pub position: u64,
+    pub parsed: Result<R, Rejected>,
+}
+
+/// A row that cannot be imported: its fields as read, for the rejects file, and why.
+pub(crate) struct Rejected {
+    pub fields: csv::StringRecord,
+    pub reason: String,
+}
+
+/// The rows of `reader`, understood by `parse`. One record buffer is reused for every row;
+/// only a rejected row's fields are kept.
+pub(crate) fn parse_rows<R, F>(
+    mut reader: csv::Reader<File>,
     path: &Path,
-    parse: impl Fn(&csv::StringRecord) -> Result<R, String>,
-) -> impl Iterator<Item = Result<(csv::StringRecord, u64, Result<R, String>), ImportError>> {
+    parse: F,
+) -> impl Iterator<Item = Result<ReadRow<R>, ImportError>> + use<R, F>
+where
+    F: Fn(&csv::StringRecord) -> Result<R, String>,
+{
     let path = path.to_path_buf();
-    reader.into_records().map(move |row| {
-        let row = row.map_err(|e| ImportError::Read {
+    let mut row = csv::StringRecord::new();
+    std::iter::from_fn(move || match reader.read_record(&mut row) {
+        Ok(false) => None,
+        Ok(true) => {
+            let position = row.position().map(|p| p.byte()).unwrap_or(0);
+            let parsed = parse(&row).map_err(|reason| Rejected {
+                fields: row.clone(),
+                reason,
+            });
+            Some(Ok(ReadRow { position, parsed }))
+        }
+        Err(e) => Some(Err(ImportError::Read {
             path: path.clone(),
             message: e.to_string(),
-        })?;
-        let position = row.position().map(|p| p.byte()).unwrap_or(0);
-        let parsed = parse(&row);
-        Ok((row, position, parsed))
+        })),
     })
 }
 
@@ -208,9 +231,13 @@ impl<R> AfterWrite<R> for () {
     }
 }
 
-/// Reads rows from `rows`, understood by `parse`, into the catalog, and hands each row with
-/// its book to `after`. `rows` yields each row's fields as read (for the rejects file) with its
-/// parse result.
+/// How many rows the reading thread hands over at a time.
+const ROWS_PER_HANDOVER: usize = 1000;
+
+/// Reads `rows` into the catalog and hands each row with its book to `after`.
+///
+/// Rows are read and parsed on a thread of their own while the rows before them are matched
+/// and written, so reading the file and writing the database overlap.
 pub(crate) async fn run<R, I, A>(
     db: &Database,
     input: &Path,
@@ -221,8 +248,8 @@ pub(crate) async fn run<R, I, A>(
     after: &mut A,
 ) -> Result<Summary, ImportError>
 where
-    R: Row,
-    I: Iterator<Item = Result<(csv::StringRecord, u64, Result<R, String>), ImportError>>,
+    R: Row + Send + 'static,
+    I: Iterator<Item = Result<ReadRow<R>, ImportError>> + Send + 'static,
     A: AfterWrite<R>,
 {
     let mut writer = CatalogWriter::load(db).await?;
@@ -236,33 +263,36 @@ where
         false => None,
     };
 
-    for row in rows {
-        let (fields, position, parsed) = row?;
-        summary.read += 1;
-        match parsed {
-            Ok(record) => batch.push(record),
-            Err(reason) if options.strict => {
-                return Err(ImportError::Strict {
-                    row: summary.read,
-                    reason,
-                });
+    let mut handovers = read_ahead(rows);
+    while let Some(rows) = handovers.recv().await {
+        for row in rows {
+            let ReadRow { position, parsed } = row?;
+            summary.read += 1;
+            match parsed {
+                Ok(record) => batch.push(record),
+                Err(Rejected { reason, .. }) if options.strict => {
+                    return Err(ImportError::Strict {
+                        row: summary.read,
+                        reason,
+                    });
+                }
+                Err(Rejected { fields, reason }) => {
+                    summary.rejected += 1;
+                    rejects.write(&fields, &reason)?;
+                }
             }
-            Err(reason) => {
-                summary.rejected += 1;
-                rejects.write(&fields, &reason)?;
+            if batch.len() >= options.batch_size {
+                write_batch(
+                    db,
+                    &mut writer,
+                    after,
+                    strict_unit.as_ref(),
+                    &mut batch,
+                    &mut summary,
+                )
+                .await?;
+                progress.update(position, &summary);
             }
-        }
-        if batch.len() >= options.batch_size {
-            write_batch(
-                db,
-                &mut writer,
-                after,
-                strict_unit.as_ref(),
-                &mut batch,
-                &mut summary,
-            )
-            .await?;
-            progress.update(position, &summary);
         }
     }
     write_batch(
@@ -280,6 +310,24 @@ where
     rejects.finish()?;
     progress.finish(&summary);
     Ok(summary)
+}
+
+/// Runs `rows` on a blocking thread, handing them over in chunks. The thread stops when the
+/// rows end or when the receiver is dropped (an import that stopped early).
+fn read_ahead<T: Send + 'static>(
+    rows: impl Iterator<Item = T> + Send + 'static,
+) -> tokio::sync::mpsc::Receiver<Vec<T>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let mut rows = rows.peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<T> = rows.by_ref().take(ROWS_PER_HANDOVER).collect();
+            if sender.blocking_send(chunk).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
 }
 
 async fn write_batch<R: Row>(
@@ -319,11 +367,10 @@ async fn write_rows<R: Row>(
     after: &mut impl AfterWrite<R>,
     rows: &[R],
 ) -> Result<Vec<Outcome>, DbError> {
-    let mut outcomes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let written = writer.write(&**unit, row.book()).await?;
-        after.after_write(&**unit, row, &written).await?;
-        outcomes.push(written.outcome);
+    let books: Vec<&BookRecord> = rows.iter().map(Row::book).collect();
+    let written = writer.write_batch(&**unit, &books).await?;
+    for (row, written) in rows.iter().zip(&written) {
+        after.after_write(&**unit, row, written).await?;
     }
-    Ok(outcomes)
+    Ok(written.into_iter().map(|w| w.outcome).collect())
 }

@@ -59,22 +59,27 @@ pub async fn seed(
     let mut next = 0u64;
     while next < books {
         let end = (next + batch_size as u64).min(books);
+        let records: Vec<BookRecord> = (next..end).map(|i| variant(&base, i)).collect();
         let unit = db.begin().await?;
-        for i in next..end {
-            let record = variant(&base, i);
-            let written = writer.write(&*unit, &record).await?;
+        let written = writer
+            .write_batch(&*unit, &records.iter().collect::<Vec<_>>())
+            .await?;
+        let mut ebooks = vec![];
+        let mut filed = vec![];
+        for ((i, record), written) in (next..end).zip(&records).zip(&written) {
             summary.read += 1;
             match written.outcome {
                 Outcome::Matched => summary.matched += 1,
                 Outcome::Created => {
                     summary.created += 1;
-                    let price = 299 + (i % 20) as i64 * 100;
-                    repo::edition::insert(&*unit, written.book_id, ebook(&record, price)).await?;
+                    ebooks.push((written.book_id, ebook(record, 299 + (i % 20) as i64 * 100)));
                     let category = categories[(i % categories.len() as u64) as usize];
-                    repo::book::set_categories(&*unit, written.book_id, &[category]).await?;
+                    filed.push((written.book_id, category));
                 }
             }
         }
+        repo::edition::insert_all(&*unit, ebooks).await?;
+        repo::book::file_all(&*unit, &filed).await?;
         unit.commit().await?;
         next = end;
         match &bar {

@@ -132,6 +132,18 @@ pub async fn set_categories(
     Ok(())
 }
 
+/// Files each book under a category: (book id, category id) pairs, in a few statements.
+pub async fn file_all(conn: &impl ConnectionTrait, pairs: &[(i64, i64)]) -> Result<(), DbError> {
+    let rows = pairs
+        .iter()
+        .map(|&(book_id, category_id)| book_category::ActiveModel {
+            book_id: Set(book_id),
+            category_id: Set(category_id),
+        })
+        .collect();
+    super::bulk::insert_all(conn, rows).await
+}
+
 /// What `GET /books` narrows the catalog by; all conditions apply together.
 #[derive(Debug, Clone, Default)]
 pub struct BookFilter {

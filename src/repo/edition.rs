@@ -56,12 +56,12 @@ fn apply(active: &mut edition::ActiveModel, fields: EditionFields) {
     active.currency = Set(fields.currency);
 }
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
+/// A new edition's row, not yet written; its id is the database's to give unless set.
+pub fn new_row(
     book_id: i64,
     fields: EditionFields,
-) -> Result<edition::Model, DbError> {
-    let now = crate::db::now();
+    now: sea_orm::prelude::DateTimeUtc,
+) -> edition::ActiveModel {
     let mut active = edition::ActiveModel {
         book_id: Set(book_id),
         created_at: Set(now),
@@ -69,7 +69,30 @@ pub async fn insert(
         ..Default::default()
     };
     apply(&mut active, fields);
-    Ok(active.insert(conn).await?)
+    active
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    fields: EditionFields,
+) -> Result<edition::Model, DbError> {
+    Ok(new_row(book_id, fields, crate::db::now())
+        .insert(conn)
+        .await?)
+}
+
+/// Adds many editions, each to its book, in a few statements.
+pub async fn insert_all(
+    conn: &impl ConnectionTrait,
+    editions: Vec<(i64, EditionFields)>,
+) -> Result<(), DbError> {
+    let now = crate::db::now();
+    let rows = editions
+        .into_iter()
+        .map(|(book_id, fields)| new_row(book_id, fields, now))
+        .collect();
+    super::bulk::insert_all(conn, rows).await
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<edition::Model>, DbError> {

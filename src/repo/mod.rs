@@ -6,6 +6,7 @@ pub mod app_setting;
 pub mod author;
 pub mod book;
 pub mod book_view;
+pub mod bulk;
 pub mod category;
 pub mod comment;
 pub mod edition;

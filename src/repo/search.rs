@@ -68,17 +68,24 @@ pub async fn refresh(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<()
         ))
         .await?;
     }
-    for book in books {
-        let names = authors.remove(&book.id).unwrap_or_default();
-        let entry = Entry {
-            title: &book.title,
-            subtitle: book.subtitle.as_deref(),
-            authors: &names,
-            description: book.description.as_deref(),
-        };
-        insert(conn, book.id, entry).await?;
-    }
-    Ok(())
+    let names: Vec<Vec<String>> = books
+        .iter()
+        .map(|book| authors.remove(&book.id).unwrap_or_default())
+        .collect();
+    let entries: Vec<(i64, Entry)> = books
+        .iter()
+        .zip(&names)
+        .map(|(book, names)| {
+            let entry = Entry {
+                title: &book.title,
+                subtitle: book.subtitle.as_deref(),
+                authors: names,
+                description: book.description.as_deref(),
+            };
+            (book.id, entry)
+        })
+        .collect();
+    insert(conn, &entries).await
 }
 
 /// What a book is found by.
@@ -89,34 +96,47 @@ pub struct Entry<'a> {
     pub description: Option<&'a str>,
 }
 
-/// Writes the entry of a book that has none (a new one, or one whose entry was just deleted)
-/// from what the caller already holds: no reads.
+/// Writes the entries of books that have none (new ones, or ones whose entries were just
+/// deleted) from what the caller already holds: no reads, one statement per
+/// `ENTRIES_PER_STATEMENT` books.
 pub async fn insert(
     conn: &impl ConnectionTrait,
-    book_id: i64,
-    entry: Entry<'_>,
+    entries: &[(i64, Entry<'_>)],
 ) -> Result<(), DbError> {
+    /// Four values an entry.
+    const ENTRIES_PER_STATEMENT: usize = 1000;
     let backend = conn.get_database_backend();
-    let title = text::fold(&format!(
-        "{} {}",
-        entry.title,
-        entry.subtitle.unwrap_or_default()
-    ));
-    let names = text::fold(&entry.authors.join(" "));
-    let body = text::fold(entry.description.unwrap_or_default());
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "INSERT INTO book_search (book_id, document) VALUES (?, \
-               setweight(to_tsvector('simple', ?), 'A') || \
-               setweight(to_tsvector('simple', ?), 'B') || \
-               setweight(to_tsvector('simple', ?), 'C')) \
-             ON CONFLICT (book_id) DO UPDATE SET document = excluded.document"
-        }
-        _ => "INSERT INTO book_search (rowid, title, authors, body) VALUES (?, ?, ?, ?)",
+    let (head, row, tail) = match backend {
+        DbBackend::Postgres => (
+            "INSERT INTO book_search (book_id, document) VALUES ",
+            "(?, setweight(to_tsvector('simple', ?), 'A') || \
+             setweight(to_tsvector('simple', ?), 'B') || \
+             setweight(to_tsvector('simple', ?), 'C'))",
+            " ON CONFLICT (book_id) DO UPDATE SET document = excluded.document",
+        ),
+        _ => (
+            "INSERT INTO book_search (rowid, title, authors, body) VALUES ",
+            "(?, ?, ?, ?)",
+            "",
+        ),
     };
-    let values = vec![book_id.into(), title.into(), names.into(), body.into()];
-    conn.execute_raw(super::statement(backend, sql, values))
-        .await?;
+    for chunk in entries.chunks(ENTRIES_PER_STATEMENT) {
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        for (book_id, entry) in chunk {
+            let title = text::fold(&format!(
+                "{} {}",
+                entry.title,
+                entry.subtitle.unwrap_or_default()
+            ));
+            values.push((*book_id).into());
+            values.push(title.into());
+            values.push(text::fold(&entry.authors.join(" ")).into());
+            values.push(text::fold(entry.description.unwrap_or_default()).into());
+        }
+        let sql = format!("{head}{}{tail}", vec![row; chunk.len()].join(", "));
+        conn.execute_raw(super::statement(backend, &sql, values))
+            .await?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ backend_tests!(
     an_import_killed_half_way_completes_when_run_again,
     an_exported_catalog_imports_into_an_empty_database_unchanged,
     a_user_export_holds_their_things_only,
+    rows_of_one_file_match_each_other_and_ids_are_never_reused,
 );
 
 const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
@@ -197,6 +198,123 @@ async fn goodbooks_rows_are_understood_and_bad_ones_rejected(backend: Backend) {
     assert_eq!(t.count("book").await, 4);
     assert_eq!(t.count("edition").await, 3);
     assert_eq!(t.count("author").await, 6);
+}
+
+/// Rows are matched against the rows before them in the same batch as well as the catalog, and
+/// the ids a batch takes up front never collide with ids given out before.
+async fn rows_of_one_file_match_each_other_and_ids_are_never_reused(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A book that is deleted again: its id must not come back.
+    let first = [
+        HEADER.to_string(),
+        row("", "", "Old Author", "1900.0", "Gone", "Gone", "eng"),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("first.csv"), first + "\n").unwrap();
+    let (code, out, err) = import(dir.path(), &t, &["first.csv"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let gone_id = scalar(&t, "SELECT max(id) FROM book").await;
+    t.db.write(|tx| {
+        Box::pin(async move {
+            use sea_orm::ConnectionTrait;
+            tx.execute_unprepared("DELETE FROM book").await?;
+            Ok::<_, folio::db::DbError>(())
+        })
+    })
+    .await
+    .unwrap();
+
+    let rows = [
+        HEADER.to_string(),
+        row(
+            "",
+            "9780439023481",
+            "Suzanne Collins",
+            "2008.0",
+            "The Hunger Games",
+            "x",
+            "eng",
+        ),
+        // Same title and first author, another ISBN: the same book gains a second edition.
+        row(
+            "",
+            "9780553383041",
+            "Suzanne Collins, Editor",
+            "2008.0",
+            "the hunger  games!",
+            "x",
+            "eng",
+        ),
+        // The first row's ISBN under another title: matched by its ISBN.
+        row(
+            "",
+            "9780439023481",
+            "Someone",
+            "2010.0",
+            "Renamed",
+            "x",
+            "eng",
+        ),
+        // The same author on a new book: one author row, credited twice.
+        row(
+            "",
+            "",
+            "Suzanne Collins",
+            "2010.0",
+            "Mockingjay",
+            "x",
+            "eng",
+        ),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("books.csv"), rows + "\n").unwrap();
+    let (code, out, err) = import(dir.path(), &t, &["books.csv"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("2 created, 2 matched, 0 rejected"), "{out}");
+    assert_eq!(t.count("book").await, 2);
+    assert_eq!(t.count("edition").await, 2);
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT count(*) FROM author WHERE name = 'Suzanne Collins'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(&t, "SELECT count(*) FROM author WHERE name = 'Editor'").await,
+        0,
+        "a matched book's credits are left as they are"
+    );
+    assert!(scalar(&t, "SELECT min(id) FROM book").await > gone_id);
+
+    let server = crate::support::TestServer::start(t.settings(), t.db.clone()).await;
+    let hunger = server
+        .get("/api/v1/books?q=hunger")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let hunger = &hunger["items"][0];
+    let mut isbns: Vec<&str> = hunger["editions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["isbn"].as_str().unwrap())
+        .collect();
+    isbns.sort();
+    assert_eq!(isbns, ["9780439023481", "9780553383041"]);
+    let mockingjay = server
+        .get("/api/v1/books?q=mockingjay%20collins")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        mockingjay["items"][0]["authors"][0]["id"],
+        hunger["authors"][0]["id"]
+    );
 }
 
 async fn a_strict_import_with_a_bad_row_imports_nothing(backend: Backend) {
