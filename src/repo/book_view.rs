@@ -1,29 +1,35 @@
 //! Books and editions with everything the API shows of them, loaded for a whole page in a
-//! fixed number of statements (never one per row): authors, categories, editions, and the
-//! editions' contributors, each one `… WHERE id IN (…)`.
+//! fixed number of statements (never one per row). A page of books costs one statement beside
+//! the list's own: the database aggregates each book's authors, categories and editions (with
+//! their contributors) to JSON. Measured on a 1,000,000-book catalog, this doubled the pages
+//! served per second over four `… WHERE book_id IN (…)` statements, most of whose cost was the
+//! SQLite driver's thread hop per statement (see bench/README.md).
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::db::DbError;
-use crate::entity::enums::ContributorRole;
+use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::entity::{book, edition};
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, Deserialize)]
 pub struct AuthorRef {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, Deserialize)]
 pub struct CategoryRef {
     pub id: i64,
     pub name: String,
     pub slug: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ContributorRef {
     pub author_id: i64,
     pub name: String,
@@ -45,26 +51,64 @@ pub struct BookView {
 }
 
 #[derive(FromQueryResult)]
-struct Credit {
-    book_id: i64,
-    id: i64,
-    name: String,
-}
-
-#[derive(FromQueryResult)]
-struct Tag {
-    book_id: i64,
-    id: i64,
-    name: String,
-    slug: String,
-}
-
-#[derive(FromQueryResult)]
 struct Contribution {
     edition_id: i64,
     author_id: i64,
     name: String,
     role: ContributorRole,
+}
+
+/// What a book shows beside its own columns, each part aggregated to a JSON array by the
+/// database: one statement for a whole page, instead of one per part.
+#[derive(FromQueryResult)]
+struct BookParts {
+    book_id: i64,
+    authors: String,
+    categories: String,
+    editions: String,
+}
+
+#[derive(Deserialize)]
+struct EditionJson {
+    id: i64,
+    book_id: i64,
+    format: EditionFormat,
+    isbn: Option<String>,
+    catalog_number: Option<String>,
+    publisher: Option<String>,
+    release_date: Option<NaiveDate>,
+    language: Option<String>,
+    pages: Option<i32>,
+    duration_seconds: Option<i64>,
+    price_minor: Option<i64>,
+    currency: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    contributors: Vec<ContributorRef>,
+}
+
+impl From<EditionJson> for EditionView {
+    fn from(e: EditionJson) -> Self {
+        Self {
+            edition: edition::Model {
+                id: e.id,
+                book_id: e.book_id,
+                format: e.format,
+                isbn: e.isbn,
+                catalog_number: e.catalog_number,
+                publisher: e.publisher,
+                release_date: e.release_date,
+                language: e.language,
+                pages: e.pages,
+                duration_seconds: e.duration_seconds,
+                price_minor: e.price_minor,
+                currency: e.currency,
+                created_at: e.created_at,
+                updated_at: e.updated_at,
+            },
+            contributors: e.contributors,
+        }
+    }
 }
 
 fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
@@ -74,8 +118,69 @@ fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
     )
 }
 
-/// The page of books with their authors (in credit order), categories and editions: four
-/// statements for any number of books.
+/// `SELECT <fields as a JSON object> …` rows aggregated to one JSON array, in `order`; an
+/// empty array when there are none. SQLite and PostgreSQL spell the same thing differently.
+fn json_array(backend: DbBackend, fields: &str, order: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("coalesce(json_agg(json_build_object({fields}) ORDER BY {order}), '[]'::json)")
+        }
+        _ => format!("json_group_array(json_object({fields}) ORDER BY {order})"),
+    }
+}
+
+/// The statement behind [`books`]: per book, its authors in credit order, its categories by
+/// name, and its editions by id, each edition with its contributors in order.
+fn parts_statement(backend: DbBackend, placeholders: &str) -> String {
+    let contributors = json_array(
+        backend,
+        "'author_id', ec.author_id, 'name', ca.name, 'role', ec.role",
+        "ec.position",
+    );
+    // SQLite keeps a subquery's JSON as text unless json() says it is JSON; PostgreSQL's
+    // json type needs no help. At the top level both hand back text.
+    let (nested, text) = match backend {
+        DbBackend::Postgres => (("(", ")"), "::text"),
+        _ => (("json((", "))"), ""),
+    };
+    let editions = json_array(
+        backend,
+        &format!(
+            "'id', e.id, 'book_id', e.book_id, 'format', e.format, 'isbn', e.isbn, \
+             'catalog_number', e.catalog_number, 'publisher', e.publisher, \
+             'release_date', e.release_date, 'language', e.language, 'pages', e.pages, \
+             'duration_seconds', e.duration_seconds, 'price_minor', e.price_minor, \
+             'currency', e.currency, 'created_at', e.created_at, 'updated_at', e.updated_at, \
+             'contributors', {open}SELECT {contributors} FROM edition_contributor ec \
+               JOIN author ca ON ca.id = ec.author_id WHERE ec.edition_id = e.id{close}",
+            open = nested.0,
+            close = nested.1,
+        ),
+        "e.id",
+    );
+    let authors = json_array(backend, "'id', a.id, 'name', a.name", "ba.position");
+    let categories = json_array(
+        backend,
+        "'id', c.id, 'name', c.name, 'slug', c.slug",
+        "c.name",
+    );
+    format!(
+        "SELECT b.id AS book_id, \
+           (SELECT {authors} FROM book_author ba JOIN author a ON a.id = ba.author_id \
+             WHERE ba.book_id = b.id){text} AS authors, \
+           (SELECT {categories} FROM book_category bc JOIN category c ON c.id = bc.category_id \
+             WHERE bc.book_id = b.id){text} AS categories, \
+           (SELECT {editions} FROM edition e WHERE e.book_id = b.id){text} AS editions \
+         FROM book b WHERE b.id IN ({placeholders})"
+    )
+}
+
+fn parse<T: DeserializeOwned>(json: &str) -> Result<T, DbError> {
+    serde_json::from_str(json).map_err(|e| DbError::Internal(DbErr::Json(e.to_string())))
+}
+
+/// The page of books with their authors (in credit order), categories and editions: one
+/// statement for any number of books.
 pub async fn books(
     conn: &impl ConnectionTrait,
     books: Vec<book::Model>,
@@ -86,65 +191,35 @@ pub async fn books(
     let backend = conn.get_database_backend();
     let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
     let (placeholders, values) = in_list(&ids);
-
-    let credits = Credit::find_by_statement(super::statement(
+    let rows = BookParts::find_by_statement(super::statement(
         backend,
-        &format!(
-            "SELECT ba.book_id, a.id, a.name FROM book_author ba JOIN author a ON a.id = ba.author_id \
-             WHERE ba.book_id IN ({placeholders}) ORDER BY ba.book_id, ba.position"
-        ),
-        values.clone(),
-    ))
-    .all(conn)
-    .await?;
-    let tags = Tag::find_by_statement(super::statement(
-        backend,
-        &format!(
-            "SELECT bc.book_id, c.id, c.name, c.slug FROM book_category bc \
-             JOIN category c ON c.id = bc.category_id \
-             WHERE bc.book_id IN ({placeholders}) ORDER BY bc.book_id, c.name"
-        ),
-        values.clone(),
-    ))
-    .all(conn)
-    .await?;
-    let editions = edition::Model::find_by_statement(super::statement(
-        backend,
-        &format!("SELECT * FROM edition WHERE book_id IN ({placeholders}) ORDER BY book_id, id"),
+        &parts_statement(backend, &placeholders),
         values,
     ))
     .all(conn)
     .await?;
-    let editions = with_contributors(conn, editions).await?;
-
-    let mut authors: HashMap<i64, Vec<AuthorRef>> = HashMap::new();
-    for c in credits {
-        authors.entry(c.book_id).or_default().push(AuthorRef {
-            id: c.id,
-            name: c.name,
-        });
-    }
-    let mut categories: HashMap<i64, Vec<CategoryRef>> = HashMap::new();
-    for t in tags {
-        categories.entry(t.book_id).or_default().push(CategoryRef {
-            id: t.id,
-            name: t.name,
-            slug: t.slug,
-        });
-    }
-    let mut by_book: HashMap<i64, Vec<EditionView>> = HashMap::new();
-    for e in editions {
-        by_book.entry(e.edition.book_id).or_default().push(e);
-    }
-    Ok(books
+    let mut parts: HashMap<i64, BookParts> = rows.into_iter().map(|p| (p.book_id, p)).collect();
+    books
         .into_iter()
-        .map(|book| BookView {
-            authors: authors.remove(&book.id).unwrap_or_default(),
-            categories: categories.remove(&book.id).unwrap_or_default(),
-            editions: by_book.remove(&book.id).unwrap_or_default(),
-            book,
+        .map(|book| {
+            let Some(part) = parts.remove(&book.id) else {
+                // Deleted between the two statements: shown without its parts, as it was.
+                return Ok(BookView {
+                    book,
+                    authors: vec![],
+                    categories: vec![],
+                    editions: vec![],
+                });
+            };
+            let editions: Vec<EditionJson> = parse(&part.editions)?;
+            Ok(BookView {
+                authors: parse(&part.authors)?,
+                categories: parse(&part.categories)?,
+                editions: editions.into_iter().map(EditionView::from).collect(),
+                book,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Editions with their contributors (in order): one statement for any number of editions.
