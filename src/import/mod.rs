@@ -308,6 +308,9 @@ where
         unit.commit().await?;
     }
     rejects.finish()?;
+    if summary.created > 0 {
+        db.refresh_statistics().await?;
+    }
     progress.finish(&summary);
     Ok(summary)
 }
