@@ -6,9 +6,10 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Set, Statement};
 
 use super::{BookRecord, EditionRecord};
 use crate::db::{Database, DbError};
+use crate::entity::book_author;
 use crate::entity::enums::EditionFormat;
-use crate::entity::{author, book, book_author};
 use crate::repo;
+use crate::repo::book::BookFields;
 use crate::repo::edition::EditionFields;
 use crate::text;
 
@@ -372,35 +373,25 @@ impl<'r> Plan<'r> {
             editions: repo::bulk::reserve_ids(conn, "edition", self.editions.len()).await?,
         };
         let now = crate::db::now();
-        let authors = self
-            .authors
-            .iter()
-            .zip(&ids.authors)
-            .map(|(name, id)| author::ActiveModel {
-                id: Set(*id),
-                name: Set(name.to_string()),
-                name_folded: Set(text::fold(name)),
-                bio: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+        let authors = self.authors.iter().zip(&ids.authors).map(|(name, id)| {
+            let mut row = repo::author::new_row(name.to_string(), None, now);
+            row.id = Set(*id);
+            row
+        });
         repo::bulk::insert_all(conn, authors.collect()).await?;
 
         let books = self.books.iter().zip(&ids.books).map(|(new, id)| {
             let record = new.record;
-            book::ActiveModel {
-                id: Set(*id),
-                title: Set(record.title.clone()),
-                title_folded: Set(text::fold(&record.title)),
-                subtitle: Set(record.subtitle.clone()),
-                description: Set(record.description.clone()),
-                original_year: Set(record.original_year),
-                language: Set(record.language.clone()),
-                rating_count: Set(0),
-                rating_sum: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
+            let fields = BookFields {
+                title: record.title.clone(),
+                subtitle: record.subtitle.clone(),
+                description: record.description.clone(),
+                original_year: record.original_year,
+                language: record.language.clone(),
+            };
+            let mut row = repo::book::new_row(fields, now);
+            row.id = Set(*id);
+            row
         });
         repo::bulk::insert_all(conn, books.collect()).await?;
 

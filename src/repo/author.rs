@@ -10,13 +10,13 @@ use crate::db::DbError;
 use crate::entity::{author, book_author, edition_contributor};
 use crate::text;
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
+/// A new author's row, not yet written; its id is the database's to give unless set.
+pub fn new_row(
     name: String,
     bio: Option<String>,
-) -> Result<author::Model, DbError> {
-    let now = crate::db::now();
-    Ok(author::ActiveModel {
+    now: sea_orm::prelude::DateTimeUtc,
+) -> author::ActiveModel {
+    author::ActiveModel {
         name_folded: Set(text::fold(&name)),
         name: Set(name),
         bio: Set(bio),
@@ -24,8 +24,14 @@ pub async fn insert(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(conn)
-    .await?)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    name: String,
+    bio: Option<String>,
+) -> Result<author::Model, DbError> {
+    Ok(new_row(name, bio, crate::db::now()).insert(conn).await?)
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<author::Model>, DbError> {

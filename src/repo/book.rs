@@ -27,12 +27,9 @@ pub struct BookFields {
     pub language: Option<String>,
 }
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    fields: BookFields,
-) -> Result<book::Model, DbError> {
-    let now = crate::db::now();
-    Ok(book::ActiveModel {
+/// A new book's row, not yet written; its id is the database's to give unless set.
+pub fn new_row(fields: BookFields, now: sea_orm::prelude::DateTimeUtc) -> book::ActiveModel {
+    book::ActiveModel {
         title_folded: Set(text::fold(&fields.title)),
         title: Set(fields.title),
         subtitle: Set(fields.subtitle),
@@ -45,8 +42,13 @@ pub async fn insert(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(conn)
-    .await?)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    fields: BookFields,
+) -> Result<book::Model, DbError> {
+    Ok(new_row(fields, crate::db::now()).insert(conn).await?)
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<book::Model>, DbError> {
