@@ -13,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use url::Url;
 
 use super::DbError;
+use super::sqlite_reads::SqliteReads;
 
 /// How long a request waits for a connection before the database counts as unavailable.
 /// SQLite writers queue behind one connection, so they get longer than a pool checkout.
@@ -25,6 +26,8 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 pub(super) struct Pools {
     pub writer: DatabaseConnection,
     pub reader: DatabaseConnection,
+    /// SQLite only: rusqlite connections for the hot reads (see `sqlite_reads`).
+    pub hot_reader: Option<SqliteReads>,
 }
 
 pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> {
@@ -61,9 +64,11 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         .connect_with(options.read_only(true))
         .await
         .map_err(DbError::from_connect)?;
+    let hot_reader = SqliteReads::open(path, readers, SQLITE_BUSY_TIMEOUT, SLOW_STATEMENT)?;
     Ok(Pools {
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
+        hot_reader: Some(hot_reader),
     })
 }
 
@@ -86,5 +91,6 @@ pub(super) async fn postgres(url: &Url, size: u32) -> Result<Pools, DbError> {
     Ok(Pools {
         writer: conn.clone(),
         reader: conn,
+        hot_reader: None,
     })
 }

@@ -6,6 +6,7 @@
 mod connect;
 mod error;
 pub mod schema;
+mod sqlite_reads;
 mod unit_of_work;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::config::DatabaseUrl;
 pub use error::DbError;
+pub use sqlite_reads::{SqliteRead, SqliteReader, utc as sqlite_utc};
 pub use unit_of_work::{UnitOfWork, WorkFuture};
 
 /// The current time at the precision both backends store (microseconds), so a value reads
@@ -32,6 +34,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Database {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
+    hot_reader: Option<SqliteReader>,
     backend: DbBackend,
 }
 
@@ -51,6 +54,7 @@ impl Database {
         Ok(Self {
             writer: pools.writer,
             reader: pools.reader,
+            hot_reader: pools.hot_reader.map(SqliteReader::new),
             backend,
         })
     }
@@ -60,6 +64,12 @@ impl Database {
     }
 
     /// The connection for reads. On SQLite it is read-only, so a stray write fails loudly.
+    /// On SQLite, the rusqlite pool the hottest reads (a book, a page of books) run on, one
+    /// blocking hop per request; `None` on PostgreSQL, whose driver has no such cost.
+    pub fn hot_reader(&self) -> Option<&SqliteReader> {
+        self.hot_reader.as_ref()
+    }
+
     pub fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }
@@ -128,6 +138,9 @@ impl Database {
 
     /// Closes every connection; used at shutdown so SQLite checkpoints its WAL.
     pub async fn close(self) {
+        if let Some(hot) = &self.hot_reader {
+            hot.close();
+        }
         let _ = self.reader.close().await;
         let _ = self.writer.close().await;
     }
@@ -141,6 +154,9 @@ impl Database {
             conn.set_metric_callback(move |_| {
                 counter.fetch_add(1, Ordering::Relaxed);
             });
+        }
+        if let Some(hot) = &mut self.hot_reader {
+            hot.count_into(counter.clone());
         }
         counter
     }

@@ -6,13 +6,13 @@ use sea_orm::sea_query::{
     SimpleExpr,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, Set, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    Iterable, QueryFilter, QueryTrait, Set, Value,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{Slice, search};
-use crate::db::DbError;
+use crate::db::{DbError, SqliteRead, sqlite_utc};
 use crate::entity::enums::EditionFormat;
 use crate::entity::{book, book_author, book_category, edition};
 use crate::text;
@@ -184,6 +184,7 @@ pub enum SortValue {
     Relevance(f64),
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct BookRow {
     pub book: book::Model,
     /// Search relevance, lower is better; present when searching.
@@ -210,7 +211,74 @@ pub async fn list(
     after: Option<(SortValue, i64)>,
     limit: u64,
 ) -> Result<Slice<BookRow>, DbError> {
-    let backend = conn.get_database_backend();
+    let query = list_query(conn.get_database_backend(), filter, order, after, limit)?;
+    let rows = conn.query_all(&query).await?;
+    let mut books = Vec::with_capacity(rows.len());
+    for row in rows {
+        let rank = match filter.search {
+            Some(_) => row.try_get::<Option<f64>>("", search::RANK)?,
+            None => None,
+        };
+        books.push(BookRow {
+            book: book::Model::from_query_result(&row, "")?,
+            rank,
+        });
+    }
+    Ok(Slice::from_overfetch(books, limit))
+}
+
+/// [`list`] on SQLite's hot reader: the same statement, its rows decoded by [`from_sqlite`].
+pub fn list_sqlite(
+    read: &SqliteRead<'_>,
+    filter: &BookFilter,
+    order: BookOrder,
+    after: Option<(SortValue, i64)>,
+    limit: u64,
+) -> Result<Slice<BookRow>, DbError> {
+    let query = list_query(DbBackend::Sqlite, filter, order, after, limit)?;
+    // When searching, the rank follows the book's columns.
+    let rank_at = filter.search.as_ref().map(|_| book::Column::iter().count());
+    let books = read.query(&DbBackend::Sqlite.build(&query), |row| {
+        Ok(BookRow {
+            book: from_sqlite(row)?,
+            rank: rank_at.map(|at| row.get(at)).transpose()?.flatten(),
+        })
+    })?;
+    Ok(Slice::from_overfetch(books, limit))
+}
+
+/// A book by id on SQLite's hot reader: the statement [`find`] sends.
+pub fn find_sqlite(read: &SqliteRead<'_>, id: i64) -> Result<Option<book::Model>, DbError> {
+    let statement = book::Entity::find_by_id(id).build(DbBackend::Sqlite);
+    Ok(read.query(&statement, from_sqlite)?.pop())
+}
+
+/// A `book` row, its columns in declaration order as SeaORM selects them. A test checks this
+/// against SeaORM's own decoding, so the two cannot drift apart unnoticed.
+pub fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<book::Model> {
+    Ok(book::Model {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        title_folded: row.get(2)?,
+        subtitle: row.get(3)?,
+        description: row.get(4)?,
+        original_year: row.get(5)?,
+        language: row.get(6)?,
+        rating_count: row.get(7)?,
+        rating_sum: row.get(8)?,
+        created_at: sqlite_utc(row, 9)?,
+        updated_at: sqlite_utc(row, 10)?,
+    })
+}
+
+/// The statement behind a page of books: filters, search, order and the keyset cursor.
+fn list_query(
+    backend: DbBackend,
+    filter: &BookFilter,
+    order: BookOrder,
+    after: Option<(SortValue, i64)>,
+    limit: u64,
+) -> Result<SelectStatement, DbError> {
     let mut query = Query::select();
     query
         .columns(book::Column::iter().map(|c| (book::Entity, c)))
@@ -232,20 +300,7 @@ pub async fn list(
     apply_filter(&mut query, filter);
     apply_order(&mut query, order, after)?;
     query.limit(limit + 1);
-
-    let rows = conn.query_all(&query).await?;
-    let mut books = Vec::with_capacity(rows.len());
-    for row in rows {
-        let rank = match filter.search {
-            Some(_) => row.try_get::<Option<f64>>("", search::RANK)?,
-            None => None,
-        };
-        books.push(BookRow {
-            book: book::Model::from_query_result(&row, "")?,
-            rank,
-        });
-    }
-    Ok(Slice::from_overfetch(books, limit))
+    Ok(query)
 }
 
 fn book_id() -> Expr {

@@ -12,37 +12,37 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::DbError;
+use crate::db::{DbError, SqliteRead};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::entity::{book, edition};
 
-#[derive(Debug, Clone, FromQueryResult, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FromQueryResult, Deserialize)]
 pub struct AuthorRef {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Clone, FromQueryResult, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FromQueryResult, Deserialize)]
 pub struct CategoryRef {
     pub id: i64,
     pub name: String,
     pub slug: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ContributorRef {
     pub author_id: i64,
     pub name: String,
     pub role: ContributorRole,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EditionView {
     pub edition: edition::Model,
     pub contributors: Vec<ContributorRef>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BookView {
     pub book: book::Model,
     pub authors: Vec<AuthorRef>,
@@ -188,17 +188,39 @@ pub async fn books(
     if books.is_empty() {
         return Ok(vec![]);
     }
-    let backend = conn.get_database_backend();
+    let statement = parts_of(conn.get_database_backend(), &books);
+    let parts = BookParts::find_by_statement(statement).all(conn).await?;
+    assemble(books, parts)
+}
+
+/// [`books`] on SQLite's hot reader: the same statement.
+pub fn books_sqlite(
+    read: &SqliteRead<'_>,
+    books: Vec<book::Model>,
+) -> Result<Vec<BookView>, DbError> {
+    if books.is_empty() {
+        return Ok(vec![]);
+    }
+    let parts = read.query(&parts_of(DbBackend::Sqlite, &books), |row| {
+        Ok(BookParts {
+            book_id: row.get(0)?,
+            authors: row.get(1)?,
+            categories: row.get(2)?,
+            editions: row.get(3)?,
+        })
+    })?;
+    assemble(books, parts)
+}
+
+fn parts_of(backend: DbBackend, books: &[book::Model]) -> sea_orm::Statement {
     let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
     let (placeholders, values) = in_list(&ids);
-    let rows = BookParts::find_by_statement(super::statement(
-        backend,
-        &parts_statement(backend, &placeholders),
-        values,
-    ))
-    .all(conn)
-    .await?;
-    let mut parts: HashMap<i64, BookParts> = rows.into_iter().map(|p| (p.book_id, p)).collect();
+    super::statement(backend, &parts_statement(backend, &placeholders), values)
+}
+
+/// Each book with its parts, in the order the books came.
+fn assemble(books: Vec<book::Model>, parts: Vec<BookParts>) -> Result<Vec<BookView>, DbError> {
+    let mut parts: HashMap<i64, BookParts> = parts.into_iter().map(|p| (p.book_id, p)).collect();
     books
         .into_iter()
         .map(|book| {

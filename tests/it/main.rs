@@ -23,5 +23,6 @@ mod reading;
 mod ready_outage;
 mod schema;
 mod secrets_in_logs;
+mod sqlite_hot_reads;
 mod store;
 mod unit_of_work;

@@ -1,7 +1,8 @@
 //! Books: what they are, who wrote them, where they belong, and finding them.
 
-use crate::db::Database;
-use crate::repo::book::{BookFields, BookFilter, BookOrder, SortValue};
+use crate::db::{Database, DbError};
+use crate::entity::book;
+use crate::repo::book::{BookFields, BookFilter, BookOrder, BookRow, SortValue};
 use crate::repo::book_view::{self, BookView};
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
@@ -119,11 +120,22 @@ pub async fn create(
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<BookView> {
-    let book = repo::book::find(db.reader(), id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound("book".into()))?;
-    let mut views = book_view::books(db.reader(), vec![book]).await?;
-    Ok(views.remove(0))
+    let view = match db.hot_reader() {
+        Some(hot) => {
+            hot.run_here(move |read| -> Result<_, DbError> {
+                match repo::book::find_sqlite(read, id)? {
+                    Some(book) => Ok(book_view::books_sqlite(read, vec![book])?.pop()),
+                    None => Ok(None),
+                }
+            })
+            .await?
+        }
+        None => match repo::book::find(db.reader(), id).await? {
+            Some(book) => book_view::books(db.reader(), vec![book]).await?.pop(),
+            None => None,
+        },
+    };
+    view.ok_or_else(|| ServiceError::NotFound("book".into()))
 }
 
 pub async fn update(
@@ -214,16 +226,49 @@ pub async fn page(db: &Database, mut query: BookQuery) -> ServiceResult<BookPage
             next_after: None,
         });
     }
-    let Slice { rows, has_more } = repo::book::list(
-        db.reader(),
-        &query.filter,
-        query.order,
-        query.after,
-        query.limit,
-    )
-    .await
-    .map_err(|e| match e {
-        crate::db::DbError::Invalid { .. } => {
+    let BookQuery {
+        filter,
+        order,
+        after,
+        limit,
+        ..
+    } = query;
+    let page = match db.hot_reader() {
+        Some(hot) => {
+            hot.run(move |read| -> ServiceResult<_> {
+                let (books, next_after) = split_page(
+                    repo::book::list_sqlite(read, &filter, order, after, limit),
+                    order,
+                )?;
+                Ok(BookPage {
+                    books: book_view::books_sqlite(read, books)?,
+                    next_after,
+                })
+            })
+            .await?
+        }
+        None => {
+            let listed = repo::book::list(db.reader(), &filter, order, after, limit).await;
+            let (books, next_after) = split_page(listed, order)?;
+            BookPage {
+                books: book_view::books(db.reader(), books).await?,
+                next_after,
+            }
+        }
+    };
+    Ok(page)
+}
+
+/// Where the next page starts: the last row's sort value and id.
+type Cursor = (SortValue, i64);
+
+/// A page's books, and where the next page starts when there is one.
+fn split_page(
+    listed: Result<Slice<BookRow>, DbError>,
+    order: BookOrder,
+) -> ServiceResult<(Vec<book::Model>, Option<Cursor>)> {
+    let Slice { rows, has_more } = listed.map_err(|e| match e {
+        DbError::Invalid { .. } => {
             ServiceError::invalid("cursor", "this cursor belongs to another sort order")
         }
         other => other.into(),
@@ -231,10 +276,6 @@ pub async fn page(db: &Database, mut query: BookQuery) -> ServiceResult<BookPage
     let next_after = rows
         .last()
         .filter(|_| has_more)
-        .map(|row| (row.sort_value(query.order.key), row.book.id));
-    let books = rows.into_iter().map(|row| row.book).collect();
-    Ok(BookPage {
-        books: book_view::books(db.reader(), books).await?,
-        next_after,
-    })
+        .map(|row| (row.sort_value(order.key), row.book.id));
+    Ok((rows.into_iter().map(|row| row.book).collect(), next_after))
 }

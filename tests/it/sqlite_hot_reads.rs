@@ -1,0 +1,206 @@
+//! On SQLite, a book and a page of books are read through rusqlite (`db::sqlite_reads`)
+//! rather than SeaORM. These tests hold the two paths to the same answers: every column of
+//! every book, every sort order and cursor, search ranks, and everything a book shows.
+
+use chrono::NaiveDate;
+use folio::db::DbError;
+use folio::entity::enums::{ContributorRole, EditionFormat};
+use folio::repo::book::{BookFields, BookFilter, BookOrder, SortKey};
+use folio::repo::book_view;
+use folio::repo::edition::EditionFields;
+
+use crate::support::{Backend, TestDb};
+
+/// Books that differ in every column a book has: absent and present optional fields, shared
+/// titles (so ties fall to the id), accents, and editions with every field set.
+async fn seed(t: &TestDb) -> Vec<i64> {
+    let tx = t.db.begin().await.unwrap();
+    let author = folio::repo::author::insert(&*tx, "Émile Zola".into(), None)
+        .await
+        .unwrap();
+    let narrator = folio::repo::author::insert(&*tx, "A Narrator".into(), None)
+        .await
+        .unwrap();
+    let category = folio::repo::category::insert(&*tx, "Novels".into(), "novels".into(), None)
+        .await
+        .unwrap();
+    let titles = [
+        "Germinal",
+        "L'Assommoir",
+        "germinal",
+        "Nana",
+        "Thérèse Raquin",
+        "Au Bonheur des Dames",
+        "Nana",
+    ];
+    let mut ids = vec![];
+    for (i, title) in titles.iter().enumerate() {
+        let i = i as i32;
+        let full = i % 2 == 0;
+        let book = folio::repo::book::insert(
+            &*tx,
+            BookFields {
+                title: title.to_string(),
+                subtitle: full.then(|| format!("Les Rougon-Macquart {i}")),
+                description: full.then(|| "Une « histoire » naturelle\net sociale".into()),
+                original_year: (i != 3).then_some(1870 + i % 3),
+                language: full.then(|| "fr".into()),
+            },
+        )
+        .await
+        .unwrap();
+        folio::repo::book::set_authors(&*tx, book.id, &[author.id])
+            .await
+            .unwrap();
+        if full {
+            folio::repo::book::set_categories(&*tx, book.id, &[category.id])
+                .await
+                .unwrap();
+            let edition = folio::repo::edition::insert(
+                &*tx,
+                book.id,
+                EditionFields {
+                    format: EditionFormat::Audiobook,
+                    // ISBNs are unique: one edition has one, the others none.
+                    isbn: (i == 0).then(|| "9780140447422".into()),
+                    catalog_number: Some(format!("CAT-{i}")),
+                    publisher: Some("Penguin".into()),
+                    release_date: NaiveDate::from_ymd_opt(2004, 2, 29),
+                    language: Some("en".into()),
+                    pages: Some(592),
+                    duration_seconds: Some(86_399),
+                    price_minor: Some(1299),
+                    currency: Some("EUR".into()),
+                },
+            )
+            .await
+            .unwrap();
+            folio::repo::edition::set_contributors(
+                &*tx,
+                edition.id,
+                &[(narrator.id, ContributorRole::Narrator)],
+            )
+            .await
+            .unwrap();
+        }
+        ids.push(book.id);
+    }
+    folio::repo::search::refresh(&*tx, &ids).await.unwrap();
+    tx.commit().await.unwrap();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let ids = seed(&t).await;
+    let hot = t.db.hot_reader().expect("SQLite has a hot reader").clone();
+
+    for id in ids.iter().copied().chain([i64::MAX]) {
+        let orm = folio::repo::book::find(t.db.reader(), id).await.unwrap();
+        let fast = hot
+            .run(move |read| folio::repo::book::find_sqlite(read, id))
+            .await
+            .unwrap();
+        assert_eq!(fast, orm, "book {id}");
+    }
+
+    let books = folio::repo::book::list(
+        t.db.reader(),
+        &BookFilter::default(),
+        order(SortKey::Created, false),
+        None,
+        100,
+    )
+    .await
+    .unwrap()
+    .rows
+    .into_iter()
+    .map(|row| row.book)
+    .collect::<Vec<_>>();
+    assert_eq!(books.len(), ids.len());
+    let orm = book_view::books(t.db.reader(), books.clone())
+        .await
+        .unwrap();
+    let fast = hot
+        .run(move |read| book_view::books_sqlite(read, books))
+        .await
+        .unwrap();
+    assert_eq!(fast, orm);
+    assert!(
+        fast.iter()
+            .any(|view| view.editions.iter().any(|e| !e.contributors.is_empty())),
+        "the comparison covers editions with contributors"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    seed(&t).await;
+    let hot = t.db.hot_reader().unwrap().clone();
+
+    let plain = BookFilter::default();
+    let searching = BookFilter {
+        search: Some(vec!["nan".into()]),
+        ..Default::default()
+    };
+    let mut cases = vec![];
+    for key in [SortKey::Title, SortKey::Year, SortKey::Created] {
+        for descending in [false, true] {
+            cases.push((plain.clone(), order(key, descending)));
+            cases.push((searching.clone(), order(key, descending)));
+        }
+    }
+    cases.push((searching.clone(), order(SortKey::Relevance, false)));
+
+    for (filter, order) in cases {
+        // Two books a page, so every sort order crosses several cursors, ties and NULLs.
+        let mut after = None;
+        let mut seen = 0;
+        loop {
+            let orm = folio::repo::book::list(t.db.reader(), &filter, order, after.clone(), 2)
+                .await
+                .unwrap();
+            let (f, a) = (filter.clone(), after.clone());
+            let fast = hot
+                .run(move |read| folio::repo::book::list_sqlite(read, &f, order, a, 2))
+                .await
+                .unwrap();
+            assert_eq!(fast.rows, orm.rows, "{order:?} after {after:?}");
+            assert_eq!(fast.has_more, orm.has_more, "{order:?} after {after:?}");
+            seen += orm.rows.len();
+            if !orm.has_more {
+                break;
+            }
+            let last = orm.rows.last().unwrap();
+            after = Some((last.sort_value(order.key), last.book.id));
+        }
+        let expected = if filter.search.is_some() { 2 } else { 7 };
+        assert_eq!(seen, expected, "{order:?} with {filter:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_of_another_order_is_refused_by_both_paths() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    seed(&t).await;
+    let hot = t.db.hot_reader().unwrap().clone();
+    let after = Some((folio::repo::book::SortValue::Year(Some(1871)), 1));
+    let (orm_after, fast_after) = (after.clone(), after);
+    let title = order(SortKey::Title, false);
+
+    let orm =
+        folio::repo::book::list(t.db.reader(), &BookFilter::default(), title, orm_after, 2).await;
+    let fast = hot
+        .run(move |read| {
+            folio::repo::book::list_sqlite(read, &BookFilter::default(), title, fast_after, 2)
+        })
+        .await;
+    assert!(matches!(orm, Err(DbError::Invalid { .. })));
+    assert!(matches!(fast, Err(DbError::Invalid { .. })));
+}
+
+fn order(key: SortKey, descending: bool) -> BookOrder {
+    BookOrder { key, descending }
+}
