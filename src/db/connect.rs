@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use url::Url;
 
 use super::DbError;
-use super::sqlite_reads::SqliteReads;
+use super::sqlite_reads::{ReaderTimings, SqliteReads};
 
 /// How long a request waits for a connection before the database counts as unavailable.
 /// SQLite writers queue behind one connection, so they get longer than a pool checkout.
@@ -64,7 +64,12 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         .connect_with(options.read_only(true))
         .await
         .map_err(DbError::from_connect)?;
-    let hot_reader = SqliteReads::open(path, readers, SQLITE_BUSY_TIMEOUT, SLOW_STATEMENT)?;
+    let timings = ReaderTimings {
+        busy_timeout: SQLITE_BUSY_TIMEOUT,
+        wait: POOL_WAIT,
+        slow: SLOW_STATEMENT,
+    };
+    let hot_reader = SqliteReads::open(path, readers, timings)?;
     Ok(Pools {
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),

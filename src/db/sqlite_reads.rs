@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
@@ -20,7 +20,7 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 use sea_orm::sea_query::{OptionEnum, Value};
 use sea_orm::{DbErr, RuntimeErr, Statement};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::DbError;
 
@@ -32,29 +32,34 @@ const STATEMENT_CACHE: usize = 64;
 pub struct SqliteReads {
     path: PathBuf,
     busy_timeout: Duration,
+    /// How long a read waits for a connection before the database counts as unavailable.
+    wait: Duration,
     slow: Duration,
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
+}
+
+/// The timings of [`SqliteReads`], as the sqlx pools have them.
+pub(super) struct ReaderTimings {
+    pub busy_timeout: Duration,
+    pub wait: Duration,
+    pub slow: Duration,
 }
 
 impl SqliteReads {
-    pub(super) fn open(
-        path: &Path,
-        size: u32,
-        busy_timeout: Duration,
-        slow: Duration,
-    ) -> Result<Self, DbError> {
+    pub(super) fn open(path: &Path, size: u32, timings: ReaderTimings) -> Result<Self, DbError> {
         let pool = Self {
             path: path.to_path_buf(),
-            busy_timeout,
-            slow,
+            busy_timeout: timings.busy_timeout,
+            wait: timings.wait,
+            slow: timings.slow,
             idle: Mutex::new(Vec::with_capacity(size as usize)),
-            permits: Semaphore::new(size as usize),
+            permits: Arc::new(Semaphore::new(size as usize)),
         };
         let connections = (0..size)
             .map(|_| pool.connect())
             .collect::<Result<Vec<_>, _>>()?;
-        *pool.idle.lock().expect("reader pool lock") = connections;
+        *pool.idle() = connections;
         Ok(pool)
     }
 
@@ -67,6 +72,53 @@ impl SqliteReads {
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
+    }
+
+    /// The idle list is only pushed to and popped from, and nothing there panics: a
+    /// poisoned list is still whole.
+    fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A connection lent to one read, with the permit it holds. Dropping it gives the connection
+/// back, also when the read panicked.
+struct Lease {
+    conn: Option<Connection>,
+    pool: Arc<SqliteReads>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Lease {
+    fn new(pool: &Arc<SqliteReads>, permit: OwnedSemaphorePermit) -> Result<Self, DbError> {
+        // Every idle connection has a permit; the list is short only after a reconnect failed.
+        let conn = match pool.idle().pop() {
+            Some(conn) => conn,
+            None => pool.connect()?,
+        };
+        Ok(Self {
+            conn: Some(conn),
+            pool: pool.clone(),
+            _permit: permit,
+        })
+    }
+
+    fn read<'c>(&'c self, counter: Option<&'c AtomicU64>) -> SqliteRead<'c> {
+        SqliteRead {
+            conn: self.conn.as_ref().expect("a lease holds its connection"),
+            counter,
+            slow: self.pool.slow,
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !self.pool.permits.is_closed()
+        {
+            self.pool.idle().push(conn);
+        }
     }
 }
 
@@ -90,52 +142,31 @@ impl SqliteReader {
     /// after this fail as unavailable.
     pub(super) fn close(&self) {
         self.pool.permits.close();
-        self.pool.idle.lock().expect("reader pool lock").clear();
+        self.pool.idle().clear();
     }
 
     pub(super) fn count_into(&mut self, counter: Arc<AtomicU64>) {
         self.counter = Some(counter);
     }
 
-    /// Runs `work` on one connection, off the async threads. Waits for a free connection
-    /// first; a panic in `work` costs that connection, and the next request opens a new one.
+    /// Runs `work` on one connection, off the async threads: one hop for all its statements.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
         F: FnOnce(&SqliteRead<'_>) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .pool
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| DbError::Unavailable("the reader pool is closed".into()))?;
-        let taken = self.pool.idle.lock().expect("reader pool lock").pop();
-        let conn = match taken {
-            Some(conn) => conn,
-            None => self.pool.connect()?,
-        };
-        let (pool, counter) = (self.pool.clone(), self.counter.clone());
+        let lease = self.lease().await?;
+        let counter = self.counter.clone();
         let span = tracing::Span::current();
-        let (conn, result) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let read = SqliteRead {
-                conn: &conn,
-                counter: counter.as_deref(),
-                slow: pool.slow,
-            };
-            let result = work(&read);
-            (conn, result)
+            work(&lease.read(counter.as_deref()))
         })
         .await
-        .map_err(|e| DbError::Internal(DbErr::Custom(format!("a read failed: {e}"))))?;
-        self.pool.idle.lock().expect("reader pool lock").push(conn);
-        result
+        .map_err(|e| DbError::Internal(DbErr::Custom(format!("a read failed: {e}"))))?
     }
-}
 
-impl SqliteReader {
     /// Runs `work` on the calling thread when a connection is idle right now, else as
     /// [`Self::run`]. Only for reads of a bounded handful of rows by key (a book by id): they
     /// take tens of microseconds, less than the two thread switches of a hop, and blocking an
@@ -147,22 +178,25 @@ impl SqliteReader {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&SqliteRead<'_>) -> Result<T, E> + Send + 'static,
     {
-        let Ok(_permit) = self.pool.permits.try_acquire() else {
+        let Ok(permit) = self.pool.permits.clone().try_acquire_owned() else {
             return self.run(work).await;
         };
-        let taken = self.pool.idle.lock().expect("reader pool lock").pop();
-        let conn = match taken {
-            Some(conn) => conn,
-            None => self.pool.connect()?,
+        let lease = Lease::new(&self.pool, permit)?;
+        work(&lease.read(self.counter.as_deref()))
+    }
+
+    async fn lease(&self) -> Result<Lease, DbError> {
+        let permits = self.pool.permits.clone();
+        let permit = match tokio::time::timeout(self.pool.wait, permits.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(DbError::Unavailable("the reader pool is closed".into())),
+            Err(_) => {
+                return Err(DbError::Unavailable(
+                    "no SQLite reader came free in time".into(),
+                ));
+            }
         };
-        let read = SqliteRead {
-            conn: &conn,
-            counter: self.counter.as_deref(),
-            slow: self.pool.slow,
-        };
-        let result = work(&read);
-        self.pool.idle.lock().expect("reader pool lock").push(conn);
-        result
+        Lease::new(&self.pool, permit)
     }
 }
 
