@@ -2,8 +2,10 @@
 //! benchmark measures folio against (DESIGN §6, bench/run).
 //!
 //! Five of folio's endpoints, on the same paths and with the same JSON, running the statements
-//! folio runs, on the same pools, with none of folio's layers: no tracing, middleware, ORM,
-//! validation framework or unit of work. Whatever folio is slower by is what its layers cost.
+//! folio runs, with none of folio's layers: no tracing, middleware, ORM, validation framework
+//! or unit of work. Whatever folio is slower by is what its layers cost. Writes, and
+//! everything on PostgreSQL, go through sqlx on pools shaped as folio's; SQLite reads go
+//! through rusqlite, the best hand-written way to serve them (db.rs says why).
 //!
 //! Configuration: `DATABASE_URL` (a database made by `folio db init`), `BASELINE_BIND`
 //! (default 127.0.0.1:8100), `BASELINE_POOL_SIZE` (default 8: folio's pool size).
@@ -26,6 +28,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::db::Db;
+
+/// folio's allocator: neither side gets an optimisation the other lacks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -83,6 +89,14 @@ impl From<sqlx::Error> for ApiError {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, "database error")
+    }
+}
+
+/// The same for the rusqlite readers.
+impl From<rusqlite::Error> for ApiError {
+    fn from(err: rusqlite::Error) -> Self {
+        eprintln!("database error: {err}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "database error")
     }
 }
 
