@@ -10,8 +10,31 @@ use folio::config::Settings;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's own setter (`mimalloc.h`); the `mimalloc` crate links the library.
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in `mimalloc.h` (the same in mimalloc 2 and 3).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// Gives freed memory back to the system at once instead of after mimalloc's default second.
+/// Serving a 1,000,000-book SQLite catalog, folio's peak RSS went from 64 MiB to 45–51 MiB at
+/// the same requests per second (bench/README.md). Only the server, which runs for long: an
+/// import ran about a tenth slower with it. `MIMALLOC_PURGE_DELAY` still overrides it.
+fn purge_freed_memory_at_once() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a documented option to a documented value; mimalloc reads its options
+        // with atomics, so a change at any time is safe.
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, cli::Command::Serve(_)) {
+        purge_freed_memory_at_once();
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(err) => {
