@@ -24,8 +24,8 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// import ran about a tenth slower with it. `MIMALLOC_PURGE_DELAY` still overrides it.
 fn purge_freed_memory_at_once() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets a documented option to a documented value; mimalloc reads its options
-        // with atomics, so a change at any time is safe.
+        // SAFETY: a documented option set to a documented value, at the top of main, before
+        // any other thread exists: mimalloc stores and reads options with plain accesses.
         unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
 }

@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use url::Url;
 
 use super::DbError;
-use super::sqlite_reads::{ReaderTimings, SqliteReads};
+use super::sqlite_reads::{HotReader, ReaderTimings};
 
 /// How long a request waits for a connection before the database counts as unavailable.
 /// SQLite writers queue behind one connection, so they get longer than a pool checkout.
@@ -27,7 +27,7 @@ pub(super) struct Pools {
     pub writer: DatabaseConnection,
     pub reader: DatabaseConnection,
     /// SQLite only: rusqlite connections for the hot reads (see `sqlite_reads`).
-    pub hot_reader: Option<SqliteReads>,
+    pub hot_reader: Option<HotReader>,
 }
 
 pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> {
@@ -69,7 +69,7 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         wait: POOL_WAIT,
         slow: SLOW_STATEMENT,
     };
-    let hot_reader = SqliteReads::open(path, readers, timings)?;
+    let hot_reader = HotReader::open(path, readers, timings)?;
     Ok(Pools {
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),

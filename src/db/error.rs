@@ -39,6 +39,18 @@ impl DbError {
         classify(err, Operation::Delete)
     }
 
+    /// An error of SQLite's hot readers (rusqlite): busy or locked past the timeout, or a file
+    /// that cannot be opened, is the database being unavailable, as with sqlx.
+    pub(crate) fn from_rusqlite(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen) => {
+                Self::Unavailable(err.to_string())
+            }
+            _ => Self::Internal(DbErr::Query(RuntimeErr::Internal(err.to_string()))),
+        }
+    }
+
     pub(crate) fn from_connect(err: sqlx::Error) -> Self {
         Self::Unavailable(err.to_string())
     }

@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::config::DatabaseUrl;
 pub use error::DbError;
-pub use sqlite_reads::{SqliteRead, SqliteReader, utc as sqlite_utc};
+pub use sqlite_reads::{HotRead, HotReader, utc as sqlite_utc};
 pub use unit_of_work::{UnitOfWork, WorkFuture};
 
 /// The current time at the precision both backends store (microseconds), so a value reads
@@ -34,7 +34,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Database {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
-    hot_reader: Option<SqliteReader>,
+    hot_reader: Option<HotReader>,
     backend: DbBackend,
 }
 
@@ -54,7 +54,7 @@ impl Database {
         Ok(Self {
             writer: pools.writer,
             reader: pools.reader,
-            hot_reader: pools.hot_reader.map(SqliteReader::new),
+            hot_reader: pools.hot_reader,
             backend,
         })
     }
@@ -63,13 +63,14 @@ impl Database {
         self.backend
     }
 
-    /// The connection for reads. On SQLite it is read-only, so a stray write fails loudly.
-    /// On SQLite, the rusqlite pool the hottest reads (a book, a page of books) run on, one
-    /// blocking hop per request; `None` on PostgreSQL, whose driver has no such cost.
-    pub fn hot_reader(&self) -> Option<&SqliteReader> {
+    /// On SQLite, the rusqlite pool the hottest reads (a book, a page of books, a search) run
+    /// on, with one blocking hop per request or none; `None` on PostgreSQL, whose driver has
+    /// no such cost.
+    pub fn hot_reader(&self) -> Option<&HotReader> {
         self.hot_reader.as_ref()
     }
 
+    /// The connection for reads. On SQLite it is read-only, so a stray write fails loudly.
     pub fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }
@@ -139,7 +140,7 @@ impl Database {
     /// Closes every connection; used at shutdown so SQLite checkpoints its WAL.
     pub async fn close(self) {
         if let Some(hot) = &self.hot_reader {
-            hot.close();
+            hot.close().await;
         }
         let _ = self.reader.close().await;
         let _ = self.writer.close().await;

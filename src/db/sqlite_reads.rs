@@ -10,6 +10,7 @@
 //! Writes never come here: they keep SeaORM's unit of work on the single writer connection.
 //! The file is in WAL mode, so these readers see every committed write.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -17,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
-use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, Row};
 use sea_orm::sea_query::{OptionEnum, Value};
-use sea_orm::{DbErr, RuntimeErr, Statement};
+use sea_orm::{DbErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::DbError;
@@ -29,8 +30,9 @@ use super::DbError;
 const STATEMENT_CACHE: usize = 64;
 
 /// The pool: `size` read-only connections, opened up front.
-pub struct SqliteReads {
+struct ReadPool {
     path: PathBuf,
+    size: u32,
     busy_timeout: Duration,
     /// How long a read waits for a connection before the database counts as unavailable.
     wait: Duration,
@@ -39,30 +41,14 @@ pub struct SqliteReads {
     permits: Arc<Semaphore>,
 }
 
-/// The timings of [`SqliteReads`], as the sqlx pools have them.
+/// The timings of the hot readers, as the sqlx pools have them.
 pub(super) struct ReaderTimings {
     pub busy_timeout: Duration,
     pub wait: Duration,
     pub slow: Duration,
 }
 
-impl SqliteReads {
-    pub(super) fn open(path: &Path, size: u32, timings: ReaderTimings) -> Result<Self, DbError> {
-        let pool = Self {
-            path: path.to_path_buf(),
-            busy_timeout: timings.busy_timeout,
-            wait: timings.wait,
-            slow: timings.slow,
-            idle: Mutex::new(Vec::with_capacity(size as usize)),
-            permits: Arc::new(Semaphore::new(size as usize)),
-        };
-        let connections = (0..size)
-            .map(|_| pool.connect())
-            .collect::<Result<Vec<_>, _>>()?;
-        *pool.idle() = connections;
-        Ok(pool)
-    }
-
+impl ReadPool {
     fn connect(&self) -> Result<Connection, DbError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)
@@ -82,17 +68,18 @@ impl SqliteReads {
 }
 
 /// A connection lent to one read, with the permit it holds. Dropping it gives the connection
-/// back, also when the read panicked.
+/// back, also when the read panicked, unless it is left inside a transaction.
 struct Lease {
     conn: Option<Connection>,
-    pool: Arc<SqliteReads>,
+    pool: Arc<ReadPool>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Lease {
-    fn new(pool: &Arc<SqliteReads>, permit: OwnedSemaphorePermit) -> Result<Self, DbError> {
-        // Every idle connection has a permit; the list is short only after a reconnect failed.
-        let conn = match pool.idle().pop() {
+    fn new(pool: &Arc<ReadPool>, permit: OwnedSemaphorePermit) -> Result<Self, DbError> {
+        let idle = pool.idle().pop();
+        // Every permit finds an idle connection, but for one dropped mid-transaction.
+        let conn = match idle {
             Some(conn) => conn,
             None => pool.connect()?,
         };
@@ -103,44 +90,64 @@ impl Lease {
         })
     }
 
-    fn read<'c>(&'c self, counter: Option<&'c AtomicU64>) -> SqliteRead<'c> {
-        SqliteRead {
+    fn read<'c>(&'c self, counter: Option<&'c AtomicU64>) -> HotRead<'c> {
+        HotRead {
             conn: self.conn.as_ref().expect("a lease holds its connection"),
             counter,
             slow: self.pool.slow,
+            busy: Cell::new(false),
         }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && !self.pool.permits.is_closed()
-        {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A read that began a transaction would pin its snapshot and hold back checkpoints.
+        if conn.is_autocommit() && !self.pool.permits.is_closed() {
             self.pool.idle().push(conn);
         }
     }
 }
 
-/// The pool as one value of [`super::Database`] holds it: shared connections, and the
-/// statement counter of that value, if a test asked for one.
+/// The hot-read pool as one value of [`super::Database`] holds it: shared connections, and
+/// the statement counter of that value, if a test asked for one.
 #[derive(Clone)]
-pub struct SqliteReader {
-    pool: Arc<SqliteReads>,
+pub struct HotReader {
+    pool: Arc<ReadPool>,
     counter: Option<Arc<AtomicU64>>,
 }
 
-impl SqliteReader {
-    pub(super) fn new(pool: SqliteReads) -> Self {
-        Self {
+impl HotReader {
+    pub(super) fn open(path: &Path, size: u32, timings: ReaderTimings) -> Result<Self, DbError> {
+        let pool = ReadPool {
+            path: path.to_path_buf(),
+            size,
+            busy_timeout: timings.busy_timeout,
+            wait: timings.wait,
+            slow: timings.slow,
+            idle: Mutex::new(Vec::with_capacity(size as usize)),
+            permits: Arc::new(Semaphore::new(size as usize)),
+        };
+        let connections = (0..size)
+            .map(|_| pool.connect())
+            .collect::<Result<Vec<_>, _>>()?;
+        *pool.idle() = connections;
+        Ok(Self {
             pool: Arc::new(pool),
             counter: None,
-        }
+        })
     }
 
-    /// Closes the connections, so that the writer, closing last, checkpoints the WAL. Reads
-    /// after this fail as unavailable.
-    pub(super) fn close(&self) {
+    /// Waits (as long as a read would) for the connections lent out to come back, then closes
+    /// them all, so that the writer, closing last, checkpoints the WAL: a read-only
+    /// connection cannot. Reads after this fail as unavailable.
+    pub(super) async fn close(&self) {
+        let permits = self.pool.permits.clone();
+        let all = permits.acquire_many_owned(self.pool.size);
+        let _all = tokio::time::timeout(self.pool.wait, all).await;
         self.pool.permits.close();
         self.pool.idle().clear();
     }
@@ -154,35 +161,54 @@ impl SqliteReader {
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
-        F: FnOnce(&SqliteRead<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&HotRead<'_>) -> Result<T, E> + Send + 'static,
     {
         let lease = self.lease().await?;
         let counter = self.counter.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let joined = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             work(&lease.read(counter.as_deref()))
         })
-        .await
-        .map_err(|e| DbError::Internal(DbErr::Custom(format!("a read failed: {e}"))))?
+        .await;
+        match joined {
+            Ok(result) => result,
+            // A panic in the read panics the request, as it would have on the calling thread.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(DbError::Internal(DbErr::Custom(format!("a read failed: {e}"))).into()),
+        }
     }
 
     /// Runs `work` on the calling thread when a connection is idle right now, else as
-    /// [`Self::run`]. Only for reads of a bounded handful of rows by key (a book by id): they
-    /// take tens of microseconds, less than the two thread switches of a hop, and blocking an
-    /// async worker that long is no worse than serialising the answer. Anything that scans
-    /// goes through [`Self::run`].
+    /// [`Self::run`]. Only for reads of a bounded handful of rows by key (a book by id): from
+    /// SQLite's cache they take tens of microseconds, less than the two thread switches of a
+    /// hop. Such a read does not wait on a lock here: should SQLite be busy (another process
+    /// holding the file exclusively, a WAL recovery), it is tried again through
+    /// [`Self::run`], where waiting blocks no async worker.
     pub async fn run_here<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
-        F: FnOnce(&SqliteRead<'_>) -> Result<T, E> + Send + 'static,
+        F: Fn(&HotRead<'_>) -> Result<T, E> + Send + 'static,
     {
         let Ok(permit) = self.pool.permits.clone().try_acquire_owned() else {
             return self.run(work).await;
         };
-        let lease = Lease::new(&self.pool, permit)?;
-        work(&lease.read(self.counter.as_deref()))
+        let (result, was_busy) = {
+            let lease = Lease::new(&self.pool, permit)?;
+            let conn = lease.conn.as_ref().expect("a lease holds its connection");
+            conn.busy_timeout(Duration::ZERO)
+                .map_err(DbError::from_rusqlite)?;
+            let read = lease.read(self.counter.as_deref());
+            let result = work(&read);
+            conn.busy_timeout(self.pool.busy_timeout)
+                .map_err(DbError::from_rusqlite)?;
+            (result, read.busy.get())
+        };
+        if was_busy {
+            return self.run(work).await;
+        }
+        result
     }
 
     async fn lease(&self) -> Result<Lease, DbError> {
@@ -201,43 +227,58 @@ impl SqliteReader {
 }
 
 /// One connection, lent to a read for its statements.
-pub struct SqliteRead<'c> {
+pub struct HotRead<'c> {
     conn: &'c Connection,
     counter: Option<&'c AtomicU64>,
     slow: Duration,
+    /// Set when SQLite answered busy: an inline read is then tried again off-thread.
+    busy: Cell<bool>,
 }
 
-impl SqliteRead<'_> {
+impl HotRead<'_> {
     /// Runs a statement SeaORM or sea-query built for SQLite, mapping each row with `map`.
     pub fn query<T>(
         &self,
         statement: &Statement,
-        mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, DbError> {
         if let Some(counter) = self.counter {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         let started = Instant::now();
-        let mut prepared = self
-            .conn
-            .prepare_cached(&statement.sql)
-            .map_err(from_sqlite)?;
-        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
-        for (i, value) in values.iter().enumerate() {
-            prepared
-                .raw_bind_parameter(i + 1, bindable(value)?)
-                .map_err(from_sqlite)?;
-        }
-        let mut rows = prepared.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(from_sqlite)? {
-            out.push(map(row).map_err(from_sqlite)?);
-        }
+        let out = self.rows(statement, map).inspect_err(|e| {
+            if e.is_unavailable() {
+                self.busy.set(true);
+            }
+        })?;
         let elapsed = started.elapsed();
         if elapsed >= self.slow {
             tracing::warn!(db.statement = %statement.sql, ?elapsed, "slow statement");
         } else {
             tracing::debug!(db.statement = %statement.sql, rows_returned = out.len(), ?elapsed);
+        }
+        Ok(out)
+    }
+
+    fn rows<T>(
+        &self,
+        statement: &Statement,
+        mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, DbError> {
+        let mut prepared = self
+            .conn
+            .prepare_cached(&statement.sql)
+            .map_err(DbError::from_rusqlite)?;
+        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
+        for (i, value) in values.iter().enumerate() {
+            prepared
+                .raw_bind_parameter(i + 1, bindable(value)?)
+                .map_err(DbError::from_rusqlite)?;
+        }
+        let mut rows = prepared.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(DbError::from_rusqlite)? {
+            out.push(map(row).map_err(DbError::from_rusqlite)?);
         }
         Ok(out)
     }
@@ -258,7 +299,13 @@ fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
         Value::TinyUnsigned(v) => int(v.map(i64::from)),
         Value::SmallUnsigned(v) => int(v.map(i64::from)),
         Value::Unsigned(v) => int(v.map(i64::from)),
-        Value::BigUnsigned(v) => int(v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))),
+        Value::BigUnsigned(Some(v)) => match i64::try_from(*v) {
+            Ok(v) => int(Some(v)),
+            Err(_) => Err(DbError::Internal(DbErr::Custom(format!(
+                "{v} is beyond SQLite's integers"
+            )))),
+        },
+        Value::BigUnsigned(None) => int(None),
         Value::Float(v) => owned(v.map_or(SqlValue::Null, |v| SqlValue::Real(v.into()))),
         Value::Double(v) => owned(v.map_or(SqlValue::Null, SqlValue::Real)),
         Value::String(v) => text(v.clone()),
@@ -276,27 +323,73 @@ fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
     }
 }
 
-/// A timestamp column as sqlx reads it back: RFC 3339, or SQLite's own `YYYY-MM-DD HH:MM:SS`
-/// (taken as UTC).
+/// The text forms of a timestamp sqlx reads back, after RFC 3339 (its list, from SQLite's
+/// date and time functions); those without a zone are UTC.
+const TIMESTAMP_FORMATS: [&str; 12] = [
+    "%F %T%.f",
+    "%F %R",
+    "%F %RZ",
+    "%F %R%:z",
+    "%F %T%.fZ",
+    "%F %T%.f%:z",
+    "%FT%R",
+    "%FT%RZ",
+    "%FT%R%:z",
+    "%FT%T%.f",
+    "%FT%T%.fZ",
+    "%FT%T%.f%:z",
+];
+
+/// A timestamp column as sqlx reads it: what SeaORM wrote is RFC 3339, and any text form sqlx
+/// accepts decodes here too.
 pub fn utc(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text: String = row.get(index)?;
-    DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| NaiveDateTime::parse_from_str(&text, "%F %T%.f").map(|t| t.and_utc()))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                index,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })
+    parse_timestamp(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("not a timestamp: {text:?}").into(),
+        )
+    })
 }
 
-fn from_sqlite(err: rusqlite::Error) -> DbError {
-    match err.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen) => {
-            DbError::Unavailable(err.to_string())
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    TIMESTAMP_FORMATS.iter().find_map(|format| {
+        DateTime::parse_from_str(text, format)
+            .map(|at| at.with_timezone(&Utc))
+            .or_else(|_| NaiveDateTime::parse_from_str(text, format).map(|at| at.and_utc()))
+            .ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_decode_in_every_form_sqlx_accepts() {
+        let noon = "2024-02-29T12:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        for text in [
+            "2024-02-29T12:30:00+00:00",
+            "2024-02-29T12:30:00.000000+00:00",
+            "2024-02-29 12:30:00",
+            "2024-02-29 12:30",
+            "2024-02-29T12:30",
+            "2024-02-29T13:30:00+01:00",
+            "2024-02-29 14:30:00.0+02:00",
+            "2024-02-29T12:30:00.000Z",
+        ] {
+            assert_eq!(parse_timestamp(text), Some(noon), "{text}");
         }
-        _ => DbError::Internal(DbErr::Query(RuntimeErr::Internal(err.to_string()))),
+        assert_eq!(parse_timestamp("29/02/2024"), None);
+    }
+
+    #[test]
+    fn integers_beyond_sqlite_are_refused_not_clamped() {
+        assert!(bindable(&Value::BigUnsigned(Some(u64::MAX))).is_err());
+        assert!(bindable(&Value::BigUnsigned(Some(21))).is_ok());
     }
 }

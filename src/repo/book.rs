@@ -12,7 +12,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::{Slice, search};
-use crate::db::{DbError, SqliteRead, sqlite_utc};
+use crate::db::{DbError, HotRead, sqlite_utc};
 use crate::entity::enums::EditionFormat;
 use crate::entity::{book, book_author, book_category, edition};
 use crate::text;
@@ -227,9 +227,9 @@ pub async fn list(
     Ok(Slice::from_overfetch(books, limit))
 }
 
-/// [`list`] on SQLite's hot reader: the same statement, its rows decoded by [`from_sqlite`].
+/// [`list`] on SQLite's hot reader: the same statement, its rows decoded by [`book_from_row`].
 pub fn list_sqlite(
-    read: &SqliteRead<'_>,
+    read: &HotRead<'_>,
     filter: &BookFilter,
     order: BookOrder,
     after: Option<(SortValue, i64)>,
@@ -240,22 +240,23 @@ pub fn list_sqlite(
     let rank_at = filter.search.as_ref().map(|_| book::Column::iter().count());
     let books = read.query(&DbBackend::Sqlite.build(&query), |row| {
         Ok(BookRow {
-            book: from_sqlite(row)?,
+            book: book_from_row(row)?,
             rank: rank_at.map(|at| row.get(at)).transpose()?.flatten(),
         })
     })?;
     Ok(Slice::from_overfetch(books, limit))
 }
 
-/// A book by id on SQLite's hot reader: the statement [`find`] sends.
-pub fn find_sqlite(read: &SqliteRead<'_>, id: i64) -> Result<Option<book::Model>, DbError> {
+/// A book by id on SQLite's hot reader: [`find`]'s statement (without its `LIMIT 1`, which a
+/// primary key makes moot).
+pub fn find_sqlite(read: &HotRead<'_>, id: i64) -> Result<Option<book::Model>, DbError> {
     let statement = book::Entity::find_by_id(id).build(DbBackend::Sqlite);
-    Ok(read.query(&statement, from_sqlite)?.pop())
+    Ok(read.query(&statement, book_from_row)?.pop())
 }
 
 /// A `book` row, its columns in declaration order as SeaORM selects them. A test checks this
 /// against SeaORM's own decoding, so the two cannot drift apart unnoticed.
-pub fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<book::Model> {
+pub fn book_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<book::Model> {
     Ok(book::Model {
         id: row.get(0)?,
         title: row.get(1)?,

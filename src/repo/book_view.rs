@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::{DbError, SqliteRead};
+use crate::db::{DbError, HotRead};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::entity::{book, edition};
 
@@ -194,10 +194,7 @@ pub async fn books(
 }
 
 /// [`books`] on SQLite's hot reader: the same statement.
-pub fn books_sqlite(
-    read: &SqliteRead<'_>,
-    books: Vec<book::Model>,
-) -> Result<Vec<BookView>, DbError> {
+pub fn books_sqlite(read: &HotRead<'_>, books: Vec<book::Model>) -> Result<Vec<BookView>, DbError> {
     if books.is_empty() {
         return Ok(vec![]);
     }

@@ -204,3 +204,65 @@ async fn a_cursor_of_another_order_is_refused_by_both_paths() {
 fn order(key: SortKey, descending: bool) -> BookOrder {
     BookOrder { key, descending }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_keep_working_after_reads_that_panicked() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let ids = seed(&t).await;
+    let hot = t.db.hot_reader().unwrap().clone();
+
+    // More panics than the pool has connections, on both paths: each panics its request,
+    // and a connection or a permit lost with it would leave later reads waiting.
+    for _ in 0..20 {
+        let pool = hot.clone();
+        let off_thread = tokio::spawn(async move {
+            pool.run(|_| -> Result<(), DbError> { panic!("a read that panics") })
+                .await
+        });
+        assert!(off_thread.await.unwrap_err().is_panic());
+        let pool = hot.clone();
+        let inline = tokio::spawn(async move {
+            pool.run_here(|_| -> Result<(), DbError> { panic!("an inline read that panics") })
+                .await
+        });
+        assert!(inline.await.unwrap_err().is_panic());
+    }
+
+    let id = ids[0];
+    let found = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        hot.run_here(move |read| folio::repo::book::find_sqlite(read, id)),
+    )
+    .await
+    .expect("a connection is free at once")
+    .unwrap();
+    assert_eq!(found.map(|b| b.id), Some(id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_database_closes_the_hot_readers_and_checkpoints_the_wal() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let ids = seed(&t).await;
+    let hot = t.db.hot_reader().unwrap().clone();
+    let id = ids[0];
+    hot.run(move |read| folio::repo::book::find_sqlite(read, id))
+        .await
+        .unwrap();
+    let folio::config::DatabaseUrl::Sqlite { path } = &t.url else {
+        unreachable!("an SQLite test database")
+    };
+    let wal = path.with_extension("db-wal");
+    assert!(wal.exists(), "the writes went to the WAL first");
+
+    t.db.clone().close().await;
+
+    let after = hot
+        .run(move |read| folio::repo::book::find_sqlite(read, id))
+        .await;
+    assert!(matches!(after, Err(DbError::Unavailable(_))), "{after:?}");
+    // The writer closed last, so SQLite folded the WAL into the file and removed it.
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the WAL was checkpointed at close"
+    );
+}
