@@ -79,15 +79,31 @@ impl Database {
     /// (`BEGIN IMMEDIATE`): a deferred transaction that read first could not upgrade to a write
     /// after another process (an import beside the server) committed, and would fail with
     /// "database is locked" however long the busy timeout.
+    ///
+    /// On PostgreSQL `BEGIN` runs in a task of its own. sqlx 0.9.0 is not cancel-safe there: a
+    /// `BEGIN` dropped between being sent and answered (a client that went away, the request
+    /// timeout) leaves the connection inside a transaction that nothing rolls back, and the
+    /// next request on it runs in that transaction and holds its locks (transact-rs/sqlx#4385).
+    /// In its own task `BEGIN` always finishes, and a unit of work nobody waits for any more is
+    /// dropped there, which rolls it back. SQLite's driver already finishes `BEGIN` on its
+    /// worker thread.
     pub async fn begin(&self) -> Result<UnitOfWork, DbError> {
         use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(UnitOfWork::new(
-            self.writer.begin_with_options(options).await?,
-        ))
+        let writer = self.writer.clone();
+        let begin = async move { writer.begin_with_options(options).await };
+        let tx = match self.backend {
+            DbBackend::Postgres => match tokio::spawn(begin).await {
+                Ok(begun) => begun?,
+                Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Err(_) => return Err(DbError::Unavailable("folio is shutting down".into())),
+            },
+            _ => begin.await?,
+        };
+        Ok(UnitOfWork::new(tx))
     }
 
     /// Runs `work` in a unit of work: commits when it returns `Ok`, rolls back on `Err` or panic.

@@ -190,3 +190,116 @@ async fn a_write_beside_another_process_writing_the_same_file_succeeds() {
         .expect("the other process's write goes through after it");
     assert_eq!(t.count("author").await, 2);
 }
+
+/// A request cancelled while its unit of work is starting (the client went away, the request
+/// timed out) must not leave its connection inside a transaction: the next request on that
+/// connection would otherwise run in the stale transaction and hold its locks. sqlx 0.9.0
+/// leaves exactly that behind when `BEGIN` is cancelled between being sent and answered on
+/// PostgreSQL (transact-rs/sqlx#4385); SQLite's driver finishes `BEGIN` on its own thread.
+///
+/// The window is a round trip wide, so the test widens it: folio talks to PostgreSQL through a
+/// relay that holds every answer back a little, and the work is dropped once the server has
+/// run `BEGIN` but before its answer is through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_of_work_cancelled_while_it_begins_leaves_no_transaction_open() {
+    use std::time::{Duration, Instant};
+
+    use folio::config::DatabaseUrl;
+    use folio::db::Database;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let t = TestDb::migrated(&backend).await;
+    let DatabaseUrl::Postgres { url } = &t.url else {
+        unreachable!()
+    };
+    let mut slow = url.clone();
+    slow.set_host(Some("127.0.0.1")).unwrap();
+    slow.set_port(Some(slow_relay(url).await)).unwrap();
+    // One connection, so whatever the cancelled work leaves behind is what the next use gets.
+    let db = Database::connect(&DatabaseUrl::Postgres { url: slow }, 1)
+        .await
+        .unwrap();
+    let text = |db: &Database, sql: &str| {
+        let (reader, sql) = (db.reader().clone(), sql.to_string());
+        async move {
+            let row = reader
+                .query_one_raw(Statement::from_string(reader.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0).unwrap()
+        }
+    };
+    let idle_in_transaction = "SELECT (count(*) > 0)::text FROM pg_stat_activity \
+         WHERE datname = current_database() AND state = 'idle in transaction'";
+    text(&db, "SELECT 'connected'").await;
+
+    let mut work =
+        Box::pin(db.write(|_tx| Box::pin(std::future::pending::<Result<(), DbError>>())));
+    // Step the work until the server has run its `BEGIN` (its answer is still in the relay).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let _ = tokio::time::timeout(Duration::ZERO, &mut work).await;
+        if text(&t.db, idle_in_transaction).await == "true" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server never ran BEGIN");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    drop(work);
+
+    // In a transaction `now()` stands still; each statement of its own gets a later one.
+    let first = text(&db, "SELECT now()::text").await;
+    let second = text(&db, "SELECT now()::text").await;
+    assert_ne!(
+        first, second,
+        "statements after the cancelled work run in transactions of their own"
+    );
+    assert_eq!(
+        text(&t.db, idle_in_transaction).await,
+        "false",
+        "no connection is left idle in a transaction"
+    );
+    db.close().await;
+}
+
+/// A relay on 127.0.0.1 to the server at `url` that passes requests on at once and holds each
+/// answer back 20 ms. Returns its port.
+async fn slow_relay(url: &url::Url) -> u16 {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    let upstream = (
+        url.host_str().unwrap().to_string(),
+        url.port().unwrap_or(5432),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(upstream.clone()).await else {
+                continue;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+            });
+            tokio::spawn(async move {
+                let mut buffer = vec![0; 64 * 1024];
+                while let Ok(n @ 1..) = server_read.read(&mut buffer).await {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
