@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, OpenFlags, Row};
 use sea_orm::sea_query::{OptionEnum, Value};
@@ -53,8 +54,12 @@ impl ReadPool {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        // The query planner's stability guarantee: without it SQLite plans `LIMIT ?` from the
+        // value bound, so every new binding threw the cached statement away and prepared it
+        // again, a twentieth of a page's time (bench/README.md).
         conn.busy_timeout(self.busy_timeout)
             .and_then(|()| conn.pragma_update(None, "temp_store", "memory"))
+            .and_then(|()| conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true))
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -195,6 +196,8 @@ impl Readers {
                 // synchronous only concern writes).
                 conn.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
                 conn.pragma_update(None, "temp_store", "memory")?;
+                // As folio: `LIMIT ?` would otherwise re-prepare the statement on every binding.
+                conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
                 conn.set_prepared_statement_cache_capacity(READER_STATEMENTS);
                 Ok(conn)
             })
