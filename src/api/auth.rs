@@ -1,6 +1,6 @@
 //! `/auth`: register, sign in (JSON or OAuth2 password form), refresh, sign out.
 
-use axum::Json;
+use super::json::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,6 +1,6 @@
 //! `/authors`: the people credited on books and editions.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

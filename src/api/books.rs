@@ -1,6 +1,6 @@
 //! `/books`: browse, search and curate the catalog.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! `/categories`: genres in a tree, addressed by id or slug.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

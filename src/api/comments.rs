@@ -1,6 +1,6 @@
 //! `/books/{id}/comments` and `/comments/{id}`: what readers say about books.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

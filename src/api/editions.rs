@@ -1,6 +1,6 @@
 //! `/books/{id}/editions` and `/editions`: the formats the store lists and sells.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};

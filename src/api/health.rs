@@ -1,6 +1,6 @@
 //! Liveness and readiness probes for process supervisors and load balancers.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;

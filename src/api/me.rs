@@ -1,6 +1,6 @@
 //! `/me`: the signed-in user's own account, password, API keys and referral links.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

@@ -11,6 +11,7 @@ mod editions;
 mod error;
 pub mod extract;
 mod health;
+mod json;
 mod me;
 mod middleware;
 pub mod pagination;

@@ -1,6 +1,6 @@
 //! `/me/progress` and `/me/notes`: a reader's place in their books, and their notes.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! `/purchases`, `/me/purchases`, `/me/library`, and the payment provider's webhook.
 
-use axum::Json;
+use super::json::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

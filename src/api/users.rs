@@ -1,6 +1,6 @@
 //! `/users`: the admin's view of every account.
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
