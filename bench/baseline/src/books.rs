@@ -49,16 +49,17 @@ const FIRST_PAGE: &str = concat!(
 
 /// Search, the one statement whose SQL differs by backend: FTS5 with bm25 on SQLite, the
 /// tsvector with ts_rank on PostgreSQL. Title words weigh most, then authors, then the
-/// description; lower rank is better on both.
+/// description; lower rank is better on both. The page is taken among the matches before the
+/// books are read, as folio does when nothing but the search narrows the list.
 const SEARCH_SQLITE: &str = concat!(
     "SELECT ",
     book_columns!(),
-    r#", "m"."rank" AS "rank" FROM "book" INNER JOIN (SELECT rowid AS "matched_id", bm25(book_search, 10.0, 5.0, 1.0) AS "rank" FROM "book_search" WHERE book_search MATCH ?) AS "m" ON "m"."matched_id" = "book"."id" ORDER BY "m"."rank" ASC NULLS LAST, "book"."id" ASC LIMIT ?"#
+    r#", "m"."rank" AS "rank" FROM "book" INNER JOIN (SELECT "matched_id", "rank" FROM (SELECT rowid AS "matched_id", bm25(book_search, 10.0, 5.0, 1.0) AS "rank" FROM "book_search" WHERE book_search MATCH ?) AS "ranked" ORDER BY "rank" ASC, "matched_id" ASC LIMIT ?) AS "m" ON "m"."matched_id" = "book"."id" ORDER BY "m"."rank" ASC NULLS LAST, "book"."id" ASC LIMIT ?"#
 );
 const SEARCH_POSTGRES: &str = concat!(
     "SELECT ",
     book_columns!(),
-    r#", "m"."rank" AS "rank" FROM "book" INNER JOIN (SELECT book_id AS "matched_id", CAST(-ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', $1)) AS DOUBLE PRECISION) AS "rank" FROM "book_search" WHERE document @@ to_tsquery('simple', $2)) AS "m" ON "m"."matched_id" = "book"."id" ORDER BY "m"."rank" ASC NULLS LAST, "book"."id" ASC LIMIT $3"#
+    r#", "m"."rank" AS "rank" FROM "book" INNER JOIN (SELECT "matched_id", "rank" FROM (SELECT book_id AS "matched_id", CAST(-ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', $1)) AS DOUBLE PRECISION) AS "rank" FROM "book_search" WHERE document @@ to_tsquery('simple', $2)) AS "ranked" ORDER BY "rank" ASC, "matched_id" ASC LIMIT $3) AS "m" ON "m"."matched_id" = "book"."id" ORDER BY "m"."rank" ASC NULLS LAST, "book"."id" ASC LIMIT $4"#
 );
 
 /// A `book` row, in `book_columns!` order.
@@ -493,7 +494,7 @@ mod sqlite {
                 let matching: Vec<String> = tokens.iter().map(|t| format!("\"{t}\"*")).collect();
                 let mut statement = conn.prepare_cached(SEARCH_SQLITE)?;
                 let rows = statement
-                    .query_map((matching.join(" "), fetch), |row| {
+                    .query_map((matching.join(" "), fetch, fetch), |row| {
                         Ok((book_row(row)?, row.get::<_, Option<f64>>(11)?))
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -566,6 +567,7 @@ mod postgres {
                 let rows: Vec<RankedRow> = sqlx::query_as(SEARCH_POSTGRES)
                     .bind(&tsquery)
                     .bind(&tsquery)
+                    .bind(fetch)
                     .bind(fetch)
                     .fetch_all(pool)
                     .await?;
