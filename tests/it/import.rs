@@ -108,16 +108,13 @@ fn import(dir: &Path, t: &TestDb, args: &[&str]) -> (Option<i32>, String, String
 
 /// Books, search entries, and books without authors, read in one statement (one snapshot).
 async fn kill_snapshot(t: &TestDb) -> (i64, i64, i64) {
-    use sea_orm::ConnectionTrait;
-    let sql = "SELECT (SELECT COUNT(*) FROM book), (SELECT COUNT(*) FROM book_search), \
-               (SELECT COUNT(*) FROM book b WHERE NOT EXISTS \
-                 (SELECT 1 FROM book_author ba WHERE ba.book_id = b.id))";
-    let row =
-        t.db.reader()
-            .query_one_raw(sea_orm::Statement::from_string(t.db.backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
+    let row = one_row(
+        t,
+        "SELECT (SELECT COUNT(*) FROM book), (SELECT COUNT(*) FROM book_search), \
+         (SELECT COUNT(*) FROM book b WHERE NOT EXISTS \
+           (SELECT 1 FROM book_author ba WHERE ba.book_id = b.id))",
+    )
+    .await;
     (
         row.try_get_by_index::<i64>(0).unwrap(),
         row.try_get_by_index::<i64>(1).unwrap(),
@@ -126,14 +123,16 @@ async fn kill_snapshot(t: &TestDb) -> (i64, i64, i64) {
 }
 
 async fn scalar(t: &TestDb, sql: &str) -> i64 {
+    one_row(t, sql).await.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn one_row(t: &TestDb, sql: &str) -> sea_orm::QueryResult {
     use sea_orm::ConnectionTrait;
-    let row =
-        t.db.reader()
-            .query_one_raw(sea_orm::Statement::from_string(t.db.backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
+    t.db.reader()
+        .query_one_raw(sea_orm::Statement::from_string(t.db.backend(), sql))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 async fn goodbooks_rows_are_understood_and_bad_ones_rejected(backend: Backend) {
@@ -426,7 +425,7 @@ async fn an_import_killed_half_way_completes_when_run_again(backend: Backend) {
 
 /// Export the catalog, import it into an empty database, export again: the same catalog.
 async fn an_exported_catalog_imports_into_an_empty_database_unchanged(backend: Backend) {
-    use folio::entity::enums::{ContributorRole, EditionFormat};
+    use folio::entity::enums::EditionFormat;
     use folio::repo::book::BookFields;
     use folio::repo::edition::EditionFields;
 
@@ -508,17 +507,11 @@ async fn an_exported_catalog_imports_into_an_empty_database_unchanged(backend: B
         )
         .await
         .unwrap();
-        let audio = folio::repo::edition::insert(
+        crate::support::fixtures::narrated_edition(
             &*tx,
             book.id,
             edition(EditionFormat::Audiobook, None, None),
-        )
-        .await
-        .unwrap();
-        folio::repo::edition::set_contributors(
-            &*tx,
-            audio.id,
-            &[(narrator.id, ContributorRole::Narrator)],
+            narrator.id,
         )
         .await
         .unwrap();

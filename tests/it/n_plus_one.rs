@@ -3,12 +3,13 @@
 
 use std::sync::atomic::Ordering;
 
-use folio::entity::enums::{ContributorRole, EditionFormat};
+use folio::entity::enums::EditionFormat;
 use folio::repo::book::BookFields;
 use folio::repo::edition::EditionFields;
 use serde_json::Value;
 
 use crate::backend_tests;
+use crate::support::fixtures as fx;
 use crate::support::{Backend, TestDb, TestServer};
 
 backend_tests!(a_page_of_books_costs_the_same_statements_at_any_size);
@@ -48,7 +49,7 @@ async fn seed(t: &TestDb) {
             .await
             .unwrap();
         for format in [EditionFormat::Ebook, EditionFormat::Audiobook] {
-            let edition = folio::repo::edition::insert(
+            fx::narrated_edition(
                 &*tx,
                 book.id,
                 EditionFields {
@@ -63,13 +64,7 @@ async fn seed(t: &TestDb) {
                     price_minor: Some(999),
                     currency: Some("EUR".into()),
                 },
-            )
-            .await
-            .unwrap();
-            folio::repo::edition::set_contributors(
-                &*tx,
-                edition.id,
-                &[(narrator.id, ContributorRole::Narrator)],
+                narrator.id,
             )
             .await
             .unwrap();

@@ -4,11 +4,12 @@
 
 use chrono::NaiveDate;
 use folio::db::DbError;
-use folio::entity::enums::{ContributorRole, EditionFormat};
+use folio::entity::enums::EditionFormat;
 use folio::repo::book::{BookFields, BookFilter, BookOrder, SortKey};
 use folio::repo::book_view;
 use folio::repo::edition::EditionFields;
 
+use crate::support::fixtures as fx;
 use crate::support::{Backend, TestDb};
 
 /// Books that differ in every column a book has: absent and present optional fields, shared
@@ -56,7 +57,7 @@ async fn seed(t: &TestDb) -> Vec<i64> {
             folio::repo::book::set_categories(&*tx, book.id, &[category.id])
                 .await
                 .unwrap();
-            let edition = folio::repo::edition::insert(
+            fx::narrated_edition(
                 &*tx,
                 book.id,
                 EditionFields {
@@ -72,13 +73,7 @@ async fn seed(t: &TestDb) -> Vec<i64> {
                     price_minor: Some(1299),
                     currency: Some("EUR".into()),
                 },
-            )
-            .await
-            .unwrap();
-            folio::repo::edition::set_contributors(
-                &*tx,
-                edition.id,
-                &[(narrator.id, ContributorRole::Narrator)],
+                narrator.id,
             )
             .await
             .unwrap();

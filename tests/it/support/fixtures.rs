@@ -1,11 +1,14 @@
-//! Rows for tests, inserted through the entities (the repositories come later).
+//! Rows for tests, inserted through the entities (or, where noted, the repositories).
 
 use chrono::Utc;
+use folio::db::DbError;
+use folio::entity::enums::ContributorRole;
 use folio::entity::enums::{EditionFormat, PurchaseStatus, ReadingStatus, UserRole};
 use folio::entity::{
     api_key, auth_session, author, book, book_author, comment, edition, note, progress, purchase,
     refresh_token, user,
 };
+use folio::repo::edition::EditionFields;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 
 pub async fn author(conn: &impl ConnectionTrait, name: &str) -> Result<author::Model, DbErr> {
@@ -68,6 +71,24 @@ pub async fn edition(
     }
     .insert(conn)
     .await
+}
+
+/// An edition written by the repository, as the API writes one, with `narrator_id` credited
+/// as its narrator.
+pub async fn narrated_edition(
+    conn: &impl ConnectionTrait,
+    book_id: i64,
+    fields: EditionFields,
+    narrator_id: i64,
+) -> Result<edition::Model, DbError> {
+    let edition = folio::repo::edition::insert(conn, book_id, fields).await?;
+    folio::repo::edition::set_contributors(
+        conn,
+        edition.id,
+        &[(narrator_id, ContributorRole::Narrator)],
+    )
+    .await?;
+    Ok(edition)
 }
 
 pub async fn user(conn: &impl ConnectionTrait, username: &str) -> Result<user::Model, DbErr> {
