@@ -1,9 +1,9 @@
 //! Books: writes, and the list behind `GET /books` — filters, full-text search, four sort
-//! orders, keyset pages. Every page is one statement whatever its depth.
+//! orders, keyset pages. A page costs the same at any depth: one statement (two in year order
+//! where the books with a year give way to those without).
 
 use sea_orm::sea_query::{
     Alias, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
-    SimpleExpr,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
@@ -161,6 +161,11 @@ pub struct BookFilter {
 }
 
 impl BookFilter {
+    /// Whether nothing narrows the listing: the catalog in one of its orders.
+    pub fn is_empty(&self) -> bool {
+        self.search.is_none() && self.searches_only()
+    }
+
     /// Whether the search is all that narrows the listing.
     fn searches_only(&self) -> bool {
         self.author_id.is_none()
@@ -223,23 +228,28 @@ pub async fn list(
     after: Option<(SortValue, i64)>,
     limit: u64,
 ) -> Result<Slice<BookRow>, DbError> {
-    let query = list_query(conn.get_database_backend(), filter, order, after, limit)?;
-    let rows = conn.query_all(&query).await?;
-    let mut books = Vec::with_capacity(rows.len());
-    for row in rows {
-        let rank = match filter.search {
-            Some(_) => row.try_get::<Option<f64>>("", search::RANK)?,
-            None => None,
+    let mut books = Vec::new();
+    for after in starts(order, after) {
+        let Some(room) = room_left(&books, limit) else {
+            break;
         };
-        books.push(BookRow {
-            book: book::Model::from_query_result(&row, "")?,
-            rank,
-        });
+        let query = list_query(conn.get_database_backend(), filter, order, after, room)?;
+        for row in conn.query_all(&query).await? {
+            let rank = match filter.search {
+                Some(_) => row.try_get::<Option<f64>>("", search::RANK)?,
+                None => None,
+            };
+            books.push(BookRow {
+                book: book::Model::from_query_result(&row, "")?,
+                rank,
+            });
+        }
     }
     Ok(Slice::from_overfetch(books, limit))
 }
 
-/// [`list`] on SQLite's hot reader: the same statement, its rows decoded by [`book_from_row`].
+/// [`list`] on SQLite's hot reader: the same statements, their rows decoded by
+/// [`book_from_row`].
 pub fn list_sqlite(
     read: &HotRead<'_>,
     filter: &BookFilter,
@@ -247,16 +257,47 @@ pub fn list_sqlite(
     after: Option<(SortValue, i64)>,
     limit: u64,
 ) -> Result<Slice<BookRow>, DbError> {
-    let query = list_query(DbBackend::Sqlite, filter, order, after, limit)?;
     // When searching, the rank follows the book's columns.
     let rank_at = filter.search.as_ref().map(|_| book::Column::iter().count());
-    let books = read.query(&DbBackend::Sqlite.build(&query), |row| {
-        Ok(BookRow {
-            book: book_from_row(row)?,
-            rank: rank_at.map(|at| row.get(at)).transpose()?.flatten(),
-        })
-    })?;
+    let mut books = Vec::new();
+    for after in starts(order, after) {
+        let Some(room) = room_left(&books, limit) else {
+            break;
+        };
+        let query = list_query(DbBackend::Sqlite, filter, order, after, room)?;
+        books.extend(read.query(&DbBackend::Sqlite.build(&query), |row| {
+            Ok(BookRow {
+                book: book_from_row(row)?,
+                rank: rank_at.map(|at| row.get(at)).transpose()?.flatten(),
+            })
+        })?);
+    }
     Ok(Slice::from_overfetch(books, limit))
+}
+
+/// Where a page's statements start. One statement, but for a page in year order after a book
+/// with a year: books without a year come last, and "after this book, or without a year" is an
+/// `OR` no index can seek, which read a million-book catalog from its start (60 ms deep in it).
+/// So the books with a year later than the cursor's are one statement, and, only when they do
+/// not fill the page, the books without a year (all of them, by id) a second.
+fn starts(order: BookOrder, after: Option<(SortValue, i64)>) -> Vec<Option<(SortValue, i64)>> {
+    match after {
+        Some((SortValue::Year(Some(year)), id)) if order.key == SortKey::Year => {
+            let first_without_year = if order.descending { i64::MAX } else { i64::MIN };
+            vec![
+                Some((SortValue::Year(Some(year)), id)),
+                Some((SortValue::Year(None), first_without_year)),
+            ]
+        }
+        after => vec![after],
+    }
+}
+
+/// How many more rows a page wants (its `limit`, the statement overfetching one more to tell
+/// whether another page follows); `None` once it has them.
+fn room_left(books: &[BookRow], limit: u64) -> Option<u64> {
+    let have = books.len() as u64;
+    (have <= limit).then(|| limit - have)
 }
 
 /// A book by id on SQLite's hot reader: [`find`]'s statement (without its `LIMIT 1`, which a
@@ -432,11 +473,11 @@ fn apply_order(
     let Some((value, id)) = after else {
         return Ok(());
     };
-    let beyond = |expr: Expr, value: Value| -> SimpleExpr {
+    let beyond = |left: Expr, right: Expr| -> Expr {
         if order.descending {
-            expr.lt(value)
+            left.lt(right)
         } else {
-            expr.gt(value)
+            left.gt(right)
         }
     };
     let value: Option<Value> = match (order.key, value) {
@@ -450,23 +491,80 @@ fn apply_order(
             });
         }
     };
+    // `(key, id) > (value, id)` rather than `key > value OR (key = value AND id > id)`: both
+    // databases seek an index on (key, id) to a row value, but read the OR from the index's
+    // start, so page 25,000 of a million books took 45 ms on SQLite where the first took 0.1.
     let condition = match value {
         Some(v) => {
-            let mut any = Condition::any().add(beyond(key.clone(), v.clone())).add(
-                Condition::all()
-                    .add(key.clone().eq(v))
-                    .add(beyond(book_id(), id.into())),
+            let after = beyond(
+                Expr::tuple([key.clone(), book_id()]),
+                Expr::tuple([Expr::val(v), Expr::val(id)]),
             );
-            if order.key == SortKey::Year {
-                any = any.add(key.is_null());
-            }
-            any
+            // Books without a year follow in a statement of their own (see `starts`).
+            Condition::all().add(after)
         }
         // Only books without a year remain, by id.
         None => Condition::all()
             .add(key.is_null())
-            .add(beyond(book_id(), id.into())),
+            .add(beyond(book_id(), Expr::val(id))),
     };
     query.cond_where(condition);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{Database, Statement};
+
+    use super::*;
+    use crate::migration::{Migrator, MigratorTrait};
+
+    /// What SQLite's planner does with a page's statement, one line per step.
+    async fn plan(conn: &impl ConnectionTrait, query: &SelectStatement) -> Vec<String> {
+        let statement = DbBackend::Sqlite.build(query);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        conn.query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").unwrap())
+            .collect()
+    }
+
+    /// The keyset promise (page 5,000 costs what page 1 costs) in the planner's words: after a
+    /// cursor, every order seeks its index to the cursor rather than reading from the start.
+    #[tokio::test]
+    async fn a_page_after_a_cursor_seeks_its_index_instead_of_reading_from_the_start() {
+        let conn = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        let cursors = [
+            (SortKey::Title, SortValue::Title("middlemarch".into())),
+            (SortKey::Year, SortValue::Year(Some(1871))),
+            (SortKey::Year, SortValue::Year(None)),
+            (SortKey::Created, SortValue::Created(chrono::Utc::now())),
+        ];
+        for (key, value) in cursors {
+            for descending in [false, true] {
+                let order = BookOrder { key, descending };
+                for after in starts(order, Some((value.clone(), 42))) {
+                    let query =
+                        list_query(DbBackend::Sqlite, &BookFilter::default(), order, after, 20)
+                            .unwrap();
+                    let steps = plan(&conn, &query).await;
+                    assert!(
+                        steps.iter().any(|s| s.starts_with("SEARCH book USING")),
+                        "{order:?} after {value:?}: {steps:?}"
+                    );
+                    assert!(
+                        !steps.iter().any(|s| s.starts_with("SCAN book")),
+                        "{order:?} after {value:?}: {steps:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -108,11 +108,18 @@ async fn a_page_of_books_costs_the_same_statements_at_any_size(backend: Backend)
         cost.iter().all(|c| *c == cost[0]),
         "pages of 1, 10 and 100 books cost the same statements: {cost:?}"
     );
-    // The category by slug, its subtree, the page, then one statement for the authors,
-    // categories, editions and contributors of the whole page.
+    // The category by slug, its subtree, the page, then the authors, categories, editions and
+    // contributors of the whole page: aggregated to JSON in one statement through the ORM, one
+    // plain statement each on SQLite's hot reader (src/repo/book_view.rs says why).
+    let parts = match backend {
+        Backend::Sqlite => 4,
+        Backend::Postgres { .. } => 1,
+    };
     assert_eq!(
-        cost[0], 4,
-        "a page is four statements, not one per row: {cost:?}"
+        cost[0],
+        3 + parts,
+        "a page is {} statements, not one per row: {cost:?}",
+        3 + parts
     );
 
     // A search page too.
@@ -126,7 +133,7 @@ async fn a_page_of_books_costs_the_same_statements_at_any_size(backend: Backend)
     assert_eq!(found["items"].as_array().unwrap().len(), 100);
     assert_eq!(
         statements.load(Ordering::SeqCst),
-        2,
-        "a search page: the page, then the same one load"
+        1 + parts,
+        "a search page: the page, then the same parts"
     );
 }

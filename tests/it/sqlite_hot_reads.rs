@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use folio::db::DbError;
-use folio::entity::enums::EditionFormat;
+use folio::entity::enums::{ContributorRole, EditionFormat};
 use folio::repo::book::{BookFields, BookFilter, BookOrder, SortKey};
 use folio::repo::book_view;
 use folio::repo::edition::EditionFields;
@@ -13,7 +13,9 @@ use crate::support::fixtures as fx;
 use crate::support::{Backend, TestDb};
 
 /// Books that differ in every column a book has: absent and present optional fields, shared
-/// titles (so ties fall to the id), accents, and editions with every field set.
+/// titles (so ties fall to the id), accents, and editions with every field set. The last book
+/// has parts whose shown order is not their ids' order: authors credited newest first,
+/// categories by name, a second edition with its contributors credited newest first.
 async fn seed(t: &TestDb) -> Vec<i64> {
     let tx = t.db.begin().await.unwrap();
     let author = folio::repo::author::insert(&*tx, "Émile Zola".into(), None)
@@ -80,6 +82,47 @@ async fn seed(t: &TestDb) -> Vec<i64> {
         }
         ids.push(book.id);
     }
+
+    let book = *ids.last().unwrap();
+    let translator = folio::repo::author::insert(&*tx, "B Translator".into(), None)
+        .await
+        .unwrap();
+    let classics = folio::repo::category::insert(&*tx, "Classics".into(), "classics".into(), None)
+        .await
+        .unwrap();
+    folio::repo::book::set_authors(&*tx, book, &[translator.id, author.id])
+        .await
+        .unwrap();
+    folio::repo::book::set_categories(&*tx, book, &[category.id, classics.id])
+        .await
+        .unwrap();
+    for format in [EditionFormat::Print, EditionFormat::Ebook] {
+        let fields = EditionFields {
+            format,
+            isbn: None,
+            catalog_number: None,
+            publisher: None,
+            release_date: None,
+            language: None,
+            pages: None,
+            duration_seconds: None,
+            price_minor: None,
+            currency: None,
+        };
+        let edition = folio::repo::edition::insert(&*tx, book, fields)
+            .await
+            .unwrap();
+        folio::repo::edition::set_contributors(
+            &*tx,
+            edition.id,
+            &[
+                (translator.id, ContributorRole::Translator),
+                (narrator.id, ContributorRole::Illustrator),
+            ],
+        )
+        .await
+        .unwrap();
+    }
     folio::repo::search::refresh(&*tx, &ids).await.unwrap();
     tx.commit().await.unwrap();
     ids
@@ -98,6 +141,17 @@ async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
             .await
             .unwrap();
         assert_eq!(fast, orm, "book {id}");
+        // A book by id is read with its parts in one statement of its own.
+        if let Some(book) = orm {
+            let orm = book_view::books(t.db.reader(), vec![book.clone()])
+                .await
+                .unwrap();
+            let fast = hot
+                .run(move |read| book_view::book_sqlite(read, book))
+                .await
+                .unwrap();
+            assert_eq!(vec![fast], orm, "book {id} with its parts");
+        }
     }
 
     let books = folio::repo::book::list(
@@ -127,6 +181,41 @@ async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
             .any(|view| view.editions.iter().any(|e| !e.contributors.is_empty())),
         "the comparison covers editions with contributors"
     );
+    // What the comparison means to a reader: parts in credit and name order, not id order.
+    let last = fast
+        .iter()
+        .find(|v| v.book.id == *ids.last().unwrap())
+        .unwrap();
+    let names = |v: &[String]| v.join(", ");
+    assert_eq!(
+        names(
+            &last
+                .authors
+                .iter()
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()
+        ),
+        "B Translator, Émile Zola"
+    );
+    assert_eq!(
+        names(
+            &last
+                .categories
+                .iter()
+                .map(|c| c.slug.clone())
+                .collect::<Vec<_>>()
+        ),
+        "classics, novels"
+    );
+    // Its audiobook from the loop, then the print and ebook editions added after.
+    assert_eq!(last.editions.len(), 3);
+    for edition in &last.editions[1..] {
+        let credits: Vec<_> = edition.contributors.iter().map(|c| c.role).collect();
+        assert_eq!(
+            credits,
+            [ContributorRole::Translator, ContributorRole::Illustrator]
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,10 @@ const SEARCH_POSTGRES: &str = concat!(
     r#", "m"."rank" AS "rank" FROM "book" INNER JOIN (SELECT "matched_id", "rank" FROM (SELECT book_id AS "matched_id", CAST(-ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', $1)) AS DOUBLE PRECISION) AS "rank" FROM "book_search" WHERE document @@ to_tsquery('simple', $2)) AS "ranked" ORDER BY "rank" ASC, "matched_id" ASC LIMIT $3) AS "m" ON "m"."matched_id" = "book"."id" ORDER BY "m"."rank" ASC NULLS LAST, "book"."id" ASC LIMIT $4"#
 );
 
+/// The editions of a page's books, as SeaORM selects them on SQLite, up to the `IN (` list.
+const EDITIONS_OF_BOOKS: &str = r#"SELECT "edition"."id", "edition"."book_id", "edition"."format", "edition"."isbn", "edition"."catalog_number", "edition"."publisher", "edition"."release_date", "edition"."language", "edition"."pages", "edition"."duration_seconds", "edition"."price_minor", "edition"."currency", "edition"."created_at", "edition"."updated_at" FROM "edition" WHERE "edition"."book_id" IN ("#;
+const EDITIONS_ORDER: &str = r#") ORDER BY "edition"."book_id" ASC, "edition"."id" ASC"#;
+
 /// A `book` row, in `book_columns!` order.
 pub type BookRow = (
     i64,
@@ -364,11 +368,19 @@ pub async fn list_books(
             Listing::Search(tokens)
         }
     };
+    let browsing = matches!(listing, Listing::Title);
     match &*db {
         Db::Sqlite { readers, .. } => {
-            let page = readers
-                .run(move |conn| Ok(JsonBytes::of(&sqlite::list(conn, &listing, limit)?)))
-                .await?;
+            let read = move |conn: &rusqlite::Connection| {
+                Ok(JsonBytes::of(&sqlite::list(conn, &listing, limit)?))
+            };
+            // As folio: the catalog in title order, bounded like a book by id, is read on the
+            // calling thread when a reader is idle; a search goes to the blocking pool.
+            let page = if browsing {
+                readers.run_here(read).await?
+            } else {
+                readers.run(read).await?
+            };
             Ok(page.into_response())
         }
         Db::Postgres(pool) => {
@@ -447,8 +459,11 @@ fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
 mod sqlite {
     use rusqlite::{Connection, Row, params_from_iter};
 
+    use std::collections::HashMap;
+
     use super::{
-        BOOK_BY_ID, Book, BookRow, FIRST_PAGE, Listing, Page, PartsRow, SEARCH_SQLITE, attach,
+        Author, BOOK_BY_ID, Book, BookRow, Category, Contributor, EDITIONS_OF_BOOKS,
+        EDITIONS_ORDER, Edition, FIRST_PAGE, Listing, Page, PartsRow, SEARCH_SQLITE, attach,
         page_of, parts_head,
     };
     use crate::ApiError;
@@ -504,13 +519,123 @@ mod sqlite {
         };
         let (books, next_cursor) = page_of(rows, ranks, limit);
         Ok(Page {
-            items: details(conn, books)?,
+            items: page_details(conn, books)?,
             next_cursor,
         })
     }
 
-    /// The books with their authors, categories and editions (with contributors), in folio's
-    /// one statement.
+    /// A page's authors, categories, editions and the editions' contributors: folio's four
+    /// plain statements on SQLite (`books_sqlite` in src/repo/book_view.rs).
+    fn page_details(conn: &Connection, mut books: Vec<Book>) -> Result<Vec<Book>, ApiError> {
+        if books.is_empty() {
+            return Ok(books);
+        }
+        let at: HashMap<i64, usize> = books.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
+        let ids = || params_from_iter(books.iter().map(|b| b.id).collect::<Vec<_>>());
+
+        let sql = in_list(
+            "SELECT ba.book_id, a.id, a.name FROM book_author ba \
+             JOIN author a ON a.id = ba.author_id WHERE ba.book_id IN (",
+            books.len(),
+            ") ORDER BY ba.book_id, ba.position",
+        );
+        let authors = conn
+            .prepare_cached(&sql)?
+            .query_map(ids(), |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    Author {
+                        id: row.get(1)?,
+                        name: row.get(2)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+
+        let sql = in_list(
+            "SELECT bc.book_id, c.id, c.name, c.slug FROM book_category bc \
+             JOIN category c ON c.id = bc.category_id WHERE bc.book_id IN (",
+            books.len(),
+            ") ORDER BY bc.book_id, c.name",
+        );
+        let categories = conn
+            .prepare_cached(&sql)?
+            .query_map(ids(), |row| {
+                let category = Category {
+                    id: row.get(1)?,
+                    name: row.get(2)?,
+                    slug: row.get(3)?,
+                };
+                Ok((row.get::<_, i64>(0)?, category))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+
+        let sql = in_list(EDITIONS_OF_BOOKS, books.len(), EDITIONS_ORDER);
+        let editions = conn
+            .prepare_cached(&sql)?
+            .query_map(ids(), |row| {
+                Ok(Edition {
+                    id: row.get(0)?,
+                    book_id: row.get(1)?,
+                    format: row.get(2)?,
+                    isbn: row.get(3)?,
+                    catalog_number: row.get(4)?,
+                    publisher: row.get(5)?,
+                    release_date: row.get(6)?,
+                    language: row.get(7)?,
+                    pages: row.get(8)?,
+                    duration_seconds: row.get(9)?,
+                    price_minor: row.get(10)?,
+                    currency: row.get(11)?,
+                    contributors: vec![],
+                    created_at: row.get(12)?,
+                    updated_at: row.get(13)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+
+        let mut contributors: HashMap<i64, Vec<Contributor>> = HashMap::new();
+        if !editions.is_empty() {
+            let sql = in_list(
+                "SELECT ec.edition_id, ec.author_id, a.name, ec.role FROM edition_contributor ec \
+                 JOIN author a ON a.id = ec.author_id WHERE ec.edition_id IN (",
+                editions.len(),
+                ") ORDER BY ec.edition_id, ec.position",
+            );
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(params_from_iter(editions.iter().map(|e| e.id)), |row| {
+                    let contributor = Contributor {
+                        author_id: row.get(1)?,
+                        name: row.get(2)?,
+                        role: row.get(3)?,
+                    };
+                    Ok((row.get::<_, i64>(0)?, contributor))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (edition_id, contributor) in rows {
+                contributors
+                    .entry(edition_id)
+                    .or_default()
+                    .push(contributor);
+            }
+        }
+
+        for (book_id, author) in authors {
+            books[at[&book_id]].authors.push(author);
+        }
+        for (book_id, category) in categories {
+            books[at[&book_id]].categories.push(category);
+        }
+        for mut edition in editions {
+            edition.contributors = contributors.remove(&edition.id).unwrap_or_default();
+            books[at[&edition.book_id]].editions.push(edition);
+        }
+        Ok(books)
+    }
+
+    /// A book with its authors, categories and editions (with contributors), in folio's one
+    /// statement for a single book (`book_sqlite` in src/repo/book_view.rs).
     fn details(conn: &Connection, books: Vec<Book>) -> Result<Vec<Book>, ApiError> {
         if books.is_empty() {
             return Ok(books);
