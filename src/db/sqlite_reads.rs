@@ -185,9 +185,10 @@ impl HotReader {
     }
 
     /// Runs `work` on the calling thread when a connection is idle right now, else as
-    /// [`Self::run`]. Only for reads of a bounded handful of rows by key (a book by id): from
-    /// SQLite's cache they take tens of microseconds, less than the two thread switches of a
-    /// hop. Such a read does not wait on a lock here: should SQLite be busy (another process
+    /// [`Self::run`]. Only for reads bounded by keys and a limit (a book by id, a page of the
+    /// catalog off an index): from SQLite's cache they take tens to a few hundred microseconds,
+    /// less than a hop's two thread switches and the answer's memory freed on another thread
+    /// cost them. Such a read does not wait on a lock here: should SQLite be busy (another process
     /// holding the file exclusively, a WAL recovery), it is tried again through
     /// [`Self::run`], where waiting blocks no async worker.
     pub async fn run_here<T, E, F>(&self, work: F) -> Result<T, E>
