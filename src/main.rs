@@ -42,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    folio::telemetry::init(&settings);
+    let logs = folio::telemetry::init(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -53,7 +53,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli, settings)) {
+    let outcome = runtime.block_on(cli::run(cli, settings));
+    drop(runtime);
+    // The log lines still buffered go out before the error that ends the command, if any.
+    drop(logs);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => err.into(),
     }

@@ -248,34 +248,46 @@ impl HotRead<'_> {
         statement: &Statement,
         map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, DbError> {
+        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
+        self.query_sql(&statement.sql, values, map)
+    }
+
+    /// [`Self::query`] for a statement's SQL and values apart: a hot path builds its SQL once
+    /// (with SeaORM, as ever) and binds new values to it on every request.
+    pub fn query_sql<T>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, DbError> {
         if let Some(counter) = self.counter {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         let started = Instant::now();
-        let out = self.rows(statement, map).inspect_err(|e| {
+        let out = self.rows(sql, values, map).inspect_err(|e| {
             if e.is_unavailable() {
                 self.busy.set(true);
             }
         })?;
         let elapsed = started.elapsed();
         if elapsed >= self.slow {
-            tracing::warn!(db.statement = %statement.sql, ?elapsed, "slow statement");
+            tracing::warn!(db.statement = %sql, ?elapsed, "slow statement");
         } else {
-            tracing::debug!(db.statement = %statement.sql, rows_returned = out.len(), ?elapsed);
+            tracing::debug!(db.statement = %sql, rows_returned = out.len(), ?elapsed);
         }
         Ok(out)
     }
 
     fn rows<T>(
         &self,
-        statement: &Statement,
+        sql: &str,
+        values: &[Value],
         mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, DbError> {
         let mut prepared = self
             .conn
-            .prepare_cached(&statement.sql)
+            .prepare_cached(sql)
             .map_err(DbError::from_rusqlite)?;
-        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
         for (i, value) in values.iter().enumerate() {
             prepared
                 .raw_bind_parameter(i + 1, bindable(value)?)

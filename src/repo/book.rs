@@ -9,6 +9,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     Iterable, QueryFilter, QueryTrait, Set, Value,
 };
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Slice, search};
@@ -303,8 +305,10 @@ fn room_left(books: &[BookRow], limit: u64) -> Option<u64> {
 /// A book by id on SQLite's hot reader: [`find`]'s statement (without its `LIMIT 1`, which a
 /// primary key makes moot).
 pub fn find_sqlite(read: &HotRead<'_>, id: i64) -> Result<Option<book::Model>, DbError> {
-    let statement = book::Entity::find_by_id(id).build(DbBackend::Sqlite);
-    Ok(read.query(&statement, book_from_row)?.pop())
+    // Built by SeaORM once: building it anew was 3 % of a book by id's CPU.
+    static BY_ID: OnceLock<String> = OnceLock::new();
+    let sql = BY_ID.get_or_init(|| book::Entity::find_by_id(0).build(DbBackend::Sqlite).sql);
+    Ok(read.query_sql(sql, &[id.into()], book_from_row)?.pop())
 }
 
 /// A `book` row, its columns in declaration order as SeaORM selects them. A test checks this

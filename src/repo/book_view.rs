@@ -10,6 +10,7 @@
 //! single book keeps the one JSON statement there, which reads it in half the time of four.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
@@ -202,17 +203,17 @@ pub async fn books(
 
 /// One book with its parts on SQLite's hot reader: [`books`]' statement.
 pub fn book_sqlite(read: &HotRead<'_>, book: book::Model) -> Result<BookView, DbError> {
-    let parts = read.query(
-        &parts_of(DbBackend::Sqlite, std::slice::from_ref(&book)),
-        |row| {
-            Ok(BookParts {
-                book_id: row.get(0)?,
-                authors: row.get(1)?,
-                categories: row.get(2)?,
-                editions: row.get(3)?,
-            })
-        },
-    )?;
+    // Built once: formatting it anew was 1.5 % of a book by id's CPU.
+    static ONE_BOOK: OnceLock<String> = OnceLock::new();
+    let sql = ONE_BOOK.get_or_init(|| parts_statement(DbBackend::Sqlite, "?"));
+    let parts = read.query_sql(sql, &[book.id.into()], |row| {
+        Ok(BookParts {
+            book_id: row.get(0)?,
+            authors: row.get(1)?,
+            categories: row.get(2)?,
+            editions: row.get(3)?,
+        })
+    })?;
     let mut views = assemble(vec![book], parts)?;
     Ok(views.pop().expect("one book in, one view out"))
 }

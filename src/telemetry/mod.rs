@@ -1,23 +1,37 @@
 //! Structured logs: human-readable or JSON lines on standard error, filtered by `FOLIO_LOG`.
 //! HTTP requests open a span carrying the request id, so every line a request logs has it.
 
+mod batched;
+
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+
+pub use batched::Flush;
 
 use crate::config::{LogFormat, Settings};
 
-/// Installs the global subscriber once; later calls (tests) are ignored.
-pub fn init(settings: &Settings) {
+/// Installs the global subscriber once; later calls (tests) are ignored. Lines for a person at
+/// a terminal are written as they come; otherwise (a file, a pipe to a log collector) in
+/// batches, and what the returned [`Flush`] holds is written when it is dropped: keep it
+/// until the process exits.
+pub fn init(settings: &Settings) -> Option<Flush> {
     // Validated when the settings were read, so this parses.
     let filter =
         EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, flush) = if std::io::stderr().is_terminal() {
+        (BoxMakeWriter::new(std::io::stderr), None)
+    } else {
+        let (batched, flush) = batched::start();
+        (BoxMakeWriter::new(move || batched.clone()), Some(flush))
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_span_events(FmtSpan::NONE);
-    let _ = match settings.log_format {
+    let installed = match settings.log_format {
         // Colours only for a person at a terminal, not for a file or a log collector.
         LogFormat::Pretty => builder
             .with_target(false)
@@ -30,4 +44,6 @@ pub fn init(settings: &Settings) {
             .with_span_list(false)
             .try_init(),
     };
+    // Another subscriber was there first: its writer, not this one, gets the lines.
+    flush.filter(|_| installed.is_ok())
 }
