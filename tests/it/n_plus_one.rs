@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 
 use folio::entity::enums::EditionFormat;
 use folio::repo::book::BookFields;
-use folio::repo::edition::EditionFields;
 use serde_json::Value;
 
 use crate::backend_tests;
@@ -52,18 +51,7 @@ async fn seed(t: &TestDb) {
             fx::narrated_edition(
                 &*tx,
                 book.id,
-                EditionFields {
-                    format,
-                    isbn: None,
-                    catalog_number: None,
-                    publisher: None,
-                    release_date: None,
-                    language: None,
-                    pages: None,
-                    duration_seconds: None,
-                    price_minor: Some(999),
-                    currency: Some("EUR".into()),
-                },
+                fx::bare_edition(format, Some(999)),
                 narrator.id,
             )
             .await

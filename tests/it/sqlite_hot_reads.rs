@@ -97,19 +97,7 @@ async fn seed(t: &TestDb) -> Vec<i64> {
         .await
         .unwrap();
     for format in [EditionFormat::Print, EditionFormat::Ebook] {
-        let fields = EditionFields {
-            format,
-            isbn: None,
-            catalog_number: None,
-            publisher: None,
-            release_date: None,
-            language: None,
-            pages: None,
-            duration_seconds: None,
-            price_minor: None,
-            currency: None,
-        };
-        let edition = folio::repo::edition::insert(&*tx, book, fields)
+        let edition = folio::repo::edition::insert(&*tx, book, fx::bare_edition(format, None))
             .await
             .unwrap();
         folio::repo::edition::set_contributors(

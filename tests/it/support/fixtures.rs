@@ -73,6 +73,23 @@ pub async fn edition(
     .await
 }
 
+/// The fields of an edition in `format` with nothing else known, and `price` (EUR minor units)
+/// when given.
+pub fn bare_edition(format: EditionFormat, price: Option<i64>) -> EditionFields {
+    EditionFields {
+        format,
+        isbn: None,
+        catalog_number: None,
+        publisher: None,
+        release_date: None,
+        language: None,
+        pages: None,
+        duration_seconds: None,
+        price_minor: price,
+        currency: price.map(|_| "EUR".into()),
+    }
+}
+
 /// An edition written by the repository, as the API writes one, with `narrator_id` credited
 /// as its narrator.
 pub async fn narrated_edition(
