@@ -31,6 +31,11 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0003_rating_summary.sqlite.sql"),
                 postgres: include_str!("sql/0003_rating_summary.postgres.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0004_year_desc_index",
+                sqlite: include_str!("sql/0004_year_desc_index.sqlite.sql"),
+                postgres: include_str!("sql/0004_year_desc_index.postgres.sql"),
+            }),
         ]
     }
 }

@@ -281,7 +281,10 @@ pub fn list_sqlite(
 /// with a year: books without a year come last, and "after this book, or without a year" is an
 /// `OR` no index can seek, which read a million-book catalog from its start (60 ms deep in it).
 /// So the books with a year later than the cursor's are one statement, and, only when they do
-/// not fill the page, the books without a year (all of them, by id) a second.
+/// not fill the page, the books without a year (all of them, by id) a second. The second
+/// starts past the ends of the id range (ids are positive and given by the database), and
+/// reads the catalog as it is then: a book whose year was removed between the two could show
+/// twice on that one page, as a keyset page may after any edit between two pages.
 fn starts(order: BookOrder, after: Option<(SortValue, i64)>) -> Vec<Option<(SortValue, i64)>> {
     match after {
         Some((SortValue::Year(Some(year)), id)) if order.key == SortKey::Year => {

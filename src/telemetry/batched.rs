@@ -21,7 +21,10 @@ const MAX_WAITING: usize = 1 << 20;
 #[derive(Default)]
 struct Lines {
     bytes: Vec<u8>,
+    /// Exiting: the writer thread stops, and [`Flush`] writes what is left.
     closed: bool,
+    /// Everything buffered is out: later lines are written directly.
+    finished: bool,
 }
 
 #[derive(Default)]
@@ -54,8 +57,8 @@ impl Write for BatchedStderr {
                 .wait(lines)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        if lines.closed {
-            // Exiting: the writer is gone, so the line goes out directly.
+        if lines.finished {
+            // After the last batch: straight out, still after every earlier line.
             drop(lines);
             return io::stderr().write(buf);
         }
@@ -71,10 +74,13 @@ impl Write for BatchedStderr {
     }
 }
 
-/// Writes what is buffered when dropped, and stops the writer thread.
+/// The sink the batches go to, handed back by the writer thread when it stops.
+type Sink = Box<dyn Write + Send>;
+
+/// Stops the writer thread when dropped and writes what is still buffered.
 pub struct Flush {
     shared: Arc<Shared>,
-    writer: Option<JoinHandle<()>>,
+    writer: Option<JoinHandle<Sink>>,
 }
 
 impl Drop for Flush {
@@ -82,37 +88,50 @@ impl Drop for Flush {
         self.shared.lock().closed = true;
         self.shared.arrived.notify_one();
         self.shared.taken.notify_all();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
+        let Some(Ok(mut sink)) = self.writer.take().map(JoinHandle::join) else {
+            self.shared.lock().finished = true;
+            return;
+        };
+        // The rest is written holding the lock, so a line logged meanwhile waits, then goes
+        // out after it.
+        let mut lines = self.shared.lock();
+        let _ = sink.write_all(&lines.bytes).and_then(|()| sink.flush());
+        lines.bytes = Vec::new();
+        lines.finished = true;
     }
 }
 
 /// Starts the writer thread. Without a thread (the system refused one) lines go straight to
 /// standard error, as if unbuffered.
 pub fn start() -> (BatchedStderr, Flush) {
-    start_writing_to(io::stderr())
+    start_writing_to(Box::new(io::stderr()))
 }
 
 /// [`start`] with the batches going to `sink` (standard error but in tests).
-fn start_writing_to(mut sink: impl Write + Send + 'static) -> (BatchedStderr, Flush) {
+fn start_writing_to(mut sink: Sink) -> (BatchedStderr, Flush) {
     let shared = Arc::new(Shared::default());
     let writer = {
         let shared = shared.clone();
         std::thread::Builder::new()
             .name("folio-log".into())
-            .spawn(move || write_batches(&shared, &mut sink))
+            .spawn(move || {
+                write_batches(&shared, &mut sink);
+                sink
+            })
     };
     let writer = match writer {
         Ok(handle) => Some(handle),
         Err(_) => {
-            shared.lock().closed = true;
+            let mut lines = shared.lock();
+            lines.closed = true;
+            lines.finished = true;
             None
         }
     };
     (BatchedStderr(shared.clone()), Flush { shared, writer })
 }
 
+/// Writes batches until [`Flush`] closes the buffer, leaving the rest to it.
 fn write_batches(shared: &Shared, sink: &mut impl Write) {
     let mut batch = Vec::new();
     loop {
@@ -123,21 +142,16 @@ fn write_batches(shared: &Shared, sink: &mut impl Write) {
                 .wait(lines)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        if !lines.closed {
-            drop(lines);
-            std::thread::sleep(GATHER);
-            lines = shared.lock();
+        if lines.closed {
+            return;
         }
-        std::mem::swap(&mut lines.bytes, &mut batch);
-        let closing = lines.closed;
         drop(lines);
+        std::thread::sleep(GATHER);
+        std::mem::swap(&mut shared.lock().bytes, &mut batch);
         shared.taken.notify_all();
         // Standard error gone (a closed pipe) loses the lines, as a direct write would.
         let _ = sink.write_all(&batch).and_then(|()| sink.flush());
         batch.clear();
-        if closing {
-            return;
-        }
     }
 }
 
@@ -163,7 +177,7 @@ mod tests {
     #[test]
     fn every_line_from_every_thread_arrives_whole_and_in_order_by_exit() {
         let captured = Captured::default();
-        let (writer, flush) = start_writing_to(captured.clone());
+        let (writer, flush) = start_writing_to(Box::new(captured.clone()));
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let mut writer = writer.clone();

@@ -1,0 +1,2 @@
+-- Nothing on SQLite: it reads ix_book__original_year backwards for `sort=-year`, NULLs last, and
+-- seeks it to a cursor (a test holds the plan to that).
