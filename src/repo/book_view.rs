@@ -225,44 +225,31 @@ pub fn books_sqlite(read: &HotRead<'_>, books: Vec<book::Model>) -> Result<Vec<B
         return Ok(vec![]);
     }
     let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
+    // SQLite's placeholders are `?` as written: the SQL goes to the reader unchanged.
     let (placeholders, values) = in_list(&ids);
-    let sqlite =
-        |sql: String, values: Vec<Value>| super::statement(DbBackend::Sqlite, &sql, values);
 
-    let mut authors: HashMap<i64, Vec<AuthorRef>> = HashMap::new();
-    let rows = read.query(
-        &sqlite(
-            format!(
-                "SELECT ba.book_id, a.id, a.name FROM book_author ba \
-                 JOIN author a ON a.id = ba.author_id \
-                 WHERE ba.book_id IN ({placeholders}) ORDER BY ba.book_id, ba.position"
-            ),
-            values.clone(),
+    let mut authors = by_key(read.query_sql(
+        &format!(
+            "SELECT ba.book_id, a.id, a.name FROM book_author ba \
+             JOIN author a ON a.id = ba.author_id \
+             WHERE ba.book_id IN ({placeholders}) ORDER BY ba.book_id, ba.position"
         ),
+        &values,
         |row| {
-            Ok((
-                row.get(0)?,
-                AuthorRef {
-                    id: row.get(1)?,
-                    name: row.get(2)?,
-                },
-            ))
+            let author = AuthorRef {
+                id: row.get(1)?,
+                name: row.get(2)?,
+            };
+            Ok((row.get(0)?, author))
         },
-    )?;
-    for (book_id, author) in rows {
-        authors.entry(book_id).or_default().push(author);
-    }
-
-    let mut categories: HashMap<i64, Vec<CategoryRef>> = HashMap::new();
-    let rows = read.query(
-        &sqlite(
-            format!(
-                "SELECT bc.book_id, c.id, c.name, c.slug FROM book_category bc \
-                 JOIN category c ON c.id = bc.category_id \
-                 WHERE bc.book_id IN ({placeholders}) ORDER BY bc.book_id, c.name"
-            ),
-            values,
+    )?);
+    let mut categories = by_key(read.query_sql(
+        &format!(
+            "SELECT bc.book_id, c.id, c.name, c.slug FROM book_category bc \
+             JOIN category c ON c.id = bc.category_id \
+             WHERE bc.book_id IN ({placeholders}) ORDER BY bc.book_id, c.name"
         ),
+        &values,
         |row| {
             let category = CategoryRef {
                 id: row.get(1)?,
@@ -271,10 +258,7 @@ pub fn books_sqlite(read: &HotRead<'_>, books: Vec<book::Model>) -> Result<Vec<B
             };
             Ok((row.get(0)?, category))
         },
-    )?;
-    for (book_id, category) in rows {
-        categories.entry(book_id).or_default().push(category);
-    }
+    )?);
 
     let editions_of_page = edition::Entity::find()
         .filter(edition::Column::BookId.is_in(ids))
@@ -283,16 +267,18 @@ pub fn books_sqlite(read: &HotRead<'_>, books: Vec<book::Model>) -> Result<Vec<B
         .build(DbBackend::Sqlite);
     let found = read.query(&editions_of_page, super::edition::edition_from_row)?;
     let mut contributors = contributors_sqlite(read, &found)?;
-    let mut editions: HashMap<i64, Vec<EditionView>> = HashMap::new();
-    for edition in found {
-        editions
-            .entry(edition.book_id)
-            .or_default()
-            .push(EditionView {
-                contributors: contributors.remove(&edition.id).unwrap_or_default(),
-                edition,
-            });
-    }
+    let mut editions = by_key(
+        found
+            .into_iter()
+            .map(|edition| {
+                let view = EditionView {
+                    contributors: contributors.remove(&edition.id).unwrap_or_default(),
+                    edition,
+                };
+                (view.edition.book_id, view)
+            })
+            .collect(),
+    );
 
     Ok(books
         .into_iter()
@@ -305,34 +291,35 @@ pub fn books_sqlite(read: &HotRead<'_>, books: Vec<book::Model>) -> Result<Vec<B
         .collect())
 }
 
+/// Rows of (owner id, item) gathered per owner, each owner's items in the rows' order.
+fn by_key<T>(rows: Vec<(i64, T)>) -> HashMap<i64, Vec<T>> {
+    let mut grouped: HashMap<i64, Vec<T>> = HashMap::new();
+    for (key, item) in rows {
+        grouped.entry(key).or_default().push(item);
+    }
+    grouped
+}
+
 /// The contributors of `editions`, in credit order, by edition id; no statement when there
 /// are no editions.
 fn contributors_sqlite(
     read: &HotRead<'_>,
     editions: &[edition::Model],
 ) -> Result<HashMap<i64, Vec<ContributorRef>>, DbError> {
-    let mut contributors: HashMap<i64, Vec<ContributorRef>> = HashMap::new();
     if editions.is_empty() {
-        return Ok(contributors);
+        return Ok(HashMap::new());
     }
     let ids: Vec<i64> = editions.iter().map(|e| e.id).collect();
     let (placeholders, values) = in_list(&ids);
-    let statement = super::statement(DbBackend::Sqlite, &contributors_sql(&placeholders), values);
-    let rows = read.query(&statement, |row| {
+    let rows = read.query_sql(&contributors_sql(&placeholders), &values, |row| {
         let contributor = ContributorRef {
             author_id: row.get(1)?,
             name: row.get(2)?,
             role: super::edition::stored_enum(row, 3)?,
         };
-        Ok((row.get::<_, i64>(0)?, contributor))
+        Ok((row.get(0)?, contributor))
     })?;
-    for (edition_id, contributor) in rows {
-        contributors
-            .entry(edition_id)
-            .or_default()
-            .push(contributor);
-    }
-    Ok(contributors)
+    Ok(by_key(rows))
 }
 
 /// The contributors of the editions in `placeholders`: edition id, author id, name and role,
@@ -394,17 +381,18 @@ pub async fn with_contributors(
     ))
     .all(conn)
     .await?;
-    let mut contributors: HashMap<i64, Vec<ContributorRef>> = HashMap::new();
-    for r in rows {
-        contributors
-            .entry(r.edition_id)
-            .or_default()
-            .push(ContributorRef {
-                author_id: r.author_id,
-                name: r.name,
-                role: r.role,
-            });
-    }
+    let mut contributors = by_key(
+        rows.into_iter()
+            .map(|r| {
+                let contributor = ContributorRef {
+                    author_id: r.author_id,
+                    name: r.name,
+                    role: r.role,
+                };
+                (r.edition_id, contributor)
+            })
+            .collect(),
+    );
     Ok(editions
         .into_iter()
         .map(|edition| EditionView {
