@@ -32,6 +32,13 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The database did not answer. Marks its response so that the outage middleware can stop
+    /// later requests from waiting on it.
+    #[error("database unavailable")]
+    DatabaseUnavailable,
+    /// The disk under the database is full; nothing was written.
+    #[error("insufficient storage")]
+    InsufficientStorage,
     /// The message goes to the log only; the client learns nothing of the internals.
     #[error("internal error: {0}")]
     Internal(String),
@@ -56,6 +63,10 @@ pub struct Problem {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// On a response: the request failed because the database did not answer.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseUnavailable;
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -69,7 +80,8 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,7 +99,8 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Validation(_) => "validation-error",
             Self::TooManyRequests { .. } => "too-many-requests",
-            Self::Unavailable(_) => "service-unavailable",
+            Self::Unavailable(_) | Self::DatabaseUnavailable => "service-unavailable",
+            Self::InsufficientStorage => "insufficient-storage",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -113,6 +126,16 @@ impl ApiError {
             Self::MethodNotAllowed => {
                 ("This path does not accept that method.".to_string(), vec![])
             }
+            Self::DatabaseUnavailable => (
+                "The database is unavailable; try again shortly.".to_string(),
+                vec![],
+            ),
+            Self::InsufficientStorage => (
+                "The server's disk is full, so nothing was saved. Try again once the operator \
+                 has freed space."
+                    .to_string(),
+                vec![],
+            ),
             Self::Internal(_) => (
                 "An unexpected error occurred. The server log has the details under this \
                  response's x-request-id."
@@ -149,7 +172,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         let retry_after = match &self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
-            Self::Unavailable(_) => Some(5),
+            Self::Unavailable(_) | Self::DatabaseUnavailable => Some(5),
+            // A full disk is freed by a person, not in seconds.
+            Self::InsufficientStorage => Some(60),
             _ => None,
         };
         if let Some(seconds) = retry_after {
@@ -157,6 +182,9 @@ impl IntoResponse for ApiError {
         }
         if matches!(self, Self::Unauthorized(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(self, Self::DatabaseUnavailable) {
+            response.extensions_mut().insert(DatabaseUnavailable);
         }
         response
     }
@@ -175,8 +203,10 @@ impl From<DbError> for ApiError {
             }
             DbError::Unavailable(message) => {
                 tracing::warn!(error = %message, "database unavailable");
-                Self::Unavailable("The database is unavailable; try again shortly.".into())
+                Self::DatabaseUnavailable
             }
+            // Logged once per episode where it is noticed (`db::error`), not per request.
+            DbError::StorageFull(_) => Self::InsufficientStorage,
             DbError::Internal(e) => Self::Internal(e.to_string()),
         }
     }

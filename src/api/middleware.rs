@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Request, Response};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
@@ -13,8 +13,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::{Level, Span};
 
-use super::ApiError;
+use super::{ApiError, DatabaseUnavailable};
 use crate::config::RequestLimits;
+use crate::db::Database;
 
 /// Wraps every route. A request still running after `limits.request_timeout` is answered with
 /// 503 and its work is dropped, which rolls back any unit of work it held.
@@ -89,6 +90,27 @@ async fn with_timeout(
         ))
         .into_response(),
     }
+}
+
+/// Refuses a request at once while PostgreSQL is known to be down, rather than letting it wait
+/// out the pool timeout; a response that found the database unavailable starts that state
+/// (`db::outage`). The probes (`/health`, `/ready`) always run: `/ready` asks the database
+/// itself.
+pub async fn while_database_down(
+    State(db): State<Database>,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let probe = matches!(request.uri().path(), "/health" | "/ready");
+    if db.is_known_down() && !probe {
+        return ApiError::Unavailable("The database is unavailable; try again shortly.".into())
+            .into_response();
+    }
+    let response = next.run(request).await;
+    if response.extensions().get::<DatabaseUnavailable>().is_some() {
+        db.report_unavailable();
+    }
+    response
 }
 
 pub async fn not_found() -> ApiError {

@@ -30,7 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::service::auth::AuthService;
-pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use error::{ApiError, DatabaseUnavailable, FieldError, PROBLEM_JSON, Problem};
 
 /// What every handler can reach: settings, the database, sign-in. Cloned per request (cheap).
 #[derive(Clone)]
@@ -90,6 +90,10 @@ pub fn app(state: AppState) -> Router {
     );
     let limits = state.settings.limits.clone();
     let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            state.db.clone(),
+            middleware::while_database_down,
+        ))
         .merge(docs::router(&api, &state.settings.app_title))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)

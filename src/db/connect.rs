@@ -8,8 +8,12 @@ use std::time::Duration;
 use log::LevelFilter;
 use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
 use sqlx::ConnectOptions;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgTransactionManager};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous, SqliteTransactionManager,
+};
+use sqlx_core::transaction::TransactionManager;
 use url::Url;
 
 use super::DbError;
@@ -49,6 +53,7 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         .test_before_acquire(false)
         .idle_timeout(None)
         .max_lifetime(None)
+        .after_release(|conn, _| Box::pin(sqlite_writer_is_clean(conn)))
         .connect_with(
             options
                 .clone()
@@ -89,6 +94,7 @@ pub(super) async fn postgres(url: &Url, size: u32) -> Result<Pools, DbError> {
         .max_connections(size)
         .acquire_timeout(POOL_WAIT)
         .test_before_acquire(false)
+        .after_release(|conn, _| Box::pin(postgres_is_clean(conn)))
         .connect_with(options)
         .await
         .map_err(DbError::from_connect)?;
@@ -98,4 +104,49 @@ pub(super) async fn postgres(url: &Url, size: u32) -> Result<Pools, DbError> {
         reader: conn,
         hot_reader: None,
     })
+}
+
+/// Whether the SQLite writer may be lent again: outside any transaction, both by sqlx's count
+/// and by SQLite's own autocommit flag.
+///
+/// The two part ways when a COMMIT or ROLLBACK fails: sqlx lowers its count only when they
+/// succeed, while SQLite may already have rolled back by itself (a full disk). sqlx then
+/// believes a transaction is open, and the next unit of work would be a SAVEPOINT inside it that
+/// never commits: writes acknowledged and lost, the write lock held until a restart. Such a
+/// writer is closed instead (closing rolls back whatever it held) and the pool opens a fresh one.
+async fn sqlite_writer_is_clean(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    // Locking the handle goes through the worker's queue, behind the rollback queued when the
+    // unit of work was dropped, so the count below is the one after it.
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the locked handle gives this thread sole use of the connection until it drops.
+    let autocommit =
+        unsafe { rusqlite::ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    drop(handle);
+    let depth = SqliteTransactionManager::get_transaction_depth(conn);
+    if autocommit && depth == 0 {
+        return Ok(true);
+    }
+    tracing::warn!(
+        sqlx_depth = depth,
+        sqlite_in_transaction = !autocommit,
+        "the SQLite writer was left inside a transaction after a failed COMMIT or ROLLBACK; \
+         it is closed and a fresh connection opens"
+    );
+    Ok(false)
+}
+
+/// Whether a PostgreSQL connection may be lent again: sqlx counts no open transaction. A unit
+/// of work dropped mid-COMMIT queues its ROLLBACK and lowers the count; a connection whose
+/// count is still up was left by a path that did not, and is closed rather than lent inside a
+/// transaction. (A connection whose server went away fails sqlx's own ping after this.)
+async fn postgres_is_clean(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    let depth = PgTransactionManager::get_transaction_depth(conn);
+    if depth == 0 {
+        return Ok(true);
+    }
+    tracing::warn!(
+        sqlx_depth = depth,
+        "a PostgreSQL connection was released inside a transaction; it is closed"
+    );
+    Ok(false)
 }

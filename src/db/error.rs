@@ -3,6 +3,8 @@
 //! Constraint names follow `uq_<table>__<field>`, `fk_<table>__<column>`, `ck_<table>__<field>`
 //! (see `migration/sql`), so a violation can name the API field it protects on both backends.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sea_orm::{DbErr, RuntimeErr};
 use sqlx::error::{DatabaseError, ErrorKind};
 
@@ -20,6 +22,10 @@ pub enum DbError {
     /// The database cannot be reached, or stayed busy past the timeout.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The disk under the database is full: nothing was written, and writes succeed again once
+    /// space is freed.
+    #[error("the database's disk is full: {0}")]
+    StorageFull(String),
     #[error(transparent)]
     Internal(DbErr),
 }
@@ -57,6 +63,29 @@ impl DbError {
 
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// Whether the disk was last seen full. An episode is logged once when it starts and once when
+/// a write succeeds again, not once per refused request: a shop whose disk fills under load
+/// would otherwise bury the one line that matters. The flag is process-wide because the disk
+/// is; a process serves one database.
+static STORAGE_FULL: AtomicBool = AtomicBool::new(false);
+
+fn storage_full(message: String) -> DbError {
+    if !STORAGE_FULL.swap(true, Ordering::Relaxed) {
+        tracing::error!(
+            error = %message,
+            "the database's disk is full: writes are refused (507) until space is freed"
+        );
+    }
+    DbError::StorageFull(message)
+}
+
+/// Called after every commit: ends a disk-full episode, if one was under way.
+pub(super) fn note_committed() {
+    if STORAGE_FULL.load(Ordering::Relaxed) && STORAGE_FULL.swap(false, Ordering::Relaxed) {
+        tracing::info!("the database's disk has room again: writes succeed");
     }
 }
 
@@ -103,6 +132,7 @@ fn classify_database(db: &dyn DatabaseError, operation: Operation) -> Option<DbE
             field: invalid_field(db),
         }),
         _ if is_unavailable_code(db) => Some(DbError::Unavailable(db.message().to_string())),
+        _ if is_storage_full_code(db) => Some(storage_full(db.message().to_string())),
         _ if is_data_exception(db) => Some(DbError::Invalid {
             field: "body".into(),
         }),
@@ -207,6 +237,18 @@ fn is_data_exception(db: &dyn DatabaseError) -> bool {
     db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
         .is_some()
         && db.code().is_some_and(|code| code.starts_with("22"))
+}
+
+/// SQLite's SQLITE_FULL (13, any extended code), PostgreSQL's `53100 disk_full`.
+fn is_storage_full_code(db: &dyn DatabaseError) -> bool {
+    let Some(code) = db.code() else { return false };
+    if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        return code == "53100";
+    }
+    code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
 }
 
 fn is_unavailable_code(db: &dyn DatabaseError) -> bool {

@@ -5,6 +5,7 @@
 
 mod connect;
 mod error;
+mod outage;
 pub mod schema;
 mod sqlite_reads;
 mod unit_of_work;
@@ -36,6 +37,7 @@ pub struct Database {
     reader: DatabaseConnection,
     hot_reader: Option<HotReader>,
     backend: DbBackend,
+    outage: Arc<outage::Outage>,
 }
 
 impl Database {
@@ -56,7 +58,24 @@ impl Database {
             reader: pools.reader,
             hot_reader: pools.hot_reader,
             backend,
+            outage: Arc::default(),
         })
+    }
+
+    /// Whether PostgreSQL is known to be down: a request found it unavailable and it has not
+    /// answered since. Requests are then refused at once instead of each waiting out the pool
+    /// timeout (see `outage`). Always false on SQLite.
+    pub fn is_known_down(&self) -> bool {
+        self.outage.is_down()
+    }
+
+    /// A request found the database unavailable. On PostgreSQL this starts the outage state
+    /// and its probe; on SQLite, whose "unavailable" is a lock held by someone else for a
+    /// while, it does nothing.
+    pub fn report_unavailable(&self) {
+        if self.backend == DbBackend::Postgres {
+            self.outage.report(&self.reader);
+        }
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -26,9 +26,14 @@ impl UnitOfWork {
         Self { tx: Some(tx) }
     }
 
+    /// Commits. When COMMIT fails the transaction is rolled back as the unit of work is
+    /// dropped, and a connection that cannot say it is outside a transaction after that is not
+    /// lent again (see `connect`).
     pub async fn commit(mut self) -> Result<(), DbError> {
         let tx = self.tx.take().expect("a unit of work is committed once");
-        tx.commit().await.map_err(DbError::from)
+        tx.commit().await.map_err(DbError::from)?;
+        super::error::note_committed();
+        Ok(())
     }
 }
 

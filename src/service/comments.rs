@@ -1,5 +1,7 @@
 //! Comments and ratings (seed 001's comments): public to read, written by signed-in readers.
 
+use sea_orm::ConnectionTrait;
+
 use crate::db::Database;
 use crate::repo::comment::CommentRow;
 use crate::repo::{self, Slice};
@@ -28,23 +30,29 @@ pub async fn create(
     check(Some(&text), rating)?;
     let user_id = who.user_id;
     let text = text.trim().to_string();
-    let id = db
-        .write(|tx| {
-            Box::pin(async move {
-                if repo::book::find(&**tx, book_id).await?.is_none() {
-                    return Err(ServiceError::NotFound("book".into()));
-                }
-                Ok(repo::comment::insert(&**tx, user_id, book_id, text, rating)
-                    .await?
-                    .id)
-            })
+    db.write(|tx| {
+        Box::pin(async move {
+            if repo::book::find(&**tx, book_id).await?.is_none() {
+                return Err(ServiceError::NotFound("book".into()));
+            }
+            let id = repo::comment::insert(&**tx, user_id, book_id, text, rating)
+                .await?
+                .id;
+            row(&**tx, id).await
         })
-        .await?;
-    get(db, id).await
+    })
+    .await
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<CommentRow> {
-    repo::comment::find_row(db.reader(), id)
+    row(db.reader(), id).await
+}
+
+/// The comment as the API shows it. A write reads it in its own unit of work, so the answer
+/// needs nothing from the database once COMMIT has succeeded: a saved comment is never answered
+/// 503 (inviting a retry that would post it twice) because the database went away just after.
+async fn row(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<CommentRow> {
+    repo::comment::find_row(conn, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("comment".into()))
 }
@@ -84,11 +92,10 @@ pub async fn update(
             }
             let text = text.map(|t| t.trim().to_string());
             repo::comment::update(&**tx, existing, text, rating).await?;
-            Ok(())
+            row(&**tx, id).await
         })
     })
-    .await?;
-    get(db, id).await
+    .await
 }
 
 /// The author, or an admin moderating, deletes a comment.

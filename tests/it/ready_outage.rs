@@ -4,74 +4,15 @@
 //! stopping the relay cuts every connection and refuses new ones, exactly what folio sees when
 //! its database host goes down, while the shared server keeps serving the other tests.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use folio::config::DatabaseUrl;
 use folio::db::Database;
 use reqwest::StatusCode;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 
 use crate::http_frame::assert_problem;
+use crate::support::relay::Relay;
 use crate::support::{Backend, TestDb, TestServer};
-
-/// Relays 127.0.0.1:port to the upstream server until stopped.
-struct Relay {
-    addr: SocketAddr,
-    upstream: SocketAddr,
-    tasks: Arc<Mutex<JoinSet<()>>>,
-}
-
-impl Relay {
-    async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut relay = Self {
-            addr: listener.local_addr().unwrap(),
-            upstream,
-            tasks: Arc::new(Mutex::new(JoinSet::new())),
-        };
-        relay.accept(listener);
-        relay
-    }
-
-    fn accept(&mut self, listener: TcpListener) {
-        let tasks = self.tasks.clone();
-        let upstream = self.upstream;
-        self.tasks.lock().unwrap().spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                tasks.lock().unwrap().spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-    }
-
-    /// Closes the listener and every relayed connection.
-    fn stop(&self) {
-        self.tasks.lock().unwrap().abort_all();
-    }
-
-    /// Listens again on the same port.
-    async fn resume(&mut self) {
-        // The aborted accept loop drops its listener on its next poll; wait for the port.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let listener = loop {
-            match TcpListener::bind(self.addr).await {
-                Ok(listener) => break listener,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
-            }
-        };
-        self.accept(listener);
-    }
-}
 
 async fn ready_status(server: &TestServer) -> StatusCode {
     server.get("/ready").await.status()

@@ -13,6 +13,7 @@ backend_tests!(
     a_unit_of_work_dropped_without_commit_leaves_no_rows,
     work_that_returns_ok_is_committed,
     sixty_four_concurrent_writers_all_succeed,
+    a_failed_commit_leaves_the_next_unit_of_work_a_real_transaction,
 );
 
 #[derive(Debug)]
@@ -302,4 +303,119 @@ async fn slow_relay(url: &url::Url) -> u16 {
         }
     });
     port
+}
+
+/// Runs `sql` in a unit of work of its own.
+async fn exec(db: &folio::db::Database, sql: &'static str) -> Result<(), DbError> {
+    use sea_orm::ConnectionTrait;
+    db.write(|tx| {
+        Box::pin(async move {
+            tx.execute_unprepared(sql)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from)
+        })
+    })
+    .await
+}
+
+/// What the work after a failed COMMIT must be: a transaction of its own, whose rows others see
+/// once it commits and nobody sees when it fails, with the write lock free again afterwards.
+async fn assert_units_of_work_are_real_transactions(t: &TestDb) {
+    let failed: Result<(), WorkError> =
+        t.db.write(|tx| {
+            Box::pin(async move {
+                fx::author(&**tx, "Rolled back")
+                    .await
+                    .map_err(DbError::from)?;
+                Err(WorkError::Refused)
+            })
+        })
+        .await;
+    assert!(matches!(failed, Err(WorkError::Refused)));
+    t.db.write(|tx| {
+        Box::pin(async move { fx::author(&**tx, "Committed").await.map_err(DbError::from) })
+    })
+    .await
+    .expect("a write after the failed COMMIT commits");
+    // Counted through the reader, another connection: the row is committed, not held in a
+    // transaction the writer still has open.
+    assert_eq!(
+        t.count("author").await,
+        1,
+        "exactly the committed author is seen"
+    );
+    if let Some(path) = t.sqlite_path() {
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch("BEGIN IMMEDIATE; COMMIT;")
+            .expect("another connection takes the write lock at once");
+    }
+}
+
+/// A COMMIT refused by the database (a deferred foreign key checked only then): the unit of
+/// work fails with a clear error, and the one after it is a real transaction.
+async fn a_failed_commit_leaves_the_next_unit_of_work_a_real_transaction(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    exec(
+        &t.db,
+        "CREATE TABLE test_parent (id INTEGER PRIMARY KEY); \
+         CREATE TABLE test_child (parent_id INTEGER REFERENCES test_parent (id) \
+         DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .await
+    .unwrap();
+    let unit = t.db.begin().await.unwrap();
+    use sea_orm::ConnectionTrait;
+    unit.execute_unprepared("INSERT INTO test_child (parent_id) VALUES (42)")
+        .await
+        .expect("a deferred key is not checked before COMMIT");
+    let refused = unit
+        .commit()
+        .await
+        .expect_err("COMMIT checks the deferred key");
+    assert!(
+        matches!(refused, DbError::NotFound(_)),
+        "a missing parent reads as not found: {refused:?}"
+    );
+    assert_eq!(t.count("test_child").await, 0);
+    assert_units_of_work_are_real_transactions(&t).await;
+}
+
+/// SQLite rolls a transaction back by itself when the database cannot grow (SQLITE_FULL, here
+/// from `max_page_count`; a full disk does the same). The unit of work fails as storage full,
+/// the writer that still counted a transaction open is replaced, and the next unit of work is
+/// a real transaction, not a SAVEPOINT inside one that never commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_of_work_on_a_full_sqlite_database_leaves_the_next_one_a_real_transaction() {
+    use sea_orm::ConnectionTrait;
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let full: Result<(), DbError> =
+        t.db.write(|tx| {
+            Box::pin(async move {
+                // The limit holds for this connection only: a fresh writer has none.
+                let pages = tx
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Sqlite,
+                        "PRAGMA page_count",
+                    ))
+                    .await?
+                    .expect("a page count")
+                    .try_get_by_index::<i64>(0)?;
+                tx.execute_unprepared(&format!("PRAGMA max_page_count = {pages}"))
+                    .await?;
+                fx::author(&**tx, "Before the limit").await?;
+                let long_bio = "x".repeat(64 * 1024);
+                tx.execute_unprepared(&format!("UPDATE author SET bio = '{long_bio}'"))
+                    .await?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(
+        matches!(full, Err(DbError::StorageFull(_))),
+        "a database that cannot grow reads as storage full: {full:?}"
+    );
+    assert_eq!(t.count("author").await, 0);
+    assert_units_of_work_are_real_transactions(&t).await;
 }

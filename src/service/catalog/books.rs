@@ -1,5 +1,7 @@
 //! Books: what they are, who wrote them, where they belong, and finding them.
 
+use sea_orm::ConnectionTrait;
+
 use crate::db::{Database, DbError, HotRead};
 use crate::entity::book;
 use crate::repo::book::{BookFields, BookFilter, BookOrder, BookRow, SortValue};
@@ -104,19 +106,17 @@ pub async fn create(
 ) -> ServiceResult<BookView> {
     super::require_admin(who)?;
     check_fields(&mut input.fields)?;
-    let id = db
-        .write(|tx| {
-            Box::pin(async move {
-                check_references(&**tx, Some(&input.author_ids), Some(&input.category_ids)).await?;
-                let book = repo::book::insert(&**tx, input.fields).await?;
-                repo::book::set_authors(&**tx, book.id, &input.author_ids).await?;
-                repo::book::set_categories(&**tx, book.id, &input.category_ids).await?;
-                repo::search::refresh(&**tx, &[book.id]).await?;
-                Ok::<_, ServiceError>(book.id)
-            })
+    db.write(|tx| {
+        Box::pin(async move {
+            check_references(&**tx, Some(&input.author_ids), Some(&input.category_ids)).await?;
+            let book = repo::book::insert(&**tx, input.fields).await?;
+            repo::book::set_authors(&**tx, book.id, &input.author_ids).await?;
+            repo::book::set_categories(&**tx, book.id, &input.category_ids).await?;
+            repo::search::refresh(&**tx, &[book.id]).await?;
+            view(&**tx, book.id).await
         })
-        .await?;
-    get(db, id).await
+    })
+    .await
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<BookView> {
@@ -129,12 +129,22 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<BookView> {
             })
             .await?
         }
-        None => match repo::book::find(db.reader(), id).await? {
-            Some(book) => book_view::books(db.reader(), vec![book]).await?.pop(),
-            None => None,
-        },
+        None => return self::view(db.reader(), id).await,
     };
     view.ok_or_else(|| ServiceError::NotFound("book".into()))
+}
+
+/// The book as the API shows it, read through SeaORM on `conn`. Writes read it in their own
+/// unit of work, so a saved book is never answered 503 because the database went away right
+/// after COMMIT.
+async fn view(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<BookView> {
+    let book = repo::book::find(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("book".into()))?;
+    book_view::books(conn, vec![book])
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::NotFound("book".into()))
 }
 
 pub async fn update(
@@ -173,11 +183,10 @@ pub async fn update(
                 repo::book::set_categories(&**tx, id, category_ids).await?;
             }
             repo::search::refresh(&**tx, &[id]).await?;
-            Ok::<_, ServiceError>(())
+            view(&**tx, id).await
         })
     })
-    .await?;
-    get(db, id).await
+    .await
 }
 
 /// Deletes the book with its editions, comments, progress and notes. A book with a purchased

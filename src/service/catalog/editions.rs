@@ -1,5 +1,7 @@
 //! Editions: print, ebook, audiobook, vinyl — with ISBNs, prices and contributors.
 
+use sea_orm::ConnectionTrait;
+
 use crate::db::Database;
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::repo::book_view::{self, EditionView};
@@ -148,29 +150,33 @@ pub async fn create(
 ) -> ServiceResult<EditionView> {
     super::require_admin(who)?;
     check_fields(&mut input.fields)?;
-    let id = db
-        .write(|tx| {
-            Box::pin(async move {
-                if repo::book::find(&**tx, book_id).await?.is_none() {
-                    return Err(ServiceError::NotFound("book".into()));
-                }
-                check_contributors(&**tx, &input.contributors).await?;
-                let edition = repo::edition::insert(&**tx, book_id, input.fields)
-                    .await
-                    .map_err(isbn_conflict)?;
-                repo::edition::set_contributors(&**tx, edition.id, &input.contributors).await?;
-                Ok(edition.id)
-            })
+    db.write(|tx| {
+        Box::pin(async move {
+            if repo::book::find(&**tx, book_id).await?.is_none() {
+                return Err(ServiceError::NotFound("book".into()));
+            }
+            check_contributors(&**tx, &input.contributors).await?;
+            let edition = repo::edition::insert(&**tx, book_id, input.fields)
+                .await
+                .map_err(isbn_conflict)?;
+            repo::edition::set_contributors(&**tx, edition.id, &input.contributors).await?;
+            view(&**tx, edition.id).await
         })
-        .await?;
-    get(db, id).await
+    })
+    .await
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<EditionView> {
-    let edition = repo::edition::find(db.reader(), id)
+    view(db.reader(), id).await
+}
+
+/// The edition as the API shows it. Writes read it in their own unit of work, so a saved
+/// edition is never answered 503 because the database went away right after COMMIT.
+async fn view(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<EditionView> {
+    let edition = repo::edition::find(conn, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("edition".into()))?;
-    Ok(book_view::with_contributors(db.reader(), vec![edition])
+    Ok(book_view::with_contributors(conn, vec![edition])
         .await?
         .remove(0))
 }
@@ -208,11 +214,10 @@ pub async fn update(
                 check_contributors(&**tx, contributors).await?;
                 repo::edition::set_contributors(&**tx, id, contributors).await?;
             }
-            Ok::<_, ServiceError>(())
+            view(&**tx, id).await
         })
     })
-    .await?;
-    get(db, id).await
+    .await
 }
 
 /// Deletes an edition nobody bought; once purchased, a Conflict.

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod fixtures;
 pub mod process;
+pub mod relay;
 mod server;
 pub mod user;
 
@@ -81,6 +82,18 @@ impl TestDb {
         let test_db = Self::empty(backend).await;
         schema::init(&test_db.db).await.expect("migrations apply");
         test_db
+    }
+
+    /// A fresh SQLite database with folio's schema at `url`, in a folder the caller keeps.
+    pub async fn migrated_at(url: DatabaseUrl) -> Self {
+        let db = Database::connect(&url, 4).await.expect("SQLite opens");
+        schema::init(&db).await.expect("migrations apply");
+        Self {
+            db,
+            url,
+            _dir: None,
+            postgres: None,
+        }
     }
 
     /// A fresh database with nothing in it.
