@@ -131,7 +131,7 @@ pub async fn import(
             return None;
         }
         let parsed = parse(entry).map_err(|reason| Rejected {
-            fields: csv::StringRecord::from(vec![entry]),
+            fields: csv::ByteRecord::from(vec![entry]),
             reason,
         });
         Some(Ok(ReadRow { position, parsed }))

@@ -58,9 +58,9 @@ pub async fn import(
     path: &Path,
     options: ImportOptions,
 ) -> Result<Summary, ImportError> {
-    let (reader, headers, total_bytes) = super::open_csv(path)?;
+    let (reader, headers, total_bytes) = super::open_csv(path, FORMAT)?;
     let columns = Columns::find(&headers)?;
-    let rows = super::parse_rows(reader, path, move |row| parse(row, &columns));
+    let rows = super::parse_rows(reader, path, &headers, move |row| parse(row, &columns));
     super::run(db, path, headers, rows, total_bytes, options, &mut ()).await
 }
 

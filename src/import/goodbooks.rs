@@ -46,18 +46,18 @@ pub async fn import(
     path: &Path,
     options: ImportOptions,
 ) -> Result<Summary, ImportError> {
-    let (reader, headers, total_bytes) = super::open_csv(path)?;
+    let (reader, headers, total_bytes) = super::open_csv(path, FORMAT)?;
     let columns = Columns::find(&headers)?;
-    let rows = super::parse_rows(reader, path, move |row| parse(row, &columns));
+    let rows = super::parse_rows(reader, path, &headers, move |row| parse(row, &columns));
     super::run(db, path, headers, rows, total_bytes, options, &mut ()).await
 }
 
 /// Every good row of a goodbooks file, in memory: the raw material `folio seed` repeats.
 pub(crate) fn read_records(path: &Path) -> Result<Vec<BookRecord>, ImportError> {
-    let (reader, headers, _) = super::open_csv(path)?;
+    let (reader, headers, _) = super::open_csv(path, FORMAT)?;
     let columns = Columns::find(&headers)?;
     let mut records = vec![];
-    for row in super::parse_rows(reader, path, move |row| parse(row, &columns)) {
+    for row in super::parse_rows(reader, path, &headers, move |row| parse(row, &columns)) {
         if let Ok(record) = row?.parsed {
             records.push(record);
         }

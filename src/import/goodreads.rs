@@ -94,9 +94,9 @@ pub async fn import(
         ),
         None => None,
     };
-    let (reader, headers, total_bytes) = super::open_csv(path)?;
+    let (reader, headers, total_bytes) = super::open_csv(path, FORMAT)?;
     let columns = Columns::find(&headers)?;
-    let rows = super::parse_rows(reader, path, move |row| parse(row, &columns));
+    let rows = super::parse_rows(reader, path, &headers, move |row| parse(row, &columns));
     let mut reader = Reader { user_id };
     super::run(db, path, headers, rows, total_bytes, options, &mut reader).await
 }

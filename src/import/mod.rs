@@ -109,18 +109,60 @@ pub fn rejects_path(input: &Path) -> PathBuf {
 
 /// Opens a CSV export: a reader at its first row, its header row, and its size in bytes (for
 /// the progress bar). Rows may be short (a missing trailing field reads as empty).
+///
+/// `format` names the export in the errors for a file that cannot be one: an empty file, or
+/// a header that is not UTF-8 (columns are found by name, so a header that cannot be read
+/// leaves nothing to import).
 pub(crate) fn open_csv(
     path: &Path,
+    format: &'static str,
 ) -> Result<(csv::Reader<File>, csv::StringRecord, u64), ImportError> {
     let read_error = |e: &dyn std::fmt::Display| ImportError::Read {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
+    let not_the_format = |message: String| ImportError::Format { format, message };
     let file = File::open(path).map_err(|e| read_error(&e))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let headers = reader.headers().map_err(|e| read_error(&e))?.clone();
+    let headers = reader.byte_headers().map_err(|e| read_error(&e))?.clone();
+    if is_blank(&headers) {
+        // The reader skips empty lines but not lines of spaces: the file is empty only if
+        // every row is blank. Either way the import stops here, so no row read on is lost.
+        let mut row = csv::ByteRecord::new();
+        loop {
+            if !reader
+                .read_byte_record(&mut row)
+                .map_err(|e| read_error(&e))?
+            {
+                return Err(not_the_format(format!(
+                    "{} is an empty file",
+                    path.display()
+                )));
+            }
+            if !is_blank(&row) {
+                return Err(not_the_format(format!(
+                    "the first row of {} is blank, not a header",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let headers = csv::StringRecord::from_byte_record(headers).map_err(|e| {
+        let at = e.utf8_error();
+        not_the_format(format!(
+            "the header row of {} is not UTF-8 (column {}, byte offset {} in its name)",
+            path.display(),
+            at.field() + 1,
+            at.valid_up_to()
+        ))
+    })?;
     Ok((reader, headers, total_bytes))
+}
+
+/// No fields, or only whitespace in each.
+fn is_blank(row: &csv::ByteRecord) -> bool {
+    row.iter().all(|field| field.trim_ascii().is_empty())
 }
 
 /// A row as [`run`] takes it: where the reader was after it (for the progress bar), and what
@@ -130,39 +172,71 @@ pub(crate) struct ReadRow<R> {
     pub parsed: Result<R, Rejected>,
 }
 
-/// A row that cannot be imported: its fields as read, for the rejects file, and why.
+/// A row that cannot be imported: its fields as read, byte for byte (a row that is not UTF-8
+/// goes to the rejects file as it is, for the operator to mend), and why.
 pub(crate) struct Rejected {
-    pub fields: csv::StringRecord,
+    pub fields: csv::ByteRecord,
     pub reason: String,
 }
 
-/// The rows of `reader`, understood by `parse`. One record buffer is reused for every row;
+/// The rows of `reader`, understood by `parse`. A row that is not UTF-8 is rejected, not an
+/// error: one bad byte must not stop an import. One record buffer is reused for every good row;
 /// only a rejected row's fields are kept.
 pub(crate) fn parse_rows<R, F>(
     mut reader: csv::Reader<File>,
     path: &Path,
+    headers: &csv::StringRecord,
     parse: F,
 ) -> impl Iterator<Item = Result<ReadRow<R>, ImportError>> + use<R, F>
 where
     F: Fn(&csv::StringRecord) -> Result<R, String>,
 {
     let path = path.to_path_buf();
-    let mut row = csv::StringRecord::new();
-    std::iter::from_fn(move || match reader.read_record(&mut row) {
-        Ok(false) => None,
-        Ok(true) => {
-            let position = row.position().map(|p| p.byte()).unwrap_or(0);
-            let parsed = parse(&row).map_err(|reason| Rejected {
-                fields: row.clone(),
-                reason,
-            });
-            Some(Ok(ReadRow { position, parsed }))
+    let headers = headers.clone();
+    // Checking a row's UTF-8 takes the record by value; a good row hands it back, so one
+    // buffer serves every good row.
+    let mut buffer = Some(csv::ByteRecord::new());
+    std::iter::from_fn(move || {
+        let mut bytes = buffer.take().unwrap_or_default();
+        match reader.read_byte_record(&mut bytes) {
+            Ok(false) => None,
+            Ok(true) => {
+                let position = bytes.position().map(|p| p.byte()).unwrap_or(0);
+                let parsed = match csv::StringRecord::from_byte_record(bytes) {
+                    Ok(row) => {
+                        let parsed = parse(&row).map_err(|reason| Rejected {
+                            fields: row.as_byte_record().clone(),
+                            reason,
+                        });
+                        buffer = Some(row.into_byte_record());
+                        parsed
+                    }
+                    // The rejected row keeps the buffer; the next row gets a new one.
+                    Err(e) => Err(Rejected {
+                        reason: not_utf8(&headers, e.utf8_error()),
+                        fields: e.into_byte_record(),
+                    }),
+                };
+                Some(Ok(ReadRow { position, parsed }))
+            }
+            Err(e) => Some(Err(ImportError::Read {
+                path: path.clone(),
+                message: e.to_string(),
+            })),
         }
-        Err(e) => Some(Err(ImportError::Read {
-            path: path.clone(),
-            message: e.to_string(),
-        })),
     })
+}
+
+/// Why a row that is not UTF-8 is rejected: the column, by name when the header has one.
+fn not_utf8(headers: &csv::StringRecord, at: &csv::Utf8Error) -> String {
+    let column = match headers.get(at.field()).map(str::trim) {
+        Some(name) if !name.is_empty() => format!("'{name}'"),
+        _ => format!("{}", at.field() + 1),
+    };
+    format!(
+        "invalid UTF-8 in column {column} (byte offset {} in the field)",
+        at.valid_up_to()
+    )
 }
 
 /// Finds columns by name, so that column order does not matter and an export with more
@@ -376,4 +450,83 @@ async fn write_rows<R: Row>(
         after.after_write(&**unit, row, written).await?;
     }
     Ok(written.into_iter().map(|w| w.outcome).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("books.csv");
+        std::fs::write(&path, bytes).expect("written");
+        (dir, path)
+    }
+
+    fn open_error(bytes: &[u8]) -> String {
+        let (_dir, path) = file_with(bytes);
+        match open_csv(&path, "test") {
+            Ok(_) => panic!("{bytes:?} opened"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_empty_file_says_so() {
+        for bytes in [
+            &b""[..],
+            b"\n\n",
+            b"\r\n",
+            b"  \r\n\t\n \n",
+            b"\xEF\xBB\xBF",
+            b"\xEF\xBB\xBF\n",
+        ] {
+            let error = open_error(bytes);
+            assert!(error.ends_with("books.csv is an empty file"), "{error}");
+        }
+        let error = open_error(b"  \nisbn,title\n1,A\n");
+        assert!(error.ends_with("is blank, not a header"), "{error}");
+    }
+
+    #[test]
+    fn a_header_that_is_not_utf8_names_the_file() {
+        let error = open_error(b"isbn,ti\xFFtle\n1,A\n");
+        assert!(
+            error.starts_with("the file is not a test export: "),
+            "{error}"
+        );
+        assert!(error.contains("books.csv is not UTF-8"), "{error}");
+        assert!(error.contains("column 2, byte offset 2"), "{error}");
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_read_on() {
+        let (_dir, path) = file_with(b"first,second\na,b\nx\xFFy,z\nc,d\n1,2,\xFE\n");
+        let (reader, headers, _) = open_csv(&path, "test").expect("opened");
+        let rows: Vec<Result<String, (csv::ByteRecord, String)>> =
+            parse_rows(reader, &path, &headers, |row| Ok(row[0].to_string()))
+                .map(|row| {
+                    let parsed = row.expect("read").parsed;
+                    parsed.map_err(|rejected| (rejected.fields, rejected.reason))
+                })
+                .collect();
+        let rejected = |fields: Vec<&[u8]>, reason: &str| {
+            Err((csv::ByteRecord::from(fields), reason.to_string()))
+        };
+        assert_eq!(
+            rows,
+            vec![
+                Ok("a".to_string()),
+                rejected(
+                    vec![b"x\xFFy", b"z"],
+                    "invalid UTF-8 in column 'first' (byte offset 1 in the field)"
+                ),
+                Ok("c".to_string()),
+                rejected(
+                    vec![b"1", b"2", b"\xFE"],
+                    "invalid UTF-8 in column 3 (byte offset 0 in the field)"
+                ),
+            ]
+        );
+    }
 }

@@ -21,24 +21,25 @@ impl Rejects {
     }
 
     /// Written on the first bad row only: a clean import leaves no empty rejects file behind.
-    pub fn write(&mut self, fields: &csv::StringRecord, reason: &str) -> Result<(), ImportError> {
+    /// The fields are bytes so that a row that is not UTF-8 is kept exactly as it was read.
+    pub fn write(&mut self, fields: &csv::ByteRecord, reason: &str) -> Result<(), ImportError> {
         let failed = |e: csv::Error| ImportError::Rejects {
             path: self.path.clone(),
             message: e.to_string(),
         };
         if self.writer.is_none() {
             let mut writer = csv::Writer::from_path(&self.path).map_err(failed)?;
-            let mut headers = self.headers.clone();
-            headers.push_field("reason");
-            writer.write_record(&headers).map_err(failed)?;
+            writer
+                .write_record(self.headers.iter().chain(["reason"]))
+                .map_err(failed)?;
             self.writer = Some(writer);
         }
         let mut row = fields.clone();
-        row.push_field(reason);
+        row.push_field(reason.as_bytes());
         self.writer
             .as_mut()
             .expect("opened above")
-            .write_record(&row)
+            .write_byte_record(&row)
             .map_err(failed)
     }
 

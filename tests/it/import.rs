@@ -16,6 +16,7 @@ backend_tests!(
     an_exported_catalog_imports_into_an_empty_database_unchanged,
     a_user_export_holds_their_things_only,
     rows_of_one_file_match_each_other_and_ids_are_never_reused,
+    a_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
 );
 
 const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
@@ -216,6 +217,80 @@ async fn goodbooks_rows_are_understood_and_bad_ones_rejected(backend: Backend) {
     assert_eq!(t.count("book").await, 4);
     assert_eq!(t.count("edition").await, 3);
     assert_eq!(t.count("author").await, 6);
+}
+
+/// One byte that is not UTF-8 rejects its row, not the import: the bad row comes after the
+/// first batch and the first handover (1,000 rows each), and the rows on both sides land.
+async fn a_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    const BEFORE: usize = 1100;
+    const AFTER: usize = 5;
+    let good = |i: usize| {
+        let author = format!("Author {}", i % 50);
+        row(
+            "",
+            "",
+            &author,
+            "1990.0",
+            "",
+            &format!("Book number {i}"),
+            "eng",
+        )
+    };
+    // Latin-1, not UTF-8. Quoted only where needed, as the rejects file writes a row, so that
+    // its bytes there can be compared with these.
+    let bad: &[u8] = b"1,2,3,4,5,,,Bad Author,1990.0,,Caf\xE9 Society,eng,4.1,10,10,1,1,1,1,1,1,\
+        http://x/img.jpg,http://x/s.jpg";
+    let lines = std::iter::once(HEADER.as_bytes().to_vec())
+        .chain((0..BEFORE).map(|i| good(i).into_bytes()))
+        .chain([bad.to_vec()])
+        .chain((BEFORE..BEFORE + AFTER).map(|i| good(i).into_bytes()));
+    let mut csv = vec![];
+    for line in lines {
+        csv.extend(line);
+        csv.push(b'\n');
+    }
+    std::fs::write(dir.path().join("books.csv"), csv).unwrap();
+    let reason = "invalid UTF-8 in column 'title' (byte offset 3 in the field)";
+
+    // Under --strict it stops the import, as any bad row does.
+    let (code, out, err) = import(dir.path(), &t, &["books.csv", "--strict"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains(&format!("row {}: {reason}", BEFORE + 1)),
+        "{err}"
+    );
+    assert_eq!(t.count("book").await, 0);
+    assert!(!dir.path().join("books.rejects.csv").exists());
+
+    let (code, out, err) = import(dir.path(), &t, &["books.csv"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("Read {} rows", BEFORE + AFTER + 1)),
+        "{out}"
+    );
+    let counts = format!("{} created, 0 matched, 1 rejected", BEFORE + AFTER);
+    assert!(out.contains(&counts), "{out}");
+    assert_eq!(t.count("book").await as usize, BEFORE + AFTER);
+    let last = format!(
+        "SELECT count(*) FROM book WHERE title = 'Book number {}'",
+        BEFORE + AFTER - 1
+    );
+    assert_eq!(scalar(&t, &last).await, 1, "the rows after the bad one");
+
+    let rejects = std::fs::read(dir.path().join("books.rejects.csv")).unwrap();
+    let lines: Vec<&[u8]> = rejects.split(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 3, "{}", String::from_utf8_lossy(&rejects));
+    assert_eq!(lines[0], format!("{HEADER},reason").as_bytes());
+    let rest = lines[1].strip_prefix(bad).unwrap_or_else(|| {
+        panic!(
+            "the row as read, byte for byte: {}",
+            String::from_utf8_lossy(lines[1])
+        )
+    });
+    assert_eq!(rest, format!(",{reason}").as_bytes());
+    assert_eq!(lines[2], b"", "one rejected row");
 }
 
 /// Rows are matched against the rows before them in the same batch as well as the catalog, and

@@ -21,6 +21,9 @@ backend_tests!(
     a_goodreads_import_for_a_user_brings_their_ratings_reviews_and_shelves,
     a_discogs_collection_becomes_vinyl_editions,
     a_strict_import_with_a_bad_row_imports_nothing,
+    a_goodreads_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
+    a_discogs_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
+    an_empty_file_says_so_in_every_format,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -631,4 +634,128 @@ async fn a_strict_import_with_a_bad_row_imports_nothing(backend: Backend) {
     }
     assert!(!dir.path().join("library.rejects.csv").exists());
     assert!(!dir.path().join("collection.rejects.csv").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bytes that are not UTF-8, and empty files
+// ---------------------------------------------------------------------------------------------
+
+/// `text` with its `{E9}` as that one byte: é in Latin-1, which is not UTF-8.
+fn latin1(text: &str) -> Vec<u8> {
+    let (before, after) = text.split_once("{E9}").expect("a {E9} in the text");
+    [before.as_bytes(), b"\xE9", after.as_bytes()].concat()
+}
+
+/// The rejects file beside `file`, one row of bytes a line: the header first.
+fn rejects_lines(dir: &Path, file: &str) -> Vec<Vec<u8>> {
+    let rejects = std::fs::read(dir.join(file)).unwrap();
+    let text = String::from_utf8_lossy(&rejects).into_owned();
+    let lines: Vec<Vec<u8>> = rejects.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    assert_eq!(lines.last().map(Vec::len), Some(0), "{text}");
+    lines[..lines.len() - 1].to_vec()
+}
+
+/// The rejects file's row is `bad`, byte for byte, with the reason after it.
+fn assert_rejected_as_read(line: &[u8], bad: &[u8], reason: &str) {
+    let rest = line.strip_prefix(bad).unwrap_or_else(|| {
+        panic!(
+            "the row as read, byte for byte: {}",
+            String::from_utf8_lossy(line)
+        )
+    });
+    assert_eq!(String::from_utf8_lossy(rest), format!(",{reason}"));
+}
+
+/// A row of the library whose title is not UTF-8 is rejected as read; a batch is written
+/// before it and the row after it comes in.
+async fn a_goodreads_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported(
+    backend: Backend,
+) {
+    const CAFE: Fields = &[
+        ("Book Id", "7"),
+        ("Title", "Caf{E9} Society"),
+        ("Author", "Someone"),
+        ("ISBN", "=\"\""),
+        ("ISBN13", "=\"\""),
+        ("Exclusive Shelf", "read"),
+    ];
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = goodreads_csv(CURRENT, &[HUNGER_GAMES, DUNE, GOOD_OMENS, CAFE, HAIL_MARY]);
+    let bad = latin1(text.lines().nth(4).unwrap());
+    std::fs::write(dir.path().join("library.csv"), latin1(&text)).unwrap();
+
+    let summary = import_ok(
+        dir.path(),
+        &t,
+        "goodreads",
+        &["library.csv", "--batch-size", "2"],
+    );
+    assert_summary(&summary, 5, 4, 0, 1);
+    assert_eq!(t.count("book").await, 4);
+    let api = serve(t).await;
+    the_book(&api, "hail mary").await;
+
+    let lines = rejects_lines(dir.path(), "library.rejects.csv");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0], format!("{CURRENT},reason").into_bytes());
+    let reason = "invalid UTF-8 in column 'Title' (byte offset 3 in the field)";
+    assert_rejected_as_read(&lines[1], &bad, reason);
+}
+
+/// A record whose artist is not UTF-8 is rejected as read, beside the CD rejected for its
+/// format; a batch is written before it and the record after it comes in.
+async fn a_discogs_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported(
+    backend: Backend,
+) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "TAC-1,Caf{E9} Tacuba,Re,WEA,\"LP, Album\",,1994,42,Uncategorized,\
+        2020-11-12 12:24:52,,,";
+    let collection = collection();
+    let mut lines: Vec<&str> = collection.lines().collect();
+    lines.insert(3, bad);
+    std::fs::write(
+        dir.path().join("collection.csv"),
+        latin1(&(lines.join("\n") + "\n")),
+    )
+    .unwrap();
+
+    let args = ["collection.csv", "--batch-size", "2"];
+    let summary = import_ok(dir.path(), &t, "discogs", &args);
+    assert_summary(&summary, 5, 3, 0, 2);
+    assert_eq!(t.count("book").await, 3);
+    let api = serve(t).await;
+    the_book(&api, "au pairs").await;
+
+    let rejects = rejects_lines(dir.path(), "collection.rejects.csv");
+    assert_eq!(rejects.len(), 3);
+    assert_eq!(rejects[0], format!("{DISCOGS_HEADER},reason").into_bytes());
+    let reason = "invalid UTF-8 in column 'Artist' (byte offset 3 in the field)";
+    assert_rejected_as_read(&rejects[1], &latin1(bad), reason);
+    assert!(
+        rejects[2].ends_with(b",\"not a vinyl record (Format: CD, Comp)\""),
+        "{}",
+        String::from_utf8_lossy(&rejects[2])
+    );
+}
+
+/// An empty file is refused as one, whatever the format: not for a column it lacks.
+async fn an_empty_file_says_so_in_every_format(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["goodbooks", "goodreads", "discogs"] {
+        for content in ["", "\n\n", " \r\n\t\n"] {
+            std::fs::write(dir.path().join("empty.csv"), content).unwrap();
+            let (code, out, err) = import(dir.path(), &t, kind, &["empty.csv"]);
+            assert_eq!(code, Some(2), "{kind} {content:?}: {out}{err}");
+            assert!(
+                err.contains("empty.csv is an empty file"),
+                "{kind} {content:?}: {err}"
+            );
+            assert!(!err.contains("column"), "{kind} {content:?}: {err}");
+        }
+    }
+    assert!(!dir.path().join("empty.rejects.csv").exists());
+    assert_eq!(t.count("book").await, 0);
 }
