@@ -5,11 +5,12 @@
 //! time in constant memory. Each book is matched like any import (ISBN of its first edition,
 //! else folded title and first author); a new book gets all its editions (prices, contributors
 //! and all) and its categories by slug. Category parents are not in the export, so categories
-//! come back flat.
+//! come back flat. A line that is not UTF-8 is a bad row like any other, kept byte for byte in
+//! the rejects file; an empty file is refused before anything is imported.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
@@ -22,6 +23,9 @@ use crate::db::{Database, DbError};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::repo;
 use crate::repo::edition::EditionFields;
+
+/// Names the export in the error for a file that cannot be one.
+const FORMAT: &str = "folio catalog";
 
 #[derive(Debug, Clone, Deserialize)]
 struct ExportedBook {
@@ -112,41 +116,131 @@ pub async fn import(
     path: &Path,
     options: ImportOptions,
 ) -> Result<Summary, ImportError> {
-    let input = path.to_path_buf();
-    let read_error = move |e: &dyn std::fmt::Display| ImportError::Read {
-        path: input.clone(),
-        message: e.to_string(),
-    };
-    let file = File::open(path).map_err(|e| read_error(&e))?;
-    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut position = 0u64;
-    let lines = BufReader::new(file).lines().filter_map(move |line| {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => return Some(Err(read_error(&e))),
-        };
-        position += line.len() as u64 + 1;
-        let entry = line.trim().trim_end_matches(',');
-        if entry.is_empty() || entry == "[" || entry == "]" {
-            return None;
+    let (mut lines, total_bytes) = Lines::open(path)?;
+    let rows = std::iter::from_fn(move || {
+        loop {
+            let parsed = match lines.next_line() {
+                Ok(Some(line)) => read_line(line),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Some(parsed) = parsed {
+                let position = lines.position;
+                return Some(Ok(ReadRow { position, parsed }));
+            }
         }
-        let parsed = parse(entry).map_err(|reason| Rejected {
-            fields: csv::ByteRecord::from(vec![entry]),
-            reason,
-        });
-        Some(Ok(ReadRow { position, parsed }))
     });
     let headers = csv::StringRecord::from(vec!["book"]);
     super::run(
         db,
         path,
         headers,
-        lines,
+        rows,
         total_bytes,
         options,
         &mut NewBookParts,
     )
     .await
+}
+
+/// The lines of an export, read as bytes into one reused buffer: a line that is not UTF-8 is
+/// a bad row, not the end of the import.
+struct Lines {
+    reader: BufReader<File>,
+    path: PathBuf,
+    line: Vec<u8>,
+    /// Bytes read so far, for the progress bar.
+    position: u64,
+    /// `line` holds a line read ahead (the first that is not blank), not yet handed on.
+    held: bool,
+}
+
+impl Lines {
+    /// Opens an export, and answers its size in bytes too. An empty file, or one of blank lines
+    /// only, is refused as not an export at all (an empty catalog exports as `[` and `]`, which
+    /// imports nothing and succeeds).
+    fn open(path: &Path) -> Result<(Self, u64), ImportError> {
+        let file = File::open(path).map_err(|e| read_error(path, &e))?;
+        let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut lines = Lines {
+            reader: BufReader::new(file),
+            path: path.to_path_buf(),
+            line: Vec::new(),
+            position: 0,
+            held: false,
+        };
+        loop {
+            match lines.next_line()? {
+                None => {
+                    return Err(ImportError::Format {
+                        format: FORMAT,
+                        message: format!("{} is an empty file", path.display()),
+                    });
+                }
+                Some(line) if line.trim_ascii().is_empty() => {}
+                Some(_) => break,
+            }
+        }
+        lines.held = true;
+        Ok((lines, total_bytes))
+    }
+
+    /// The next line without its `\n` or `\r\n` (and the file's first without a UTF-8 byte
+    /// order mark); `None` at the end of the file.
+    fn next_line(&mut self) -> Result<Option<&[u8]>, ImportError> {
+        if !std::mem::take(&mut self.held) {
+            let first = self.position == 0;
+            self.line.clear();
+            let read = self
+                .reader
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| read_error(&self.path, &e))?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.position += read as u64;
+            if first && self.line.starts_with(BYTE_ORDER_MARK) {
+                self.line.drain(..BYTE_ORDER_MARK.len());
+            }
+        }
+        let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+        Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)))
+    }
+}
+
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
+fn read_error(path: &Path, e: &dyn std::fmt::Display) -> ImportError {
+    ImportError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// What a line of the export holds: nothing (a blank line, the array's brackets), a book, or
+/// a bad row. A book's line goes to the rejects file without its indent and the array's comma;
+/// a line that is not UTF-8 exactly as read, for the operator to mend.
+fn read_line(line: &[u8]) -> Option<Result<CatalogRow, Rejected>> {
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) => {
+            return Some(Err(Rejected {
+                fields: csv::ByteRecord::from(vec![line]),
+                reason: format!(
+                    "invalid UTF-8 at byte offset {} of the line",
+                    e.valid_up_to()
+                ),
+            }));
+        }
+    };
+    let entry = text.trim().trim_end_matches(',');
+    if entry.is_empty() || entry == "[" || entry == "]" {
+        return None;
+    }
+    Some(parse(entry).map_err(|reason| Rejected {
+        fields: csv::ByteRecord::from(vec![entry]),
+        reason,
+    }))
 }
 
 /// Writes a new book's editions and categories; a matched book is left as the catalog has it.
@@ -235,4 +329,74 @@ async fn set_contributors(
         }
     }
     repo::edition::set_contributors(conn, edition_id, &pairs).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Line = Result<String, (csv::ByteRecord, String)>;
+
+    /// Each row of a file holding `bytes`: a book's title, or a rejected row's field and reason;
+    /// and the position after the last.
+    fn rows(bytes: &[u8]) -> Result<(Vec<Line>, u64), String> {
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("catalog.json");
+        std::fs::write(&path, bytes).expect("written");
+        let (mut lines, total_bytes) = Lines::open(&path).map_err(|e| e.to_string())?;
+        assert_eq!(total_bytes, bytes.len() as u64);
+        let mut rows = vec![];
+        while let Some(line) = lines.next_line().expect("read") {
+            if let Some(parsed) = read_line(line) {
+                rows.push(
+                    parsed
+                        .map(|row| row.book.title)
+                        .map_err(|rejected| (rejected.fields, rejected.reason)),
+                );
+            }
+        }
+        Ok((rows, lines.position))
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_read_on() {
+        // A byte order mark, CRLF, indents, a blank line; the Latin-1 é is the bad line's 16th
+        // byte, and that line is kept with its tab and comma (not its CRLF).
+        let bytes = b"\xEF\xBB\xBF[\r\n  {\"title\": \"Emma\", \"authors\": [\"Jane Austen\"]},\r\n\
+            \t{\"title\": \"Caf\xE9\"},\r\n\n{\"title\": \"Beloved\", \"authors\": [\"Toni Morrison\"]}\
+            \r\n]\r\n";
+        let (rows, position) = rows(bytes).expect("opened");
+        assert_eq!(
+            rows,
+            vec![
+                Ok("Emma".to_string()),
+                Err((
+                    csv::ByteRecord::from(vec![&b"\t{\"title\": \"Caf\xE9\"},"[..]]),
+                    "invalid UTF-8 at byte offset 15 of the line".to_string()
+                )),
+                Ok("Beloved".to_string()),
+            ]
+        );
+        assert_eq!(position, bytes.len() as u64);
+    }
+
+    #[test]
+    fn an_empty_file_says_so() {
+        for bytes in [
+            &b""[..],
+            b"\n\n",
+            b" \r\n\t\n",
+            b"\xEF\xBB\xBF",
+            b"\xEF\xBB\xBF\n",
+        ] {
+            let error = rows(bytes).expect_err("an empty file");
+            assert!(
+                error.starts_with("the file is not a folio catalog export: "),
+                "{error}"
+            );
+            assert!(error.ends_with("catalog.json is an empty file"), "{error}");
+        }
+        let (rows, _) = rows(b"\n[\n]\n").expect("an empty catalog is not an empty file");
+        assert_eq!(rows, vec![]);
+    }
 }

@@ -1,6 +1,7 @@
 //! `folio import goodreads` and `folio import discogs` as a user runs them, on exports written
 //! here in the sites' real formats: what lands in the catalog (seen through the API), what a
 //! reader's `--user` import makes theirs, rejects, `--strict`, and second runs that add nothing.
+//! Bytes that are not UTF-8 and empty files in every format, `folio import catalog` too.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,6 +25,8 @@ backend_tests!(
     a_goodreads_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
     a_discogs_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
     an_empty_file_says_so_in_every_format,
+    a_catalog_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
+    an_empty_catalog_exports_and_imports_as_nothing,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -744,8 +747,8 @@ async fn a_discogs_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_importe
 async fn an_empty_file_says_so_in_every_format(backend: Backend) {
     let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
-    for kind in ["goodbooks", "goodreads", "discogs"] {
-        for content in ["", "\n\n", " \r\n\t\n"] {
+    for kind in ["goodbooks", "goodreads", "discogs", "catalog"] {
+        for content in ["", "\n\n", " \r\n\t\n", "\u{FEFF}\n"] {
             std::fs::write(dir.path().join("empty.csv"), content).unwrap();
             let (code, out, err) = import(dir.path(), &t, kind, &["empty.csv"]);
             assert_eq!(code, Some(2), "{kind} {content:?}: {out}{err}");
@@ -758,4 +761,97 @@ async fn an_empty_file_says_so_in_every_format(backend: Backend) {
     }
     assert!(!dir.path().join("empty.rejects.csv").exists());
     assert_eq!(t.count("book").await, 0);
+}
+
+/// A line of `folio export books --format json`: one book, as the export writes it.
+fn exported_book(title: &str, author: &str) -> Vec<u8> {
+    json!({
+        "id": 1,
+        "title": title,
+        "subtitle": null,
+        "authors": [author],
+        "original_year": 2001,
+        "language": "en",
+        "categories": [{"name": "Fiction", "slug": "fiction"}],
+        "editions": [
+            {"format": "ebook", "price_minor": 999, "currency": "EUR", "contributors": []}
+        ],
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// folio's own export with a book whose title is not UTF-8, after the first batch: that line
+/// is rejected exactly as read, and the books after it come in.
+async fn a_catalog_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported(
+    backend: Backend,
+) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    // `{"title":"Caf` is 13 bytes: the 0xFF is at byte offset 13 of its line.
+    let bad_book = [
+        br#"{"title":"Caf"#.as_slice(),
+        b"\xFF",
+        br#" Society","authors":["Someone"]}"#,
+    ]
+    .concat();
+    let books = [
+        exported_book("Emma", "Jane Austen"),
+        exported_book("Persuasion", "Jane Austen"),
+        exported_book("Middlemarch", "George Eliot"),
+        bad_book.clone(),
+        exported_book("Beloved", "Toni Morrison"),
+        exported_book("Piranesi", "Susanna Clarke"),
+    ];
+    // As the export writes it: `[`, one book a line with a comma after all but the last, `]`.
+    let export = [b"[\n".as_slice(), &books.join(b",\n".as_slice()), b"\n]\n"].concat();
+    std::fs::write(dir.path().join("catalog.json"), export).unwrap();
+    let bad_line = [bad_book.as_slice(), b","].concat();
+    let reason = "invalid UTF-8 at byte offset 13 of the line";
+
+    // Under --strict it stops the import, as any bad row does.
+    let args = ["catalog.json", "--strict", "--batch-size", "2"];
+    let (code, out, err) = import(dir.path(), &t, "catalog", &args);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains(&format!("row 4: {reason}")), "{err}");
+    assert_eq!(t.count("book").await, 0);
+    assert!(!dir.path().join("catalog.rejects.csv").exists());
+
+    let args = ["catalog.json", "--batch-size", "2"];
+    let summary = import_ok(dir.path(), &t, "catalog", &args);
+    assert_summary(&summary, 6, 5, 0, 1);
+    assert_eq!(t.count("book").await, 5);
+    assert_eq!(t.count("edition").await, 5);
+
+    let mut rejects = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(dir.path().join("catalog.rejects.csv"))
+        .unwrap();
+    let rows: Vec<csv::ByteRecord> = rejects.byte_records().map(Result::unwrap).collect();
+    assert_eq!(
+        rows,
+        [
+            csv::ByteRecord::from(vec!["book", "reason"]),
+            csv::ByteRecord::from(vec![bad_line.as_slice(), reason.as_bytes()]),
+        ],
+        "the header, then the bad line byte for byte with its reason"
+    );
+
+    let api = serve(t).await;
+    let piranesi = the_book(&api, "piranesi").await;
+    assert_eq!(names(&piranesi), ["Susanna Clarke"], "{piranesi}");
+}
+
+/// An empty catalog exports as `[` and `]`: not an empty file, so it imports, as nothing.
+async fn an_empty_catalog_exports_and_imports_as_nothing(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (output, out, err) = run(folio(dir.path())
+        .args(["export", "books", "--format", "json", "-o", "catalog.json"])
+        .env("DATABASE_URL", t.url_string()));
+    assert!(output.status.success(), "{out}{err}");
+
+    let summary = import_ok(dir.path(), &t, "catalog", &["catalog.json"]);
+    assert_summary(&summary, 0, 0, 0, 0);
+    assert!(!dir.path().join("catalog.rejects.csv").exists());
 }
