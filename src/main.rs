@@ -35,6 +35,10 @@ fn main() -> ExitCode {
     if matches!(cli.command, cli::Command::Serve(_)) {
         purge_freed_memory_at_once();
     }
+    // Before anything opens SQLite, which fixes its allocator when it first starts.
+    if !folio::db::sqlite_memory::use_mimalloc() {
+        eprintln!("folio: SQLite keeps the C library's allocator (it had already started)");
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(err) => {

@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         env!("CARGO_PKG_VERSION")
     );
     let state = AppState::new(settings, db.clone()).await?;
+    db.trim_when_idle();
     let result = server::serve(listener, state, server::shutdown_signal()).await;
     db.close().await;
     tracing::info!("stopped");

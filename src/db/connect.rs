@@ -66,7 +66,10 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         .max_connections(readers)
         .acquire_timeout(POOL_WAIT)
         .test_before_acquire(false)
-        .connect_with(options.read_only(true))
+        // The sqlx readers serve the lighter reads (sign-ins, comments, lists of one user's
+        // rows); the hot reads have their own connections. Half SQLite's default page cache
+        // each bounds what they hold under load (bench/README.md, "Memory under mixed load").
+        .connect_with(options.read_only(true).pragma("cache_size", "-1024"))
         .await
         .map_err(DbError::from_connect)?;
     let timings = ReaderTimings {

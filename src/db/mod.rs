@@ -7,6 +7,7 @@ mod connect;
 mod error;
 mod outage;
 pub mod schema;
+pub mod sqlite_memory;
 mod sqlite_reads;
 mod unit_of_work;
 
@@ -38,7 +39,13 @@ pub struct Database {
     hot_reader: Option<HotReader>,
     backend: DbBackend,
     outage: Arc<outage::Outage>,
+    /// Units of work begun so far: with the hot readers' leases, whether folio is busy.
+    writes: Arc<AtomicU64>,
 }
+
+/// How often an idle SQLite server looks whether it has been idle since the last look, and if
+/// so gives its page caches back (see [`Database::trim_when_idle`]).
+const IDLE_LOOK: Duration = Duration::from_secs(3);
 
 impl Database {
     /// Connects to the database the URL names; an SQLite file is created when missing.
@@ -59,7 +66,64 @@ impl Database {
             hot_reader: pools.hot_reader,
             backend,
             outage: Arc::default(),
+            writes: Arc::default(),
         })
+    }
+
+    /// On SQLite, frees the connections' page caches once folio has been idle for a few seconds
+    /// (between one and two looks), so that a server goes back near its idle size after a busy
+    /// spell instead of keeping a full cache on each of its connections. Each connection's
+    /// cache fills again from the operating system's page cache on its next reads. A look finds
+    /// nothing to do while requests keep coming. Nothing on PostgreSQL, whose caches are the
+    /// server's.
+    pub fn trim_when_idle(&self) {
+        if self.backend != DbBackend::Sqlite {
+            return;
+        }
+        let db = self.clone();
+        tokio::spawn(async move {
+            let (mut seen, mut trimmed) = (db.activity(), true);
+            loop {
+                tokio::time::sleep(IDLE_LOOK).await;
+                if db.writer.get_sqlite_connection_pool().is_closed() {
+                    return; // Shutting down.
+                }
+                let now = db.activity();
+                if now != seen {
+                    (seen, trimmed) = (now, false);
+                } else if !trimmed {
+                    db.release_idle_memory().await;
+                    trimmed = true;
+                }
+            }
+        });
+    }
+
+    fn activity(&self) -> u64 {
+        let reads = self.hot_reader.as_ref().map_or(0, HotReader::leases);
+        self.writes.load(Ordering::Relaxed) + reads
+    }
+
+    /// Frees the page caches of every SQLite connection nothing holds right now: the hot
+    /// readers, the sqlx readers and the writer. A connection in use is left as it is.
+    pub async fn release_idle_memory(&self) {
+        if let Some(hot) = &self.hot_reader {
+            hot.release_idle_memory();
+        }
+        for pool in [&self.reader, &self.writer] {
+            let pool = pool.get_sqlite_connection_pool();
+            // `try_acquire` takes only idle connections and never opens one; holding each
+            // until all are done keeps it from handing out the same one twice.
+            let mut idle = vec![];
+            while let Some(conn) = pool.try_acquire() {
+                idle.push(conn);
+            }
+            for conn in &mut idle {
+                let _ = sqlx::query("PRAGMA shrink_memory")
+                    .execute(&mut **conn)
+                    .await;
+            }
+        }
     }
 
     /// Whether PostgreSQL is known to be down: a request found it unavailable and it has not
@@ -108,6 +172,7 @@ impl Database {
     /// worker thread.
     pub async fn begin(&self) -> Result<UnitOfWork, DbError> {
         use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        self.writes.fetch_add(1, Ordering::Relaxed);
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()

@@ -40,6 +40,8 @@ struct ReadPool {
     slow: Duration,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    /// Leases so far: whether reads ran since the last look (see `Database::trim_when_idle`).
+    leases: AtomicU64,
 }
 
 /// The timings of the hot readers, as the sqlx pools have them.
@@ -82,6 +84,7 @@ struct Lease {
 
 impl Lease {
     fn new(pool: &Arc<ReadPool>, permit: OwnedSemaphorePermit) -> Result<Self, DbError> {
+        pool.leases.fetch_add(1, Ordering::Relaxed);
         let idle = pool.idle().pop();
         // Every permit finds an idle connection, but for one dropped mid-transaction.
         let conn = match idle {
@@ -135,6 +138,7 @@ impl HotReader {
             slow: timings.slow,
             idle: Mutex::new(Vec::with_capacity(size as usize)),
             permits: Arc::new(Semaphore::new(size as usize)),
+            leases: AtomicU64::new(0),
         };
         let connections = (0..size)
             .map(|_| pool.connect())
@@ -155,6 +159,19 @@ impl HotReader {
         let _all = tokio::time::timeout(self.pool.wait, all).await;
         self.pool.permits.close();
         self.pool.idle().clear();
+    }
+
+    /// How many reads have taken a connection so far.
+    pub(super) fn leases(&self) -> u64 {
+        self.pool.leases.load(Ordering::Relaxed)
+    }
+
+    /// Frees the page caches of the connections no read holds (`sqlite3_db_release_memory`);
+    /// the next reads fill them again from the operating system's cache.
+    pub(super) fn release_idle_memory(&self) {
+        for conn in self.pool.idle().iter() {
+            let _ = conn.release_memory();
+        }
     }
 
     pub(super) fn count_into(&mut self, counter: Arc<AtomicU64>) {

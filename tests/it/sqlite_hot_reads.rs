@@ -338,3 +338,48 @@ async fn closing_the_database_closes_the_hot_readers_and_checkpoints_the_wal() {
         "the WAL was checkpointed at close"
     );
 }
+
+/// Giving the page caches back when idle (`Database::release_idle_memory`, run by `serve` a few
+/// seconds after the last request) leaves every connection serving: the same answers after it,
+/// writes going through, and reads running alongside it unharmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_go_on_after_the_idle_caches_are_freed() {
+    use crate::support::api::{Api, expect};
+    use crate::support::user::{admin, new_book};
+
+    let api = Api::start(&Backend::Sqlite).await;
+    let admin = admin(&api).await;
+    let book = new_book(&admin, "Germinal").await;
+    let path = format!("/books/{book}");
+    let before = admin.get(&path).await;
+    api.t.db.release_idle_memory().await;
+    assert_eq!(admin.get(&path).await, before);
+
+    let reads: Vec<_> = (0..16)
+        .map(|_| {
+            let (client, url) = (
+                api.server.client.clone(),
+                api.server.url(&format!("/api/v1{path}")),
+            );
+            tokio::spawn(async move { client.get(url).send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    api.t.db.release_idle_memory().await;
+    for read in reads {
+        assert_eq!(read.await.unwrap(), 200);
+    }
+    let comment = serde_json::json!({"text": "Still writing after the caches went"});
+    expect(
+        admin
+            .send(
+                reqwest::Method::POST,
+                &format!("/books/{book}/comments"),
+                comment,
+            )
+            .await,
+        201,
+    )
+    .await;
+    api.t.db.release_idle_memory().await;
+    assert_eq!(api.t.count("comment").await, 1);
+}
