@@ -129,12 +129,22 @@ async fn sqlite_writer_is_clean(conn: &mut SqliteConnection) -> Result<bool, sql
     if autocommit && depth == 0 {
         return Ok(true);
     }
-    tracing::warn!(
-        sqlx_depth = depth,
-        sqlite_in_transaction = !autocommit,
-        "the SQLite writer was left inside a transaction after a failed COMMIT or ROLLBACK; \
-         it is closed and a fresh connection opens"
-    );
+    const REOPENED: &str = "the SQLite writer was left inside a transaction after a failed \
+                            COMMIT or ROLLBACK; it is closed and a fresh connection opens";
+    // A full disk does this to every write it refuses; its episode is logged once already.
+    if super::error::in_storage_full_episode() {
+        tracing::debug!(
+            sqlx_depth = depth,
+            sqlite_in_transaction = !autocommit,
+            "{REOPENED}"
+        );
+    } else {
+        tracing::warn!(
+            sqlx_depth = depth,
+            sqlite_in_transaction = !autocommit,
+            "{REOPENED}"
+        );
+    }
     Ok(false)
 }
 

@@ -82,6 +82,11 @@ fn storage_full(message: String) -> DbError {
     DbError::StorageFull(message)
 }
 
+/// Whether a disk-full episode is under way: what follows from it is expected, not news.
+pub(super) fn in_storage_full_episode() -> bool {
+    STORAGE_FULL.load(Ordering::Relaxed)
+}
+
 /// Called after every commit: ends a disk-full episode, if one was under way.
 pub(super) fn note_committed() {
     if STORAGE_FULL.load(Ordering::Relaxed) && STORAGE_FULL.swap(false, Ordering::Relaxed) {
