@@ -34,13 +34,27 @@ fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
 }
 
 /// The tokens of a search query, folded as the index is; at most `MAX_QUERY_TOKENS`.
+///
+/// Every token must match as a prefix, so a repeated token, or one that begins another
+/// ("harr" beside "harry"), narrows nothing: it is dropped before the query, which would
+/// otherwise pay for it (`a a a a …` made SQLite match and rank the whole catalog once a word).
 pub fn query_tokens(query: &str) -> Vec<String> {
-    fold(query)
-        .split(' ')
-        .filter(|t| !t.is_empty())
-        .take(MAX_QUERY_TOKENS)
-        .map(str::to_string)
-        .collect()
+    let folded = fold(query);
+    let words: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+    let mut kept: Vec<String> = vec![];
+    for (i, word) in words.iter().enumerate() {
+        let longer_elsewhere = words
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other.len() > word.len() && other.starts_with(word));
+        if !longer_elsewhere && !kept.iter().any(|k| k == word) {
+            kept.push(word.to_string());
+        }
+        if kept.len() == MAX_QUERY_TOKENS {
+            break;
+        }
+    }
+    kept
 }
 
 /// More words than this add nothing to finding a book and only cost time.
@@ -69,6 +83,18 @@ mod tests {
         assert_eq!(query_tokens("harr pott"), vec!["harr", "pott"]);
         assert_eq!(query_tokens("BRONTË!"), vec!["bronte"]);
         assert!(query_tokens("\"*:&|!()").is_empty());
-        assert_eq!(query_tokens(&"a ".repeat(100)).len(), MAX_QUERY_TOKENS);
+        let many: String = (0..100).map(|i| format!("w{i:03} ")).collect();
+        assert_eq!(query_tokens(&many).len(), MAX_QUERY_TOKENS);
+    }
+
+    #[test]
+    fn repeated_words_and_words_another_begins_are_dropped() {
+        assert_eq!(query_tokens(&"a ".repeat(100)), vec!["a"]);
+        assert_eq!(
+            query_tokens("Harry harry HARRY potter"),
+            vec!["harry", "potter"]
+        );
+        assert_eq!(query_tokens("harr harry pott"), vec!["harry", "pott"]);
+        assert_eq!(query_tokens("potter p harry"), vec!["potter", "harry"]);
     }
 }

@@ -191,13 +191,19 @@ impl HotReader {
         F: FnOnce(&HotRead<'_>) -> Result<T, E> + Send + 'static,
     {
         let lease = self.lease().await?;
+        let interrupt = Interrupt::new(&lease);
         let counter = self.counter.clone();
         let span = tracing::Span::current();
+        let finished = interrupt.finished();
         let joined = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            // Dropped before the lease (declared after it): the connection is no longer
+            // interruptible by this read once it is back in the pool, whatever happens.
+            let _finished = finished;
             work(&lease.read(counter.as_deref()))
         })
         .await;
+        interrupt.disarm();
         match joined {
             Ok(result) => result,
             // A panic in the read panics the request, as it would have on the calling thread.
@@ -252,6 +258,57 @@ impl HotReader {
         };
         Lease::new(&self.pool, permit)
     }
+}
+
+/// Stops a read's statements when the request waiting for it goes away (the client left, the
+/// request timed out, the server is shutting down): a blocking task runs to its end whatever
+/// happens to the future awaiting it, so a runaway read held its connection, a blocking thread
+/// and a core until it finished, and kept the process from exiting. Dropped while armed, it
+/// interrupts the connection (`sqlite3_interrupt`); the statement fails at once, and the
+/// connection goes back to the pool.
+struct Interrupt {
+    handle: Arc<Mutex<Option<rusqlite::InterruptHandle>>>,
+}
+
+/// Held by the read itself: when it drops, the connection is no longer the read's to interrupt.
+struct Finished(Arc<Mutex<Option<rusqlite::InterruptHandle>>>);
+
+impl Interrupt {
+    fn new(lease: &Lease) -> Self {
+        let conn = lease.conn.as_ref().expect("a lease holds its connection");
+        Self {
+            handle: Arc::new(Mutex::new(Some(conn.get_interrupt_handle()))),
+        }
+    }
+
+    fn finished(&self) -> Finished {
+        Finished(self.handle.clone())
+    }
+
+    /// The read's answer arrived: nothing to interrupt.
+    fn disarm(self) {
+        lock(&self.handle).take();
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        // Interrupting under the lock: the read cannot hand its connection back meanwhile.
+        if let Some(handle) = lock(&self.handle).as_ref() {
+            handle.interrupt();
+        }
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        lock(&self.0).take();
+    }
+}
+
+/// Nothing panics while holding these locks; a poisoned one is still whole.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One connection, lent to a read for its statements.

@@ -383,3 +383,48 @@ async fn reads_and_writes_go_on_after_the_idle_caches_are_freed() {
     api.t.db.release_idle_memory().await;
     assert_eq!(api.t.count("comment").await, 1);
 }
+
+/// A read whose request goes away (the client left, the request timed out) stops: its
+/// statement is interrupted and its connection comes back to the pool at once. Before, a
+/// runaway read held its connection until it finished, however long, and reads after it found
+/// no reader ("no SQLite reader came free in time").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_whose_request_went_away_gives_its_connection_back_at_once() {
+    use std::time::{Duration, Instant};
+
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let hot = t.db.hot_reader().expect("SQLite has hot readers").clone();
+    // Counting to a billion: minutes of work, on every reader the test database has (4).
+    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
+                SELECT count(*) FROM n";
+    let reads: Vec<_> = (0..4)
+        .map(|_| {
+            let hot = hot.clone();
+            tokio::spawn(async move {
+                hot.run(move |read| -> Result<Vec<i64>, DbError> {
+                    read.query_sql(long, &[], |row| row.get(0))
+                })
+                .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for read in &reads {
+        assert!(!read.is_finished(), "the long reads are running");
+        read.abort();
+    }
+
+    let started = Instant::now();
+    let one: Vec<i64> = hot
+        .run(|read| -> Result<Vec<i64>, DbError> {
+            read.query_sql("SELECT 1", &[], |row| row.get(0))
+        })
+        .await
+        .expect("a reader is free again");
+    assert_eq!(one, [1]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the next read waited {:?} for a reader (the pool's wait is 5 s)",
+        started.elapsed()
+    );
+}
