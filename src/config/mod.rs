@@ -27,6 +27,7 @@ pub struct Settings {
     pub payment_webhook_secret: Option<Secret>,
     pub auth: AuthSettings,
     pub limits: RequestLimits,
+    pub connections: ConnectionLimits,
 }
 
 /// Token lifetimes and the abuse limits on signing in and registering.
@@ -41,6 +42,16 @@ pub struct AuthSettings {
     pub auth_attempts_per_minute: u32,
     /// Where `/r/{code}` sends people, with `?ref=code` added.
     pub signup_url: String,
+}
+
+/// Limits on the connections clients hold open.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// Connections open at once; past it new ones wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may stay idle before its next request begins.
+    pub header_read_timeout: Duration,
 }
 
 /// Limits every request is held to.
@@ -161,6 +172,11 @@ impl Settings {
                 max_body_bytes: number(&get, "FOLIO_MAX_BODY_BYTES", 1 << 20, 1024..=1 << 30)?
                     as usize,
                 request_timeout: seconds(&get, "FOLIO_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
+            },
+            connections: ConnectionLimits {
+                max_connections: number(&get, "FOLIO_MAX_CONNECTIONS", 1024, 1..=1_000_000)?
+                    as usize,
+                header_read_timeout: seconds(&get, "FOLIO_HEADER_TIMEOUT_SECS", 10, 1..=3600)?,
             },
         })
     }

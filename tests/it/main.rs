@@ -25,6 +25,7 @@ mod reading;
 mod ready_outage;
 mod schema;
 mod secrets_in_logs;
+mod slow_clients;
 mod sqlite_hot_reads;
 mod store;
 mod unit_of_work;
