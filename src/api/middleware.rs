@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Request, Response};
+use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,6 +25,7 @@ pub fn wrap(router: Router, limits: &RequestLimits) -> Router {
         ServiceBuilder::new()
             // Outermost first: the id exists before the span opens and is echoed on every
             // response, including the ones the inner layers make up.
+            .layer(axum::middleware::map_request(drop_unusable_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(
@@ -34,12 +35,54 @@ pub fn wrap(router: Router, limits: &RequestLimits) -> Router {
                     .on_response(log_response)
                     .on_failure(()),
             )
+            .layer(axum::middleware::from_fn(security_headers))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(axum::middleware::from_fn(move |request, next| {
                 with_timeout(timeout, request, next)
             }))
             .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
     )
+}
+
+/// The longest client-sent request id kept; a longer one, or one with other characters than
+/// `[A-Za-z0-9._-]`, is replaced by a generated one. A client's id is echoed and written into
+/// every log line of its request: unchecked, a 60,000-character id made a 60,000-character log
+/// line, and a newline or control character in it could forge one.
+const MAX_REQUEST_ID: usize = 64;
+
+async fn drop_unusable_request_id(mut request: Request<Body>) -> Request<Body> {
+    let usable = request.headers().get("x-request-id").is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    });
+    if !usable {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
+}
+
+/// Headers every answer carries: `nosniff`, so a browser never runs a JSON or an uploaded
+/// file as something else; and `Cache-Control: no-store` on everything answered to a signed-in
+/// request and on the sign-in routes themselves (tokens), so no shared or browser cache keeps a
+/// reader's data or credentials. A handler that set its own `Cache-Control` keeps it.
+async fn security_headers(request: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    let private = request.headers().contains_key(header::AUTHORIZATION)
+        || request.headers().contains_key("x-api-key")
+        || request.uri().path().starts_with("/api/v1/auth/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if private && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// The span every log line of a request is written in. Only the path is recorded: query

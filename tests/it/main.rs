@@ -23,6 +23,7 @@ mod openapi;
 mod postgres_outage;
 mod reading;
 mod ready_outage;
+mod response_headers;
 mod schema;
 mod secrets_in_logs;
 mod slow_clients;
