@@ -1,7 +1,7 @@
 //! Categories: genres in a tree.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
@@ -91,6 +91,25 @@ pub async fn subtree(conn: &impl ConnectionTrait, root_id: i64) -> Result<Vec<i6
     rows.iter()
         .map(|row| row.try_get::<i64>("", "id").map_err(DbError::from))
         .collect()
+}
+
+/// The key of the PostgreSQL advisory lock that tree moves take (an arbitrary constant,
+/// "folio" and "cat" in ASCII, so that it is recognisable in `pg_locks`).
+const TREE_LOCK_KEY: i64 = 0x666f_6c69_6f63_6174;
+
+/// Serialises moves in the category tree until the unit of work ends. Two moves that are each
+/// acyclic can together make a cycle (X under Y while Y goes under X), and under PostgreSQL's
+/// READ COMMITTED each would check a tree without the other's move. With this lock the second
+/// checks the tree after the first committed. SQLite needs nothing: its units of work begin
+/// with `BEGIN IMMEDIATE` and so already run one at a time.
+pub async fn lock_tree(conn: &impl ConnectionTrait) -> Result<(), DbError> {
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let sql = "SELECT pg_advisory_xact_lock(?)";
+        let statement = super::statement(backend, sql, vec![TREE_LOCK_KEY.into()]);
+        conn.execute_raw(statement).await?;
+    }
+    Ok(())
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ backend_tests!(
     every_catalog_write_needs_an_admin,
     conflicts_name_the_field_and_deletes_cascade_or_refuse,
     malformed_bodies_and_unknown_ids_are_client_errors,
+    concurrent_category_moves_never_make_a_cycle,
 );
 
 const TABLES: [&str; 8] = [
@@ -367,4 +368,43 @@ async fn malformed_bodies_and_unknown_ids_are_client_errors(backend: Backend) {
 
     let after = counts(&api).await;
     assert_eq!(after, before, "no malformed request changed anything");
+}
+
+/// The ancestors of a category, nearest first; panics on a cycle.
+async fn ancestors(api: &Api, category: i64) -> Vec<i64> {
+    let mut seen = vec![];
+    let mut at = read(api, &format!("/categories/{category}")).await;
+    while let Some(parent) = at["parent_id"].as_i64() {
+        assert!(
+            parent != category && !seen.contains(&parent),
+            "a cycle through {category}: {seen:?} then {parent}"
+        );
+        seen.push(parent);
+        at = read(api, &format!("/categories/{parent}")).await;
+    }
+    seen
+}
+
+/// Two admins' requests, each acyclic on its own, that together would put X under Y and Y
+/// under X: fired at once, many times, exactly one wins and the tree stays a tree.
+async fn concurrent_category_moves_never_make_a_cycle(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let admin = admin_token(&api).await;
+    for round in 0..20 {
+        let new = |name: String| create(&api, &admin, "/categories", json!({"name": name}));
+        let x = id(&new(format!("X {round}")).await);
+        let y = id(&new(format!("Y {round}")).await);
+
+        let (x_path, y_path) = (format!("/categories/{x}"), format!("/categories/{y}"));
+        let (x_under_y, y_under_x) = tokio::join!(
+            api.patch(&x_path, Some(&admin), json!({"parent_id": y})),
+            api.patch(&y_path, Some(&admin), json!({"parent_id": x})),
+        );
+        let mut statuses = [x_under_y.status().as_u16(), y_under_x.status().as_u16()];
+        for category in [x, y] {
+            assert!(ancestors(&api, category).await.len() <= 1, "round {round}");
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 422], "round {round}: exactly one move wins");
+    }
 }

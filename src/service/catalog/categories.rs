@@ -96,6 +96,10 @@ pub async fn update(
     checks.finish()?;
     db.write(|tx| {
         Box::pin(async move {
+            if let Some(Some(_)) = changes.parent_id {
+                // Before anything is read: the cycle check and the move must see one tree.
+                repo::category::lock_tree(&**tx).await?;
+            }
             let existing = repo::category::find(&**tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound("category".into()))?;
