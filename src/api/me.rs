@@ -15,6 +15,7 @@ use super::users::UserResponse;
 use super::{ApiError, AppState, Problem};
 use crate::entity::api_key;
 use crate::repo::referral::LinkStats;
+use crate::service::auth::PasswordChange;
 use crate::service::{accounts, api_keys, referrals};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,17 +47,22 @@ async fn get_me(
 pub struct UpdateMeRequest {
     #[schema(example = "new-address@example.org")]
     email: String,
+    /// Your password, asked again before the email moves.
+    current_password: String,
 }
 
 /// Change your email
+///
+/// Needs a signed-in session (an access token, not an API key) and your current password.
 #[utoipa::path(
     patch, path = "/me", tag = "me",
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "Your updated account", body = UserResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sent with an API key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid email", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid email, or a wrong current password", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]
@@ -66,7 +72,7 @@ async fn update_me(
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
     Ok(Json(
-        accounts::update_email(&state.db, &me, body.email)
+        accounts::update_email(&state.db, &me, body.email, &body.current_password)
             .await?
             .into(),
     ))
@@ -74,19 +80,36 @@ async fn update_me(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
+    /// Your current password (also accepted as `current_password`).
+    #[serde(alias = "current_password")]
     old_password: String,
     new_password: String,
+    /// Keep your API keys working; by default the change revokes them.
+    #[serde(default)]
+    keep_api_keys: bool,
+}
+
+/// What a password change ended.
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChangedResponse {
+    /// Your other sign-ins, now signed out.
+    sessions_revoked: u64,
+    /// Your API keys, now revoked (0 with `keep_api_keys`).
+    api_keys_revoked: u64,
 }
 
 /// Change your password
 ///
-/// Every other sign-in is revoked; the one making this request stays signed in.
+/// Needs a signed-in session (an access token, not an API key). Every other sign-in is
+/// revoked, and so are your API keys unless `keep_api_keys` is true; the sign-in making this
+/// request stays signed in.
 #[utoipa::path(
     post, path = "/me/password", tag = "me",
     request_body = ChangePasswordRequest,
     responses(
-        (status = 204, description = "Changed"),
+        (status = 200, description = "Changed; what it revoked", body = PasswordChangedResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sent with an API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong old password, or a weak new one", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
@@ -95,12 +118,17 @@ async fn change_password(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .auth
-        .change_password(&me, &body.old_password, &body.new_password)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Json<PasswordChangedResponse>, ApiError> {
+    let change = PasswordChange {
+        current_password: body.old_password,
+        new_password: body.new_password,
+        keep_api_keys: body.keep_api_keys,
+    };
+    let revoked = state.auth.change_password(&me, change).await?;
+    Ok(Json(PasswordChangedResponse {
+        sessions_revoked: revoked.sessions,
+        api_keys_revoked: revoked.api_keys,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -141,12 +169,15 @@ pub struct NewApiKeyResponse {
 }
 
 /// Create an API key
+///
+/// Needs a signed-in session (an access token): an API key cannot create keys.
 #[utoipa::path(
     post, path = "/me/api-keys", tag = "me",
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "The new key, shown once", body = NewApiKeyResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sent with an API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))

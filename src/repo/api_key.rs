@@ -56,6 +56,16 @@ pub async fn delete(conn: &impl ConnectionTrait, user_id: i64, id: i64) -> Resul
     Ok(result.rows_affected == 1)
 }
 
+/// Deletes every key of `user_id`; how many there were.
+pub async fn delete_all(conn: &impl ConnectionTrait, user_id: i64) -> Result<u64, DbError> {
+    let result = api_key::Entity::delete_many()
+        .filter(api_key::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await
+        .map_err(DbError::on_delete)?;
+    Ok(result.rows_affected)
+}
+
 pub async fn find_with_user(
     conn: &impl ConnectionTrait,
     key_hash: &str,

@@ -1,8 +1,8 @@
 //! Users: lookups by id or by sign-in name, keyset pages, updates.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::Slice;
@@ -39,6 +39,29 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<user::M
 
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbError> {
     Ok(user::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// The user, with their row locked until the unit of work ends (`FOR UPDATE` on PostgreSQL;
+/// SQLite's units of work hold the database's one write lock already). Changes that depend on
+/// what the row says (an admin's rights, a disabled flag) read it this way.
+pub async fn lock(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbError> {
+    Ok(user::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?)
+}
+
+/// How many accounts are admins and not disabled, `except` one.
+pub async fn count_active_admins_except(
+    conn: &impl ConnectionTrait,
+    except: i64,
+) -> Result<u64, DbError> {
+    Ok(user::Entity::find()
+        .filter(Column::Role.eq(UserRole::Admin))
+        .filter(Column::Disabled.eq(false))
+        .filter(Column::Id.ne(except))
+        .count(conn)
+        .await?)
 }
 
 /// The case-folded form that uniqueness and sign-in compare.

@@ -1,11 +1,13 @@
 //! Accounts: registration (with referral attribution), a user's own profile, and the admin's
 //! view of everyone.
 
+use sea_orm::ConnectionTrait;
+
 use crate::db::Database;
 use crate::entity::enums::UserRole;
 use crate::entity::user;
 use crate::repo::{self, Slice};
-use crate::service::auth::{Principal, password};
+use crate::service::auth::{self, Principal, password};
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
@@ -79,14 +81,20 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
         .ok_or_else(|| ServiceError::NotFound("user".into()))
 }
 
+/// Changes the email, from a signed-in session and with the current password: the email is
+/// where the account is recovered from, so a stolen token or key must not be able to move it.
 pub async fn update_email(
     db: &Database,
     who: &Principal,
     email: String,
+    current_password: &str,
 ) -> ServiceResult<user::Model> {
+    who.require_session("Changing the email")?;
     Checks::default()
         .check("email", validate::email(&email))
         .finish()?;
+    let user = get(db, who.user_id).await?;
+    auth::check_current_password(&user, current_password, "current_password").await?;
     let user_id = who.user_id;
     db.write(|tx| {
         Box::pin(async move {
@@ -112,7 +120,10 @@ pub async fn page(
 }
 
 /// An admin changes a user's role or disables them. Admins cannot demote or disable
-/// themselves, so a server always keeps the admin who is using it.
+/// themselves, so a server always keeps the admin who is using it; and since the acting
+/// admin's rights are checked again under a lock inside the unit of work, two admins demoting
+/// each other at once cannot both succeed. Disabling ends the account's sign-ins and revokes its
+/// API keys, so enabling it again brings none of them back.
 pub async fn update_by_admin(
     db: &Database,
     admin: &Principal,
@@ -121,28 +132,93 @@ pub async fn update_by_admin(
     disabled: Option<bool>,
 ) -> ServiceResult<user::Model> {
     if !admin.is_admin() {
-        return Err(ServiceError::Forbidden(
-            "Only an admin may change users.".into(),
-        ));
+        return Err(not_an_admin());
     }
-    if id == admin.user_id && (role == Some(UserRole::Reader) || disabled == Some(true)) {
+    let takes_admin_away = role == Some(UserRole::Reader) || disabled == Some(true);
+    if id == admin.user_id && takes_admin_away {
         return Err(ServiceError::Conflict {
             field: "id".into(),
             detail: "Admins cannot demote or disable themselves.".into(),
         });
     }
+    let admin_id = admin.user_id;
     db.write(|tx| {
         Box::pin(async move {
-            let user = repo::user::find(&**tx, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound("user".into()))?;
+            let user = lock_admin_and_target(&**tx, admin_id, id).await?;
+            let is_active_admin = user.role == UserRole::Admin && !user.disabled;
+            if is_active_admin && takes_admin_away {
+                ensure_another_active_admin(&**tx, id).await?;
+            }
             let changes = repo::user::UserChanges {
                 role,
                 disabled,
                 ..Default::default()
             };
-            Ok::<_, ServiceError>(repo::user::update(&**tx, user, changes).await?)
+            let updated = repo::user::update(&**tx, user, changes).await?;
+            if disabled == Some(true) {
+                end_sign_ins_and_keys(&**tx, id).await?;
+            }
+            Ok::<_, ServiceError>(updated)
         })
     })
     .await
+}
+
+fn not_an_admin() -> ServiceError {
+    ServiceError::Forbidden("Only an admin may change users.".into())
+}
+
+/// Locks the acting admin's row and the target's, lower id first so that two admins acting on
+/// each other wait for one another instead of deadlocking, and checks that the acting admin
+/// still is one: another admin may have demoted or disabled them a moment ago.
+async fn lock_admin_and_target(
+    conn: &impl ConnectionTrait,
+    admin_id: i64,
+    target_id: i64,
+) -> ServiceResult<user::Model> {
+    let mut ids = [admin_id, target_id];
+    ids.sort_unstable();
+    let (mut admin, mut target) = (None, None);
+    for id in ids {
+        let row = repo::user::lock(conn, id).await?;
+        if id == admin_id {
+            admin = row.clone();
+        }
+        if id == target_id {
+            target = row;
+        }
+    }
+    if admin.is_none_or(|a| a.role != UserRole::Admin || a.disabled) {
+        return Err(not_an_admin());
+    }
+    target.ok_or_else(|| ServiceError::NotFound("user".into()))
+}
+
+/// Refuses a change that would leave no active admin: counted in the same unit of work, with
+/// the change applied (every admin but the one losing the role).
+async fn ensure_another_active_admin(
+    conn: &impl ConnectionTrait,
+    losing: i64,
+) -> ServiceResult<()> {
+    if repo::user::count_active_admins_except(conn, losing).await? == 0 {
+        return Err(ServiceError::Conflict {
+            field: "id".into(),
+            detail: "This would leave no active admin.".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Ends every sign-in of a disabled account and revokes its API keys. Access tokens name their
+/// sign-in, so enabling the account again does not bring them back.
+async fn end_sign_ins_and_keys(conn: &impl ConnectionTrait, user_id: i64) -> ServiceResult<()> {
+    let sessions = repo::session::revoke_all_but(conn, user_id, None).await?;
+    let api_keys = repo::api_key::delete_all(conn, user_id).await?;
+    tracing::info!(
+        user_id,
+        sessions,
+        api_keys,
+        "account disabled: its sign-ins and API keys are revoked"
+    );
+    Ok(())
 }

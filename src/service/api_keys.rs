@@ -10,12 +10,14 @@ use crate::service::{ServiceError, ServiceResult};
 /// How much of a key is kept in the clear to tell keys apart in a list.
 const SHOWN_PREFIX_CHARS: usize = 12;
 
-/// Creates a key; the returned string is the only time anyone sees it.
+/// Creates a key; the returned string is the only time anyone sees it. Only a signed-in
+/// session may: a key that could mint keys would outlive its own revocation.
 pub async fn create(
     db: &Database,
     who: &Principal,
     name: String,
 ) -> ServiceResult<(api_key::Model, String)> {
+    who.require_session("Creating an API key")?;
     Checks::default()
         .check("name", validate::text(&name, 1, 100))
         .finish()?;

@@ -3,7 +3,9 @@
 //! `accounts_rules` (uniqueness, abuse limits, referral links) and `accounts_input` (hostile
 //! strings, paging, malformed bodies).
 
+use folio::entity::{refresh_token, user};
 use reqwest::Method;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 
 use crate::backend_tests;
@@ -16,6 +18,10 @@ backend_tests!(
     logout_ends_only_that_sign_in,
     password_change_revokes_every_other_sign_in,
     a_disabled_account_is_locked_out_at_once,
+    a_password_change_revokes_api_keys_unless_kept,
+    password_and_email_changes_need_the_current_password,
+    a_disabled_account_refuses_its_refresh_token_without_using_it,
+    re_enabling_an_account_brings_back_no_old_sign_in_or_key,
 );
 
 async fn register_then_sign_in_with_json_or_form(backend: Backend) {
@@ -191,11 +197,15 @@ async fn password_change_revokes_every_other_sign_in(backend: Backend) {
     );
 
     let change = json!({"old_password": PASSWORD, "new_password": new_password});
-    expect(
+    let revoked = expect(
         api.post("/me/password", Some(&here.access), change).await,
-        204,
+        200,
     )
     .await;
+    assert_eq!(
+        revoked,
+        json!({"sessions_revoked": 1, "api_keys_revoked": 0})
+    );
 
     assert_eq!(
         api.me_status(&here.access).await,
@@ -282,4 +292,184 @@ async fn a_disabled_account_is_locked_out_at_once(backend: Backend) {
     )
     .await;
     assert_eq!(fields(&refused), ["id"]);
+}
+
+/// A new API key of the signed-in user; the key itself.
+async fn new_key(api: &Api, access: &str, name: &str) -> String {
+    let created = expect(
+        api.post("/me/api-keys", Some(access), json!({"name": name}))
+            .await,
+        201,
+    )
+    .await;
+    created["key"].as_str().unwrap().to_string()
+}
+
+async fn a_password_change_revokes_api_keys_unless_kept(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let (_, here) = api.sign_up("ada").await;
+    let elsewhere = api.login("ada", PASSWORD).await;
+    let kobo = new_key(&api, &here.access, "Kobo").await;
+    let script = new_key(&api, &here.access, "script").await;
+
+    // By default the keys go with the old password.
+    let change = json!({"old_password": PASSWORD, "new_password": "a brand new passphrase"});
+    let revoked = expect(
+        api.post("/me/password", Some(&here.access), change).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        revoked,
+        json!({"sessions_revoked": 1, "api_keys_revoked": 2})
+    );
+    for key in [&kobo, &script] {
+        assert_unauthorized(api.get("/me", Some(key)).await, "a key made before").await;
+    }
+    assert_eq!(api.me_status(&elsewhere.access).await, 401);
+    assert_eq!(api.me_status(&here.access).await, 200);
+    let listed = expect(api.get("/me/api-keys", Some(&here.access)).await, 200).await;
+    assert!(items(&listed).is_empty(), "{listed}");
+
+    // Kept when asked for, and the answer says nothing was revoked.
+    let kept = new_key(&api, &here.access, "Kobo").await;
+    let change = json!({
+        "current_password": "a brand new passphrase",
+        "new_password": "a third passphrase here",
+        "keep_api_keys": true,
+    });
+    let revoked = expect(
+        api.post("/me/password", Some(&here.access), change).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        revoked,
+        json!({"sessions_revoked": 0, "api_keys_revoked": 0})
+    );
+    assert_eq!(api.me_status(&kept).await, 200, "the kept key still works");
+}
+
+async fn password_and_email_changes_need_the_current_password(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let (_, ada) = api.sign_up("ada").await;
+    let new_password = "a brand new passphrase";
+    let refused = |response, field: &'static str| async move {
+        let refused = problem(response, 422, "validation-error").await;
+        assert_eq!(fields(&refused), [field], "{refused}");
+    };
+
+    let email = "ada@new.example";
+    refused(
+        api.patch("/me", Some(&ada.access), json!({"email": email}))
+            .await,
+        "current_password",
+    )
+    .await;
+    let wrong = json!({"email": email, "current_password": "not the password"});
+    refused(
+        api.patch("/me", Some(&ada.access), wrong).await,
+        "current_password",
+    )
+    .await;
+    refused(
+        api.post(
+            "/me/password",
+            Some(&ada.access),
+            json!({"new_password": new_password}),
+        )
+        .await,
+        "old_password",
+    )
+    .await;
+    let wrong = json!({"current_password": "not the password", "new_password": new_password});
+    refused(
+        api.post("/me/password", Some(&ada.access), wrong).await,
+        "old_password",
+    )
+    .await;
+    let me = expect(api.get("/me", Some(&ada.access)).await, 200).await;
+    assert_eq!(me["email"], "ada@example.org", "nothing changed");
+    api.login("ada", PASSWORD).await;
+
+    let right = json!({"email": email, "current_password": PASSWORD});
+    let me = expect(api.patch("/me", Some(&ada.access), right).await, 200).await;
+    assert_eq!(me["email"], email);
+}
+
+/// Sets the disabled flag straight in the database, as a disable racing a refresh would leave
+/// it: the account's sign-ins are not revoked yet.
+async fn set_disabled_in_db(api: &Api, id: i64, disabled: bool) {
+    let found = user::Entity::find_by_id(id)
+        .one(api.t.db.reader())
+        .await
+        .unwrap()
+        .expect("the user exists");
+    let mut active: user::ActiveModel = found.into();
+    active.disabled = Set(disabled);
+    let tx = api.t.db.begin().await.unwrap();
+    active.update(&*tx).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn used_refresh_tokens(api: &Api) -> u64 {
+    refresh_token::Entity::find()
+        .filter(refresh_token::Column::UsedAt.is_not_null())
+        .count(api.t.db.reader())
+        .await
+        .unwrap()
+}
+
+async fn a_disabled_account_refuses_its_refresh_token_without_using_it(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let (ada, first) = api.sign_up("ada").await;
+
+    set_disabled_in_db(&api, id(&ada), true).await;
+    assert_unauthorized(
+        api.refresh(&first.refresh).await,
+        "a disabled account's refresh",
+    )
+    .await;
+    assert_eq!(
+        used_refresh_tokens(&api).await,
+        0,
+        "the refusal used nothing"
+    );
+
+    // Had the refusal used the token, this would look like a replay and end the sign-in.
+    set_disabled_in_db(&api, id(&ada), false).await;
+    let renewed = tokens(expect(api.refresh(&first.refresh).await, 200).await);
+    assert_eq!(api.me_status(&renewed.access).await, 200);
+}
+
+async fn re_enabling_an_account_brings_back_no_old_sign_in_or_key(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let (boss, admin) = api.sign_up("boss").await;
+    api.make_admin(id(&boss)).await;
+    let (ada, reader) = api.sign_up("ada").await;
+    let key = new_key(&api, &reader.access, "Kobo").await;
+
+    let path = format!("/users/{}", id(&ada));
+    for disabled in [true, false] {
+        let body = json!({ "disabled": disabled });
+        expect(api.patch(&path, Some(&admin.access), body).await, 200).await;
+    }
+
+    assert_unauthorized(
+        api.get("/me", Some(&reader.access)).await,
+        "an access token from before",
+    )
+    .await;
+    assert_unauthorized(api.get("/me", Some(&key)).await, "an API key from before").await;
+    assert_unauthorized(
+        api.refresh(&reader.refresh).await,
+        "a refresh token from before",
+    )
+    .await;
+    let fresh = api.login("ada", PASSWORD).await;
+    assert_eq!(
+        api.me_status(&fresh.access).await,
+        200,
+        "signing in again works"
+    );
 }

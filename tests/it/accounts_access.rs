@@ -13,6 +13,7 @@ backend_tests!(
     anonymous_requests_get_401_with_www_authenticate,
     readers_get_403_on_admin_endpoints,
     users_never_reach_each_others_things,
+    an_api_key_cannot_create_keys_or_change_the_email_or_password,
 );
 
 async fn api_keys_work_in_either_header_until_revoked(backend: Backend) {
@@ -87,7 +88,7 @@ fn signed_in_endpoints() -> Vec<(Method, &'static str, Option<Value>)> {
         (
             Method::PATCH,
             "/me",
-            Some(json!({"email": "x@example.org"})),
+            Some(json!({"email": "x@example.org", "current_password": PASSWORD})),
         ),
         (
             Method::POST,
@@ -252,8 +253,12 @@ async fn users_never_reach_each_others_things(backend: Backend) {
         assert_eq!(me["email"], "ada@example.org");
     }
     let changed = expect(
-        api.patch("/me", Some(&a.access), json!({"email": "ada@new.example"}))
-            .await,
+        api.patch(
+            "/me",
+            Some(&a.access),
+            json!({"email": "ada@new.example", "current_password": PASSWORD}),
+        )
+        .await,
         200,
     )
     .await;
@@ -263,4 +268,49 @@ async fn users_never_reach_each_others_things(backend: Backend) {
         bob["email"], "bob@example.org",
         "PATCH /me changed only the caller"
     );
+}
+
+async fn an_api_key_cannot_create_keys_or_change_the_email_or_password(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let (_, ada) = api.sign_up("ada").await;
+    let key = expect(
+        api.post("/me/api-keys", Some(&ada.access), json!({"name": "Kobo"}))
+            .await,
+        201,
+    )
+    .await;
+    let key = key["key"].as_str().unwrap();
+
+    let attempts = [
+        (Method::POST, "/me/api-keys", json!({"name": "another"})),
+        (
+            Method::PATCH,
+            "/me",
+            json!({"email": "thief@example.org", "current_password": PASSWORD}),
+        ),
+        (
+            Method::POST,
+            "/me/password",
+            json!({"old_password": PASSWORD, "new_password": "the thief's passphrase"}),
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let refused = problem(
+            api.call(method.clone(), path, Some(key), Some(&body)).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("signed-in session"),
+            "{method} {path}: {detail}"
+        );
+    }
+
+    let keys = expect(api.get("/me/api-keys", Some(&ada.access)).await, 200).await;
+    assert_eq!(items(&keys).len(), 1, "no key was minted");
+    let me = expect(api.get("/me", Some(key)).await, 200).await;
+    assert_eq!(me["email"], "ada@example.org");
+    api.login("ada", PASSWORD).await;
 }

@@ -201,13 +201,21 @@ async fn hostile_strings_are_stored_intact_or_refused(backend: Backend) {
             continue; // taken by the registrations above
         }
         let response = api
-            .patch("/me", Some(&ada.access), json!({"email": value}))
+            .patch(
+                "/me",
+                Some(&ada.access),
+                json!({"email": value, "current_password": PASSWORD}),
+            )
             .await;
         intact_or_refused(response, "email", &value, "/email").await;
     }
     let final_email = r#"ada"o'hara@example.org"#;
     let changed = api
-        .patch("/me", Some(&ada.access), json!({"email": final_email}))
+        .patch(
+            "/me",
+            Some(&ada.access),
+            json!({"email": final_email, "current_password": PASSWORD}),
+        )
         .await;
     assert!(intact_or_refused(changed, "email", final_email, "/email").await);
     let me = expect(api.get("/me", Some(&ada.access)).await, 200).await;

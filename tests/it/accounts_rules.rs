@@ -45,7 +45,7 @@ async fn usernames_and_emails_are_unique_without_regard_to_case(backend: Backend
         api.patch(
             "/me",
             Some(&ada.access),
-            json!({"email": "BOB@example.org"}),
+            json!({"email": "BOB@example.org", "current_password": PASSWORD}),
         )
         .await,
         409,

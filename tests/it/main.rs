@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod accounts_access;
 mod accounts_input;
+mod accounts_races;
 mod accounts_rules;
 mod catalog;
 mod catalog_editions;

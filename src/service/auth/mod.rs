@@ -43,6 +43,18 @@ impl Principal {
         self.role == UserRole::Admin
     }
 
+    /// The sign-in behind this request. Creating keys and changing the email or password need
+    /// one: an API key is a credential handed to a program, and a leaked key must not be able
+    /// to mint more keys or take the account over.
+    pub fn require_session(&self, action: &str) -> ServiceResult<i64> {
+        self.session_id.ok_or_else(|| {
+            ServiceError::Forbidden(format!(
+                "{action} needs a signed-in session: sign in with your password and use the \
+                 access token, not an API key."
+            ))
+        })
+    }
+
     fn of(user: &user::Model, session_id: Option<i64>) -> Self {
         Self {
             user_id: user.id,
@@ -156,9 +168,15 @@ impl AuthService {
             .db
             .write(|tx| {
                 Box::pin(async move {
+                    // Under the account's row lock: an admin disabling it meanwhile either
+                    // sees this sign-in and revokes it, or is seen here.
+                    let user = repo::user::lock(&**tx, user_id).await?;
+                    if user.is_none_or(|u| u.disabled) {
+                        return Err(ServiceError::Forbidden("This account is disabled.".into()));
+                    }
                     let session = repo::session::create(&**tx, user_id).await?;
                     repo::session::add_refresh_token(&**tx, session.id, digest, expires_at).await?;
-                    Ok::<_, DbError>(session)
+                    Ok::<_, ServiceError>(session)
                 })
             })
             .await?;
@@ -197,13 +215,15 @@ impl AuthService {
                     if session.revoked_at.is_some() || token.expires_at <= crate::db::now() {
                         return Ok(Outcome::Refused);
                     }
-                    if !repo::session::use_refresh_token(&**tx, token.id).await? {
-                        repo::session::revoke(&**tx, session.id).await?;
-                        return Ok(Outcome::Replayed);
-                    }
+                    // The account is checked before the token is used: a refusal must not use
+                    // it up, or the next honest refresh would look like a replay.
                     let live = repo::user::find(&**tx, session.user_id).await?;
                     if live.is_none_or(|u| u.disabled) {
                         return Ok(Outcome::Refused);
+                    }
+                    if !repo::session::use_refresh_token(&**tx, token.id).await? {
+                        repo::session::revoke(&**tx, session.id).await?;
+                        return Ok(Outcome::Replayed);
                     }
                     repo::session::add_refresh_token(&**tx, session.id, next_digest, expires_at)
                         .await?;
@@ -297,28 +317,26 @@ impl AuthService {
         Ok(Principal::of(&user, None))
     }
 
-    /// Changes the password after checking the old one, and revokes every other sign-in.
+    /// Changes the password after checking the current one, from a signed-in session only.
+    /// Every other sign-in ends, and the account's API keys are revoked unless the request
+    /// keeps them: whoever learnt the old password may have made keys with it.
     pub async fn change_password(
         &self,
         who: &Principal,
-        old_password: &str,
-        new_password: &str,
-    ) -> ServiceResult<()> {
+        change: PasswordChange,
+    ) -> ServiceResult<Revoked> {
+        let keep_session = who.require_session("Changing the password")?;
         let user = repo::user::find(self.db.reader(), who.user_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound("user".into()))?;
-        if !password::verify(old_password.to_string(), Some(user.password_hash.clone())).await? {
-            return Err(ServiceError::invalid(
-                "old_password",
-                "is not the current password",
-            ));
-        }
+        check_current_password(&user, &change.current_password, "old_password").await?;
         validate::Checks::default()
-            .check("new_password", validate::password(new_password))
+            .check("new_password", validate::password(&change.new_password))
             .finish()?;
-        let hash = password::hash(new_password.to_string()).await?;
-        let (user_id, keep) = (who.user_id, who.session_id);
-        self.db
+        let hash = password::hash(change.new_password).await?;
+        let (user_id, keep_api_keys) = (who.user_id, change.keep_api_keys);
+        let revoked = self
+            .db
             .write(|tx| {
                 Box::pin(async move {
                     let changes = repo::user::UserChanges {
@@ -326,11 +344,48 @@ impl AuthService {
                         ..Default::default()
                     };
                     repo::user::update(&**tx, user, changes).await?;
-                    repo::session::revoke_all_but(&**tx, user_id, keep).await
+                    let sessions =
+                        repo::session::revoke_all_but(&**tx, user_id, Some(keep_session)).await?;
+                    let api_keys = match keep_api_keys {
+                        true => 0,
+                        false => repo::api_key::delete_all(&**tx, user_id).await?,
+                    };
+                    Ok::<_, DbError>(Revoked { sessions, api_keys })
                 })
             })
             .await?;
+        Ok(revoked)
+    }
+}
+
+/// A password change as asked for.
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+    /// Leave the account's API keys working (they are revoked otherwise).
+    pub keep_api_keys: bool,
+}
+
+/// What a password change ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revoked {
+    pub sessions: u64,
+    pub api_keys: u64,
+}
+
+/// Refuses unless `given` is the account's password: changing the email or the password asks
+/// for it again, so that a stolen access token alone cannot take the account over. A wrong
+/// one is a 422 naming `field`.
+pub async fn check_current_password(
+    user: &user::Model,
+    given: &str,
+    field: &str,
+) -> ServiceResult<()> {
+    let stored = Some(user.password_hash.clone());
+    if password::verify(given.to_string(), stored).await? {
         Ok(())
+    } else {
+        Err(ServiceError::invalid(field, "is not the current password"))
     }
 }
 
