@@ -30,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::service::auth::AuthService;
+use crate::service::referrals::ClickLimits;
 pub use error::{ApiError, DatabaseUnavailable, FieldError, PROBLEM_JSON, Problem};
 
 /// What every handler can reach: settings, the database, sign-in. Cloned per request (cheap).
@@ -38,6 +39,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub auth: Arc<AuthService>,
+    pub referral_clicks: Arc<ClickLimits>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             auth: Arc::new(auth),
+            referral_clicks: Arc::default(),
         })
     }
 }

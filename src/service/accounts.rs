@@ -52,7 +52,9 @@ pub async fn register_with_role(
                 .ok_or_else(|| {
                     ServiceError::invalid("referral_code", "no referral link has this code")
                 })?;
-            if caller.is_some_and(|c| c.user_id == link.owner_id) {
+            let owner = repo::user::find(db.reader(), link.owner_id).await?;
+            let owners_mailbox = owner.is_some_and(|o| same_mailbox(&o.email, &form.email));
+            if owners_mailbox || caller.is_some_and(|c| c.user_id == link.owner_id) {
                 return Err(ServiceError::invalid(
                     "referral_code",
                     "you cannot refer yourself",
@@ -73,6 +75,25 @@ pub async fn register_with_role(
         .write(|tx| Box::pin(async move { repo::user::insert(&**tx, new).await }))
         .await?;
     Ok(user)
+}
+
+/// Whether two addresses reach the same mailbox as far as folio can tell: the same address
+/// without regard to case, and without a `+tag` in the local part (`ada+x@example.org` is
+/// Ada's), which mail providers deliver to the untagged address.
+///
+/// What the self-referral check therefore catches: the link's owner registering while signed
+/// in, or with their own address again (any case, any `+tag`). What it cannot catch: an owner
+/// with a second address, or with a provider's other spellings (Gmail ignores dots in the
+/// local part; folio does not guess per provider), on another device or network. A shared
+/// email domain says nothing (whole countries share one), and nothing short of a verified
+/// payment identity tells two people apart.
+fn same_mailbox(a: &str, b: &str) -> bool {
+    fn mailbox(address: &str) -> Option<(String, String)> {
+        let (local, domain) = address.trim().rsplit_once('@')?;
+        let local = local.split('+').next().unwrap_or(local);
+        Some((repo::user::fold(local), repo::user::fold(domain)))
+    }
+    mailbox(a).is_some_and(|m| Some(m) == mailbox(b))
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
@@ -221,4 +242,19 @@ async fn end_sign_ins_and_keys(conn: &impl ConnectionTrait, user_id: i64) -> Ser
         "account disabled: its sign-ins and API keys are revoked"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_mailbox_ignores_case_and_plus_tags() {
+        assert!(same_mailbox("ada@example.org", "ADA@Example.ORG"));
+        assert!(same_mailbox("ada@example.org", "ada+referral@example.org"));
+        assert!(same_mailbox("ada+a@example.org", "ada+b@example.org"));
+        assert!(!same_mailbox("ada@example.org", "ada@example.com"));
+        assert!(!same_mailbox("ada@example.org", "bob@example.org"));
+        assert!(!same_mailbox("not an address", "not an address"));
+    }
 }

@@ -1,9 +1,12 @@
 //! Referral links (seed 002's ReferralLink): codes users share, clicks, sign-ups, purchases.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
 use crate::db::Database;
 use crate::repo::referral::LinkStats;
 use crate::repo::{self, Slice};
-use crate::service::auth::Principal;
+use crate::service::auth::{Principal, SlidingWindow};
 use crate::service::{ServiceError, ServiceResult};
 
 const GENERATED_CODE_CHARS: usize = 10;
@@ -66,14 +69,56 @@ pub async fn page(
     Ok(repo::referral::page_with_stats(db.reader(), who.user_id, after_id, limit).await?)
 }
 
-/// Counts a click on `code` and answers where to send the visitor.
-pub async fn follow(db: &Database, code: &str, signup_url: &str) -> ServiceResult<String> {
+/// How often one client address may follow referral links, and how often its clicks on one
+/// link count: a click is a write, and an unlimited, anonymous write both fills the disk and
+/// lets anyone inflate a link's figures.
+pub struct ClickLimits {
+    per_address: SlidingWindow,
+    counted: SlidingWindow,
+}
+
+/// Links one address may follow per minute; past it, 429.
+const CLICKS_PER_MINUTE: u32 = 30;
+/// One address's clicks on one link count once within this.
+const COUNT_ONCE_WITHIN: Duration = Duration::from_secs(3600);
+
+impl Default for ClickLimits {
+    fn default() -> Self {
+        Self {
+            per_address: SlidingWindow::new(CLICKS_PER_MINUTE, Duration::from_secs(60)),
+            counted: SlidingWindow::new(1, COUNT_ONCE_WITHIN),
+        }
+    }
+}
+
+/// Counts a click on `code` from `address` and answers where to send the visitor. A visitor
+/// following the same link again within the hour is sent on without a second count.
+pub async fn follow(
+    db: &Database,
+    limits: &ClickLimits,
+    address: IpAddr,
+    code: &str,
+    signup_url: &str,
+) -> ServiceResult<String> {
     check_code(code).map_err(|_| ServiceError::NotFound("referral link".into()))?;
-    let code_owned = code.to_string();
-    let counted = db
-        .write(|tx| Box::pin(async move { repo::referral::count_click(&**tx, &code_owned).await }))
-        .await?;
-    if !counted {
+    limits
+        .per_address
+        .hit(&address.to_string())
+        .map_err(|wait| ServiceError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        })?;
+    let found = if limits.counted.hit(&format!("{address} {code}")).is_ok() {
+        let code_owned = code.to_string();
+        db.write(|tx| {
+            Box::pin(async move { repo::referral::count_click(&**tx, &code_owned).await })
+        })
+        .await?
+    } else {
+        repo::referral::find_by_code(db.reader(), code)
+            .await?
+            .is_some()
+    };
+    if !found {
         return Err(ServiceError::NotFound("referral link".into()));
     }
     Ok(with_ref(signup_url, code))

@@ -16,6 +16,7 @@ backend_tests!(
     sign_in_and_register_attempts_are_limited_per_address,
     referral_links_count_clicks_and_sign_ups,
     unknown_and_self_referrals_are_refused,
+    clicks_count_once_per_visitor_and_are_limited_per_address,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -274,10 +275,57 @@ async fn unknown_and_self_referrals_are_refused(backend: Backend) {
     .await;
     assert_eq!(fields(&refused), ["referral_code"]);
 
+    // Ada, signed out, with her own address again: in another case and with a +tag.
+    let own = json!({"username": "sock2", "email": "ADA+again@Example.org", "password": PASSWORD, "referral_code": "ada-friends"});
+    let refused = problem(
+        api.post("/auth/register", None, own).await,
+        422,
+        "validation-error",
+    )
+    .await;
+    assert_eq!(fields(&refused), ["referral_code"]);
+
     assert_eq!(api.t.count("user").await, 1);
     let stats = only_link(&api, &ada.access).await;
     assert_eq!(
         (&stats["clicks"], &stats["signups"]),
         (&json!(0), &json!(0))
     );
+}
+
+/// A visitor following the same link again counts once, and one address following links
+/// without end is refused: a click is an anonymous write.
+async fn clicks_count_once_per_visitor_and_are_limited_per_address(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let (_, ada) = api.sign_up("ada").await;
+    let link = json!({"code": "ada-friends"});
+    expect(
+        api.post("/me/referral-links", Some(&ada.access), link)
+            .await,
+        201,
+    )
+    .await;
+
+    for _ in 0..5 {
+        assert_eq!(follow(&api, "ada-friends").await.status(), 302);
+    }
+    assert_eq!(
+        only_link(&api, &ada.access).await["clicks"],
+        1,
+        "one visitor, one click"
+    );
+
+    let mut refused = None;
+    for _ in 0..40 {
+        let response = follow(&api, "ada-friends").await;
+        if response.status() == 429 {
+            refused = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), 302);
+    }
+    let refused = refused.expect("40 more clicks from one address within a minute are limited");
+    assert!(refused.headers().contains_key("retry-after"));
+    problem(refused, 429, "too-many-requests").await;
+    assert_eq!(only_link(&api, &ada.access).await["clicks"], 1);
 }
