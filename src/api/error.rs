@@ -216,6 +216,7 @@ impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::Validation(errors) => Self::Validation(errors),
+            ServiceError::Malformed(message) => Self::BadRequest(message),
             ServiceError::Unauthenticated(message) => Self::Unauthorized(message),
             ServiceError::Forbidden(message) => Self::Forbidden(message),
             ServiceError::NotFound(what) => Self::NotFound(format!("No such {what}.")),

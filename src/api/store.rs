@@ -2,7 +2,8 @@
 
 use super::json::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -14,10 +15,11 @@ use utoipa_axum::routes;
 use super::extract::{AdminUser, ApiJson, ApiQuery, CurrentUser, parse_json};
 use super::pagination::{Page, PageParams};
 use super::{ApiError, AppState, FieldError, Problem};
+use crate::config::Secret;
 use crate::entity::enums::{EditionFormat, PurchaseStatus};
 use crate::entity::purchase;
 use crate::repo::purchase::{LibraryRow, PurchaseFilter};
-use crate::service::payments::{self, Applied, PaymentEvent};
+use crate::service::payments::{self, Applied, PaymentEvent, SignatureHeader};
 use crate::service::store;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -71,7 +73,8 @@ pub struct CreatePurchaseRequest {
 /// Needs an `Idempotency-Key` header (a UUID, say): the same key with the same body returns the
 /// same purchase (200, `Idempotent-Replayed: true`), so a retry after a timeout never buys twice;
 /// the same key with another body is a 422. The price is copied from the edition now; the
-/// purchase starts `pending` until the payment provider's webhook confirms it.
+/// purchase starts `pending` until the payment provider's webhook confirms it. An edition you
+/// own, or have a pending purchase of, is a 409 naming `edition_id`: one purchase at a time.
 #[utoipa::path(
     post, path = "/purchases", tag = "store",
     params(("Idempotency-Key" = String, Header, description = "A unique key per purchase attempt, 1–255 visible ASCII characters")),
@@ -80,7 +83,7 @@ pub struct CreatePurchaseRequest {
         (status = 201, description = "The new purchase, pending", body = PurchaseResponse),
         (status = 200, description = "The purchase this key made before", body = PurchaseResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The edition is already in your library", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The edition is already in your library, or a purchase of it is pending", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No key, a key reused with another body, an unknown edition, or one without a price", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
@@ -240,7 +243,8 @@ async fn my_library(
 /// A payment provider's event.
 #[derive(Deserialize, ToSchema)]
 pub struct WebhookEvent {
-    /// The provider's id for this event; an id seen before is acknowledged and ignored.
+    /// The provider's id for this event; an id seen before for the same purchase is
+    /// acknowledged and ignored, and one seen for another purchase is a 409.
     #[schema(example = "evt_1Q2w3E")]
     event_id: String,
     purchase_id: i64,
@@ -262,33 +266,9 @@ pub struct WebhookReceipt {
     purchase: Option<PurchaseResponse>,
 }
 
-/// Payment webhook (for the payment provider)
-///
-/// Signed with `Folio-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with
-/// FOLIO_PAYMENT_WEBHOOK_SECRET>`. A missing or wrong signature, or one older than five minutes,
-/// is a 401 and changes nothing. Transitions: pending → paid or failed, paid → refunded; any
-/// other is a 409.
-#[utoipa::path(
-    post, path = "/payments/webhook", tag = "store",
-    params(("Folio-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256>")),
-    request_body = WebhookEvent,
-    responses(
-        (status = 200, description = "Received (applied, or a duplicate acknowledged)", body = WebhookReceipt),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, wrong or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such purchase", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not an allowed transition", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or amount and currency not the purchase's", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No webhook secret is configured", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(())
-)]
-async fn payment_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<WebhookReceipt>, ApiError> {
-    let secret = state
+/// The webhook secret; a server without one cannot check a signature, so it refuses (503).
+fn webhook_secret(state: &AppState) -> Result<&Secret, ApiError> {
+    state
         .settings
         .payment_webhook_secret
         .as_ref()
@@ -297,12 +277,57 @@ async fn payment_webhook(
                 "a payment webhook arrived but FOLIO_PAYMENT_WEBHOOK_SECRET is not set"
             );
             ApiError::Unavailable("The payment webhook is not configured on this server.".into())
+        })
+}
+
+/// The `Folio-Signature` header, parsed and within its limits. An extractor of the request's
+/// parts, so it runs before the body is read: a header too long or with too many `v1` entries
+/// is refused (400) without waiting for, or buffering, a body it will never be checked against.
+struct WebhookSignature(SignatureHeader);
+
+impl FromRequestParts<AppState> for WebhookSignature {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        webhook_secret(state)?;
+        let header = parts.headers.get("folio-signature").ok_or_else(|| {
+            ApiError::Unauthorized("The Folio-Signature header is missing.".into())
         })?;
-    let signature = headers
-        .get("folio-signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::Unauthorized("The Folio-Signature header is missing.".into()))?;
-    payments::verify_signature(secret, signature, &body, Utc::now().timestamp())?;
+        let header = header.to_str().map_err(|_| {
+            ApiError::Unauthorized("The Folio-Signature header is not ASCII.".into())
+        })?;
+        Ok(Self(SignatureHeader::parse(header)?))
+    }
+}
+
+/// Payment webhook (for the payment provider)
+///
+/// Signed with `Folio-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with
+/// FOLIO_PAYMENT_WEBHOOK_SECRET>`. A missing or wrong signature, or one older than five minutes,
+/// is a 401 and changes nothing. A header longer than 4 KiB or with more than five `v1` entries
+/// is a 400, refused before the body is read. Transitions: pending → paid or failed,
+/// paid → refunded; any other is a 409.
+#[utoipa::path(
+    post, path = "/payments/webhook", tag = "store",
+    params(("Folio-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256>")),
+    request_body = WebhookEvent,
+    responses(
+        (status = 200, description = "Received (applied, or a duplicate acknowledged)", body = WebhookReceipt),
+        (status = 400, description = "Malformed JSON, or a Folio-Signature header longer than 4 KiB or with more than five v1 entries", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, wrong or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such purchase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not an allowed transition, or an event id already used for another purchase", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or amount and currency not the purchase's", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No webhook secret is configured", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn payment_webhook(
+    State(state): State<AppState>,
+    WebhookSignature(signature): WebhookSignature,
+    body: Bytes,
+) -> Result<Json<WebhookReceipt>, ApiError> {
+    signature.verify(webhook_secret(&state)?, &body, Utc::now().timestamp())?;
     let event: WebhookEvent = parse_json(&body)?;
     if event.event_id.is_empty() || event.event_id.len() > 255 {
         return Err(ApiError::Validation(vec![FieldError::new(

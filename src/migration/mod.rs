@@ -36,6 +36,11 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0004_year_desc_index.sqlite.sql"),
                 postgres: include_str!("sql/0004_year_desc_index.postgres.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0005_one_open_purchase",
+                sqlite: include_str!("sql/0005_one_open_purchase.sql"),
+                postgres: include_str!("sql/0005_one_open_purchase.sql"),
+            }),
         ]
     }
 }

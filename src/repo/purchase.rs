@@ -59,19 +59,19 @@ pub async fn find_by_key(
         .await?)
 }
 
-/// Whether the user owns the edition: a paid purchase that was not refunded.
-pub async fn owns(
+/// The user's pending or paid purchase of the edition, if any: at most one exists (the index
+/// `uq_purchase__edition_id`).
+pub async fn open_purchase(
     conn: &impl ConnectionTrait,
     user_id: i64,
     edition_id: i64,
-) -> Result<bool, DbError> {
+) -> Result<Option<purchase::Model>, DbError> {
     Ok(purchase::Entity::find()
         .filter(purchase::Column::UserId.eq(user_id))
         .filter(purchase::Column::EditionId.eq(edition_id))
-        .filter(purchase::Column::Status.eq(PurchaseStatus::Paid))
+        .filter(purchase::Column::Status.is_in([PurchaseStatus::Pending, PurchaseStatus::Paid]))
         .one(conn)
-        .await?
-        .is_some())
+        .await?)
 }
 
 /// Moves the purchase from `from` to `to`, only if it is still in `from`: two payment events
@@ -167,12 +167,15 @@ pub async fn library(
     Ok(Slice::from_overfetch(rows, limit))
 }
 
-pub async fn event_seen(conn: &impl ConnectionTrait, event_id: &str) -> Result<bool, DbError> {
+/// The payment event recorded under this id, if any.
+pub async fn find_event(
+    conn: &impl ConnectionTrait,
+    event_id: &str,
+) -> Result<Option<payment_event::Model>, DbError> {
     Ok(payment_event::Entity::find()
         .filter(payment_event::Column::EventId.eq(event_id))
         .one(conn)
-        .await?
-        .is_some())
+        .await?)
 }
 
 pub async fn record_event(

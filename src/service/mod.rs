@@ -36,6 +36,10 @@ impl FieldError {
 pub enum ServiceError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// A request malformed beyond field validation (a header over its limits). The message is
+    /// safe to show.
+    #[error("{0}")]
+    Malformed(String),
     /// Missing or unusable credentials. The message is safe to show.
     #[error("{0}")]
     Unauthenticated(String),

@@ -4,64 +4,123 @@
 //! is over `"<t>.<raw request body>"` with `FOLIO_PAYMENT_WEBHOOK_SECRET`. Several `v1=` entries
 //! may be sent (while a secret is being rotated); one matching is enough. Events older than
 //! five minutes are refused, so a captured request cannot be replayed later; an `event_id`
-//! seen before is acknowledged and changes nothing, so the provider's retries are harmless.
+//! seen before is acknowledged and changes nothing, so the provider's retries are harmless
+//! (but the same id about another purchase is refused). The header is bounded (4 KiB, five
+//! `v1` entries) and the body hashed once, so a forged request costs next to nothing.
 
 use hmac::{KeyInit, Mac};
+use sea_orm::ConnectionTrait;
 use sha2::Sha256;
 
 use crate::config::Secret;
 use crate::db::{Database, DbError};
 use crate::entity::enums::PurchaseStatus;
-use crate::entity::purchase;
+use crate::entity::{payment_event, purchase};
 use crate::repo;
 use crate::service::{ServiceError, ServiceResult};
 
 /// How old a signed event may be.
-pub const TOLERANCE_SECS: i64 = 300;
+pub const TOLERANCE_SECS: u64 = 300;
+
+/// The most `v1=` entries a header may carry: enough for a secret rotation, few enough that
+/// checking them costs nothing.
+pub const MAX_SIGNATURES: usize = 5;
+
+/// The longest `Folio-Signature` header accepted, in bytes.
+pub const MAX_HEADER_BYTES: usize = 4096;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// A `Folio-Signature` header, parsed and bounded before the body is read.
+#[derive(Debug)]
+pub struct SignatureHeader {
+    timestamp: i64,
+    signatures: Vec<Vec<u8>>,
+}
+
+fn refuse(why: &str) -> ServiceError {
+    ServiceError::Unauthenticated(format!("Invalid webhook signature: {why}."))
+}
+
+impl SignatureHeader {
+    /// Parses the header. Too long a header or too many `v1` entries is a malformed request
+    /// (400), refused before anything is hashed; a missing timestamp or signature is a 401.
+    pub fn parse(header: &str) -> ServiceResult<Self> {
+        if header.len() > MAX_HEADER_BYTES {
+            return Err(ServiceError::Malformed(format!(
+                "The Folio-Signature header is longer than {MAX_HEADER_BYTES} bytes."
+            )));
+        }
+        let mut timestamp = None;
+        let mut signatures = vec![];
+        let mut entries = 0;
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+                Some(("v1", value)) => {
+                    entries += 1;
+                    if entries > MAX_SIGNATURES {
+                        return Err(ServiceError::Malformed(format!(
+                            "The Folio-Signature header has more than {MAX_SIGNATURES} v1 signatures."
+                        )));
+                    }
+                    signatures.extend(hex::decode(value).ok());
+                }
+                _ => {}
+            }
+        }
+        let timestamp = timestamp.ok_or_else(|| refuse("no timestamp"))?;
+        if signatures.is_empty() {
+            return Err(refuse("no v1 signature"));
+        }
+        Ok(Self {
+            timestamp,
+            signatures,
+        })
+    }
+
+    /// Checks the signatures against the raw body at time `now` (unix seconds). The body is
+    /// hashed once, whatever the number of candidates; each is compared in constant time.
+    pub fn verify(&self, secret: &Secret, body: &[u8], now: i64) -> ServiceResult<()> {
+        // abs_diff cannot overflow, whatever `t` a client sends (i64::MIN included).
+        if now.abs_diff(self.timestamp) > TOLERANCE_SECS {
+            return Err(refuse(
+                "the timestamp is more than five minutes away from now",
+            ));
+        }
+        let expected = body_mac(secret, self.timestamp, body);
+        // Every candidate is checked (no early exit), each on a clone of the one computed MAC:
+        // finalising a clone costs the same small amount, however long the body.
+        let matched = self.signatures.iter().fold(false, |matched, signature| {
+            expected.clone().verify_slice(signature).is_ok() | matched
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(refuse("no signature matches"))
+        }
+    }
+}
+
+/// The HMAC over `"<t>.<body>"`, not yet finalised: the one pass over the body a request costs.
+fn body_mac(secret: &Secret, timestamp: i64, body: &[u8]) -> HmacSha256 {
+    #[cfg(test)]
+    tests::BODY_MACS.with(|count| count.set(count.get() + 1));
+    let mut mac =
+        HmacSha256::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    mac
+}
 
 /// Checks a `Folio-Signature` header against the raw body at time `now` (unix seconds).
 pub fn verify_signature(secret: &Secret, header: &str, body: &[u8], now: i64) -> ServiceResult<()> {
-    let refuse =
-        |why: &str| ServiceError::Unauthenticated(format!("Invalid webhook signature: {why}."));
-    let mut timestamp = None;
-    let mut signatures = vec![];
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => signatures.extend(hex::decode(value).ok()),
-            _ => {}
-        }
-    }
-    let timestamp = timestamp.ok_or_else(|| refuse("no timestamp"))?;
-    if signatures.is_empty() {
-        return Err(refuse("no v1 signature"));
-    }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
-        return Err(refuse(
-            "the timestamp is more than five minutes away from now",
-        ));
-    }
-    let valid = signatures.iter().any(|signature| {
-        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac.verify_slice(signature).is_ok()
-    });
-    if valid {
-        Ok(())
-    } else {
-        Err(refuse("no signature matches"))
-    }
+    SignatureHeader::parse(header)?.verify(secret, body, now)
 }
 
 /// Signs a body as the provider would; for tests and for writing an integration.
 pub fn sign(secret: &Secret, body: &[u8], timestamp: i64) -> String {
-    let mut mac =
-        hmac::Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("any key length");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
+    let mac = body_mac(secret, timestamp, body);
     format!(
         "t={timestamp},v1={}",
         hex::encode(mac.finalize().into_bytes())
@@ -94,75 +153,175 @@ fn allowed(from: PurchaseStatus, to: PurchaseStatus) -> bool {
 
 /// Applies a verified event: pending → paid or failed, paid → refunded, and nothing else.
 pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied> {
-    let event_id = event.event_id.clone();
+    let (event_id, purchase_id) = (event.event_id.clone(), event.purchase_id);
     let outcome = db
-        .write(|tx| {
-            Box::pin(async move {
-                if repo::purchase::event_seen(&**tx, &event.event_id).await? {
-                    return Ok(Applied::Duplicate);
-                }
-                let purchase = repo::purchase::find(&**tx, event.purchase_id)
-                    .await?
-                    .ok_or_else(|| ServiceError::NotFound("purchase".into()))?;
-                if purchase.amount_minor != event.amount_minor || purchase.currency != event.currency {
-                    tracing::warn!(
-                        purchase_id = purchase.id,
-                        event_id = %event.event_id,
-                        "payment event amount or currency does not match the purchase"
-                    );
-                    return Err(ServiceError::invalid(
-                        "amount_minor",
-                        "the amount and currency must match the purchase",
-                    ));
-                }
-                let moved = allowed(purchase.status, event.status)
-                    && repo::purchase::transition(
-                        &**tx,
-                        purchase.id,
-                        purchase.status,
-                        event.status,
-                        event.provider_ref.clone(),
-                    )
-                    .await?;
-                if !moved {
-                    tracing::warn!(
-                        purchase_id = purchase.id,
-                        event_id = %event.event_id,
-                        from = ?purchase.status,
-                        to = ?event.status,
-                        "refused a payment event: not an allowed transition"
-                    );
-                    return Err(ServiceError::Conflict {
-                        field: "status".into(),
-                        detail: format!(
-                            "A {} purchase cannot become {}.",
-                            format!("{:?}", purchase.status).to_lowercase(),
-                            format!("{:?}", event.status).to_lowercase()
-                        ),
-                    });
-                }
-                repo::purchase::record_event(&**tx, event.event_id, purchase.id, event.status).await?;
-                let updated = repo::purchase::find(&**tx, purchase.id)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal("purchase vanished".into()))?;
-                tracing::info!(purchase_id = updated.id, status = ?updated.status, "payment event applied");
-                Ok(Applied::Moved(updated))
-            })
-        })
+        .write(|tx| Box::pin(async move { apply_in(&**tx, event).await }))
         .await;
     match outcome {
-        // The same event delivered twice at once: the other delivery applied it.
+        // The same event delivered twice at once: the other delivery recorded it first (on
+        // PostgreSQL this insert waited for that commit), so it is committed and readable now.
         Err(ServiceError::Db(DbError::Conflict { field, .. })) if field == "event_id" => {
             tracing::info!(%event_id, "payment event delivered twice at once; applied once");
-            Ok(Applied::Duplicate)
+            let recorded = repo::purchase::find_event(db.reader(), &event_id)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Internal("a recorded payment event vanished".into())
+                })?;
+            duplicate_of(&recorded, purchase_id)
         }
         other => other,
     }
 }
 
+async fn apply_in(tx: &impl ConnectionTrait, event: PaymentEvent) -> ServiceResult<Applied> {
+    if let Some(recorded) = repo::purchase::find_event(tx, &event.event_id).await? {
+        return duplicate_of(&recorded, event.purchase_id);
+    }
+    let purchase = repo::purchase::find(tx, event.purchase_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("purchase".into()))?;
+    if purchase.amount_minor != event.amount_minor || purchase.currency != event.currency {
+        tracing::warn!(
+            purchase_id = purchase.id,
+            event_id = %event.event_id,
+            "payment event amount or currency does not match the purchase"
+        );
+        return Err(ServiceError::invalid(
+            "amount_minor",
+            "the amount and currency must match the purchase",
+        ));
+    }
+    // The event is recorded before its transition is even checked. Its id is unique, so a
+    // second delivery of it racing this one stops at this insert (PostgreSQL makes it wait for
+    // this commit) and answers as a duplicate: it never gets to see the purchase already moved
+    // (each PostgreSQL statement reads what is committed by then) and answer 409. A refused
+    // event returns an error, which rolls its record back.
+    repo::purchase::record_event(tx, event.event_id.clone(), purchase.id, event.status).await?;
+    if !allowed(purchase.status, event.status) {
+        return Err(refused_transition(&event, purchase.status));
+    }
+    let moved = repo::purchase::transition(
+        tx,
+        purchase.id,
+        purchase.status,
+        event.status,
+        event.provider_ref.clone(),
+    )
+    .await?;
+    let updated = repo::purchase::find(tx, purchase.id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("purchase vanished".into()))?;
+    if !moved {
+        // Another event moved the purchase since it was read; the error rolls the record back.
+        return Err(refused_transition(&event, updated.status));
+    }
+    tracing::info!(purchase_id = updated.id, status = ?updated.status, "payment event applied");
+    Ok(Applied::Moved(updated))
+}
+
+/// An event id seen before: a retry of the same event is a duplicate; the id reused for
+/// another purchase is not that event, and is refused rather than silently acknowledged.
+fn duplicate_of(recorded: &payment_event::Model, purchase_id: i64) -> ServiceResult<Applied> {
+    if recorded.purchase_id == purchase_id {
+        return Ok(Applied::Duplicate);
+    }
+    tracing::warn!(
+        event_id = %recorded.event_id,
+        recorded_for = recorded.purchase_id,
+        sent_for = purchase_id,
+        "refused a payment event: its id was recorded for another purchase"
+    );
+    Err(ServiceError::Conflict {
+        field: "event_id".into(),
+        detail: "This event id was already used for another purchase.".into(),
+    })
+}
+
+fn refused_transition(event: &PaymentEvent, from: PurchaseStatus) -> ServiceError {
+    tracing::warn!(
+        purchase_id = event.purchase_id,
+        event_id = %event.event_id,
+        from = ?from,
+        to = ?event.status,
+        "refused a payment event: not an allowed transition"
+    );
+    ServiceError::Conflict {
+        field: "status".into(),
+        detail: format!(
+            "A {} purchase cannot become {}.",
+            format!("{from:?}").to_lowercase(),
+            format!("{:?}", event.status).to_lowercase()
+        ),
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many times this thread hashed a body (see `body_mac`).
+        pub(super) static BODY_MACS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn junk(entries: usize) -> String {
+        ",v1=00".repeat(entries)
+    }
+
+    #[test]
+    fn the_body_is_hashed_once_whatever_the_candidates() {
+        let secret = Secret::new("whsec_test");
+        let body = br#"{"event_id":"evt_1"}"#;
+        let valid = sign(&secret, body, 1_000_000);
+        let (t, v1) = valid.split_once(',').unwrap();
+        let wrong = format!(",v1={}", "ab".repeat(32));
+        for header in [
+            format!("{t}{}{wrong},{v1}", junk(3)), // the last of five matches
+            format!("{t},{v1}{wrong}{}", junk(3)), // the first matches
+            format!("{t}{}{wrong}", junk(4)),      // none does
+        ] {
+            BODY_MACS.with(|count| count.set(0));
+            let parsed = SignatureHeader::parse(&header).unwrap();
+            let verdict = parsed.verify(&secret, body, 1_000_000);
+            assert_eq!(BODY_MACS.with(Cell::get), 1, "{header}");
+            assert_eq!(verdict.is_ok(), header.contains(v1), "{header}");
+        }
+    }
+
+    #[test]
+    fn headers_over_the_limits_are_malformed_before_any_hashing() {
+        BODY_MACS.with(|count| count.set(0));
+        for header in [
+            format!("t=1{}", junk(MAX_SIGNATURES + 1)),
+            format!("t=1{}", junk(10_000)),
+            format!("t=1,v1={}", "0".repeat(MAX_HEADER_BYTES)),
+        ] {
+            let refused = SignatureHeader::parse(&header).unwrap_err();
+            assert!(matches!(refused, ServiceError::Malformed(_)), "{refused:?}");
+        }
+        assert_eq!(BODY_MACS.with(Cell::get), 0);
+        assert!(SignatureHeader::parse(&format!("t=1{}", junk(MAX_SIGNATURES))).is_ok());
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_an_overflow() {
+        let secret = Secret::new("whsec_test");
+        for (t, now) in [
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+            (i64::MIN, 1_000_000),
+            (i64::MAX, 1_000_000),
+        ] {
+            let header = sign(&secret, b"{}", t);
+            let refused = verify_signature(&secret, &header, b"{}", now).unwrap_err();
+            assert!(
+                matches!(refused, ServiceError::Unauthenticated(_)),
+                "{t} at {now}"
+            );
+        }
+        let header = sign(&secret, b"{}", i64::MIN);
+        assert!(verify_signature(&secret, &header, b"{}", i64::MIN + 300).is_ok());
+    }
 
     #[test]
     fn signatures_verify_and_expire() {

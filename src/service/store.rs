@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::db::{Database, DbError};
+use crate::entity::enums::PurchaseStatus;
 use crate::entity::purchase;
 use crate::repo::purchase::{LibraryRow, NewPurchase, PurchaseFilter};
 use crate::repo::{self, Slice};
@@ -51,7 +52,8 @@ fn replay(existing: purchase::Model, print: &str) -> ServiceResult<Purchased> {
 
 /// Starts a purchase of an edition at its current price. Twenty identical requests racing
 /// with one key make exactly one purchase: the unique key decides, and the losers return the
-/// winner's purchase.
+/// winner's purchase. An edition the buyer owns or has pending is a 409; twenty requests
+/// racing with twenty keys make one purchase too (the unique partial index decides).
 pub async fn purchase(
     db: &Database,
     who: &Principal,
@@ -80,11 +82,15 @@ pub async fn purchase(
                         "this edition has no price",
                     ));
                 };
-                if repo::purchase::owns(&**tx, user_id, edition_id).await? {
-                    return Err(ServiceError::Conflict {
-                        field: "edition_id".into(),
-                        detail: "This edition is already in your library.".into(),
-                    });
+                if let Some(open) =
+                    repo::purchase::open_purchase(&**tx, user_id, edition_id).await?
+                {
+                    // On PostgreSQL each statement sees what committed before it: this may be
+                    // the purchase an identical request made since its key was looked up.
+                    if open.idempotency_key == key_for_work {
+                        return replay(open, &print_for_work);
+                    }
+                    return Err(already_bought(&open));
                 }
                 let new = NewPurchase {
                     user_id,
@@ -102,14 +108,37 @@ pub async fn purchase(
         })
         .await;
     match outcome {
-        // Another request with this key committed first: answer with its purchase.
-        Err(ServiceError::Db(DbError::Conflict { field, .. })) if field == "idempotency_key" => {
-            let existing = repo::purchase::find_by_key(db.reader(), user_id, &key)
+        // Another request committed first (on PostgreSQL this insert waited for it): with this
+        // key, answer with its purchase, whichever unique index reported the clash; with
+        // another key, it holds the edition.
+        Err(ServiceError::Db(DbError::Conflict { field, .. }))
+            if field == "idempotency_key" || field == "edition_id" =>
+        {
+            if let Some(existing) = repo::purchase::find_by_key(db.reader(), user_id, &key).await? {
+                return replay(existing, &print);
+            }
+            let open = repo::purchase::open_purchase(db.reader(), user_id, edition_id)
                 .await?
                 .ok_or_else(|| ServiceError::Internal("a conflicting purchase vanished".into()))?;
-            replay(existing, &print)
+            Err(already_bought(&open))
         }
         other => other,
+    }
+}
+
+/// The 409 for an edition the buyer owns or is already paying for: one purchase at a time.
+fn already_bought(open: &purchase::Model) -> ServiceError {
+    let detail = match open.status {
+        PurchaseStatus::Paid => "This edition is already in your library.".to_string(),
+        _ => format!(
+            "A purchase of this edition is already pending (purchase {}); it must be paid or \
+             fail before another can start.",
+            open.id
+        ),
+    };
+    ServiceError::Conflict {
+        field: "edition_id".into(),
+        detail,
     }
 }
 

@@ -6,6 +6,7 @@ use folio::service::payments::sign;
 use hmac::{KeyInit, Mac};
 use reqwest::{Method as M, Response};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend_tests;
 use crate::support::api::{Api, PASSWORD, assert_unauthorized, expect, fields, id, items, problem};
@@ -23,6 +24,13 @@ backend_tests!(
     referral_links_count_paid_purchases_until_refunded,
     a_book_with_a_purchased_edition_cannot_be_deleted,
     an_edition_paid_for_twice_is_in_the_library_once,
+    a_huge_signature_header_is_refused_before_the_body_is_read,
+    at_most_five_v1_signatures_are_accepted,
+    extreme_timestamps_are_refused_not_a_crash,
+    an_event_id_reused_for_another_purchase_is_refused,
+    an_edition_owned_or_pending_cannot_be_bought_again,
+    parallel_purchases_of_one_edition_make_one,
+    parallel_duplicate_deliveries_apply_once,
 );
 
 const SECRET: &str = "whsec_test";
@@ -430,17 +438,213 @@ async fn a_book_with_a_purchased_edition_cannot_be_deleted(backend: Backend) {
     assert_eq!(library(&ada).await.len(), 1);
 }
 
-/// Two purchases of one edition started with two keys, both paid (two real payments): the
-/// library lists the edition once, with the newer purchase.
+/// An edition bought, refunded and bought again (two paid purchases over time): the library
+/// lists it once, with the newer purchase. (Two purchases of it cannot be open at once.)
 async fn an_edition_paid_for_twice_is_in_the_library_once(backend: Backend) {
     let (api, _, [ebook, ..]) = shop(&backend).await;
     let reader = user(&api, "twice").await;
     let first = bought(&reader, "first-key", ebook).await;
-    let second = bought(&reader, "second-key", ebook).await;
     settle(&api, &first, "paid", "evt_first").await;
+    settle(&api, &first, "refunded", "evt_refund").await;
+    let second = bought(&reader, "second-key", ebook).await;
     settle(&api, &second, "paid", "evt_second").await;
     let owned = library(&reader).await;
     assert_eq!(owned.len(), 1, "{owned:?}");
     assert_eq!(owned[0]["edition_id"], ebook);
     assert_eq!(owned[0]["purchase_id"], second["id"]);
+}
+
+/// `t=<now>,v1=00,…` with `entries` junk signatures: nothing a server should hash for.
+fn junk_signatures(entries: usize) -> String {
+    format!("t={}{}", now(), ",v1=00".repeat(entries))
+}
+
+/// 10,000 `v1` entries are refused (400) on the header alone: the body is never read, so even
+/// a body that would never finish arriving (a `Content-Length` far past the body limit, a few
+/// bytes sent) gets its answer at once.
+async fn a_huge_signature_header_is_refused_before_the_body_is_read(backend: Backend) {
+    let (api, _, _) = shop(&backend).await;
+    let signature = junk_signatures(10_000);
+    let started = std::time::Instant::now();
+    let refused = deliver(&api.server, b"{}", Some(&signature)).await;
+    problem(refused, 400, "bad-request").await;
+
+    let mut stream = tokio::net::TcpStream::connect(api.server.addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/payments/webhook HTTP/1.1\r\nhost: folio\r\ncontent-type: application/json\r\n\
+         content-length: 1000000000\r\nfolio-signature: {signature}\r\nconnection: close\r\n\r\n{{\"ev"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 64];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer));
+    let read = read
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let status_line = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(status_line.starts_with("HTTP/1.1 400"), "{status_line}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(2),
+        "a sanity bound: {elapsed:?}"
+    );
+
+    let oversized = format!("t={},v1={}", now(), "ab".repeat(2100));
+    problem(
+        deliver(&api.server, b"{}", Some(&oversized)).await,
+        400,
+        "bad-request",
+    )
+    .await;
+    assert_eq!(api.t.count("payment_event").await, 0);
+}
+
+async fn at_most_five_v1_signatures_are_accepted(backend: Backend) {
+    let (api, _, [ebook, ..]) = shop(&backend).await;
+    let ada = user(&api, "ada").await;
+    let purchase = bought(&ada, "k", ebook).await;
+    let body = serde_json::to_vec(&event(&purchase, "paid", "evt-1")).unwrap();
+    let t = now();
+    let valid = sign(&Secret::new(SECRET), &body, t);
+    let v1 = valid.split_once(',').unwrap().1;
+    let with_junk = |junk: usize| format!("t={t}{},{v1}", ",v1=00".repeat(junk));
+
+    let six = deliver(&api.server, &body, Some(&with_junk(5))).await;
+    let refused = problem(six, 400, "bad-request").await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("v1"),
+        "{refused}"
+    );
+    assert_eq!(mine(&ada, &purchase).await["status"], "pending");
+
+    let five = deliver(&api.server, &body, Some(&with_junk(4))).await;
+    assert_eq!(expect(five, 200).await["purchase"]["status"], "paid");
+}
+
+/// `t` at the ends of i64 once overflowed `now - t` (a panic in a debug build).
+async fn extreme_timestamps_are_refused_not_a_crash(backend: Backend) {
+    let (api, _, [ebook, ..]) = shop(&backend).await;
+    let ada = user(&api, "ada").await;
+    let purchase = bought(&ada, "k", ebook).await;
+    let body = serde_json::to_vec(&event(&purchase, "paid", "evt-1")).unwrap();
+    let secret = Secret::new(SECRET);
+    for t in [i64::MIN, i64::MIN + 1, i64::MAX, -1, 0] {
+        let response = deliver(&api.server, &body, Some(&sign(&secret, &body, t))).await;
+        problem(response, 401, "unauthorized").await;
+    }
+    let beyond = format!("t=99999999999999999999,v1={}", "00".repeat(32));
+    let response = deliver(&api.server, &body, Some(&beyond)).await;
+    problem(response, 401, "unauthorized").await;
+    assert_eq!(mine(&ada, &purchase).await["status"], "pending");
+}
+
+/// An event id names one event about one purchase: the same id about another purchase is not
+/// a retry of the first, and is refused rather than acknowledged as a duplicate.
+async fn an_event_id_reused_for_another_purchase_is_refused(backend: Backend) {
+    let (api, _, [ebook, audiobook, _]) = shop(&backend).await;
+    let ada = user(&api, "ada").await;
+    let first = bought(&ada, "k-1", ebook).await;
+    let second = bought(&ada, "k-2", audiobook).await;
+    settle(&api, &first, "paid", "evt-1").await;
+
+    let reused = webhook(&api, &event(&second, "paid", "evt-1")).await;
+    let refused = problem(reused, 409, "conflict").await;
+    assert_eq!(fields(&refused), ["event_id"]);
+    assert_eq!(mine(&ada, &second).await["status"], "pending");
+    let retry = expect(webhook(&api, &event(&first, "paid", "evt-1")).await, 200).await;
+    assert_eq!(
+        retry["duplicate"], true,
+        "the same event again is still a duplicate"
+    );
+    assert_eq!(api.t.count("payment_event").await, 1);
+}
+
+async fn an_edition_owned_or_pending_cannot_be_bought_again(backend: Backend) {
+    let (api, _, [ebook, ..]) = shop(&backend).await;
+    let ada = user(&api, "ada").await;
+    let pending = bought(&ada, "k-1", ebook).await;
+
+    let refused = problem(buy(&ada, Some("k-2"), ebook).await, 409, "conflict").await;
+    assert_eq!(fields(&refused), ["edition_id"]);
+    assert!(
+        refused["detail"].as_str().unwrap().contains("pending"),
+        "{refused}"
+    );
+    let replay = buy(&ada, Some("k-1"), ebook).await;
+    assert_eq!(expect(replay, 200).await, pending, "a retry still replays");
+
+    settle(&api, &pending, "failed", "evt-1").await;
+    let paid = bought(&ada, "k-3", ebook).await; // a failed payment does not hold the edition
+    settle(&api, &paid, "paid", "evt-2").await;
+    let refused = problem(buy(&ada, Some("k-4"), ebook).await, 409, "conflict").await;
+    assert_eq!(fields(&refused), ["edition_id"]);
+    assert_eq!(api.t.count("purchase").await, 2);
+}
+
+/// Twenty purchases of one edition at once, each with its own key: one is made, the others are
+/// told the edition is pending, and only one purchase exists.
+async fn parallel_purchases_of_one_edition_make_one(backend: Backend) {
+    let (api, _, [ebook, ..]) = shop(&backend).await;
+    let ada = user(&api, "ada").await;
+
+    let mut requests = tokio::task::JoinSet::new();
+    for attempt in 0..20 {
+        let url = api.server.url("/api/v1/purchases");
+        let request = api.server.client.post(url).bearer_auth(&ada.token);
+        let request = request.header("Idempotency-Key", format!("click-{attempt}"));
+        let request = request.json(&json!({"edition_id": ebook}));
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = requests.join_all().await;
+
+    assert_eq!(api.t.count("purchase").await, 1, "exactly one purchase");
+    let created = answers.iter().filter(|a| a.0 == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|a| a.0 != 201) {
+        assert_eq!(*status, 409, "{body}");
+        assert_eq!(fields(body), ["edition_id"], "{body}");
+    }
+}
+
+/// Twenty deliveries of one event at once, ten rounds: every one is a 200, one applies it and
+/// the rest are duplicates; never a 409 "paid cannot become paid".
+async fn parallel_duplicate_deliveries_apply_once(backend: Backend) {
+    let (api, _, [ebook, ..]) = shop(&backend).await;
+    let ada = user(&api, "ada").await;
+    for round in 0..10 {
+        let purchase = bought(&ada, &format!("k-{round}"), ebook).await;
+        let body = serde_json::to_vec(&event(&purchase, "paid", &format!("evt-{round}"))).unwrap();
+        let signature = sign(&Secret::new(SECRET), &body, now());
+        let mut deliveries = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let url = api.server.url("/api/v1/payments/webhook");
+            let request = api.server.client.post(url).body(body.clone());
+            let request = request.header("Folio-Signature", &signature);
+            let request = request.header("content-type", "application/json");
+            deliveries.spawn(async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.unwrap())
+            });
+        }
+        let answers = deliveries.join_all().await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "round {round}: {body}");
+        }
+        let applied = answers.iter().filter(|a| a.1["duplicate"] == false).count();
+        assert_eq!(applied, 1, "round {round}: {answers:?}");
+        assert_eq!(mine(&ada, &purchase).await["status"], "paid");
+        settle(&api, &purchase, "refunded", &format!("refund-{round}")).await;
+    }
+    assert_eq!(
+        api.t.count("payment_event").await,
+        20,
+        "one paid, one refund a round"
+    );
 }
