@@ -73,7 +73,8 @@ async fn register(
         password: body.password,
         referral_code: body.referral_code,
     };
-    let user = accounts::register(&state.db, form, caller.as_ref()).await?;
+    let hasher = state.auth.hasher();
+    let user = accounts::register(&state.db, hasher, form, caller.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(UserResponse::from(user))))
 }
 
@@ -138,7 +139,10 @@ async fn login(
     JsonOrForm(body): JsonOrForm<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     state.auth.throttle_address(address)?;
-    let (tokens, _) = state.auth.login(&body.username, &body.password).await?;
+    let (tokens, _) = state
+        .auth
+        .login(&body.username, &body.password, address)
+        .await?;
     Ok(Json(tokens.into()))
 }
 

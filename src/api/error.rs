@@ -32,6 +32,13 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// Busy with work of one kind (password hashing): 503 without a log line, since a burst of
+    /// sign-ins would otherwise write one per request turned away.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// The database did not answer. Marks its response so that the outage middleware can stop
     /// later requests from waiting on it.
     #[error("database unavailable")]
@@ -80,7 +87,9 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,7 +108,9 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Validation(_) => "validation-error",
             Self::TooManyRequests { .. } => "too-many-requests",
-            Self::Unavailable(_) | Self::DatabaseUnavailable => "service-unavailable",
+            Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable => {
+                "service-unavailable"
+            }
             Self::InsufficientStorage => "insufficient-storage",
             Self::Internal(_) => "internal-error",
         }
@@ -146,7 +157,8 @@ impl ApiError {
             | Self::Unauthorized(d)
             | Self::Forbidden(d)
             | Self::NotFound(d)
-            | Self::Unavailable(d) => (d.clone(), vec![]),
+            | Self::Unavailable(d)
+            | Self::Busy { detail: d, .. } => (d.clone(), vec![]),
         };
         Problem {
             kind: format!("urn:folio:problem:{}", self.slug()),
@@ -171,7 +183,10 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         let retry_after = match &self {
-            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::TooManyRequests { retry_after_secs }
+            | Self::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             Self::Unavailable(_) | Self::DatabaseUnavailable => Some(5),
             // A full disk is freed by a person, not in seconds.
             Self::InsufficientStorage => Some(60),
@@ -224,6 +239,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::RateLimited { retry_after_secs } => {
                 Self::TooManyRequests { retry_after_secs }
             }
+            ServiceError::Busy {
+                detail,
+                retry_after_secs,
+            } => Self::Busy {
+                detail,
+                retry_after_secs,
+            },
             ServiceError::Db(db) => db.into(),
             ServiceError::Internal(message) => Self::Internal(message),
         }

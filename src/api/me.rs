@@ -71,11 +71,10 @@ async fn update_me(
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
-    Ok(Json(
-        accounts::update_email(&state.db, &me, body.email, &body.current_password)
-            .await?
-            .into(),
-    ))
+    let hasher = state.auth.hasher();
+    let user =
+        accounts::update_email(&state.db, hasher, &me, body.email, &body.current_password).await?;
+    Ok(Json(user.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::entity::enums::UserRole;
 use crate::service::ServiceError;
 use crate::service::accounts::{self, Registration};
+use crate::service::auth::password::Hasher;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -47,7 +48,7 @@ pub async fn run(command: UserCommand, settings: &Settings) -> Result<(), Comman
         password,
         referral_code: None,
     };
-    let created = accounts::register_with_role(&db, form, role, None).await;
+    let created = accounts::register_with_role(&db, &Hasher::default(), form, role, None).await;
     db.close().await;
     let user = created.map_err(explain)?;
     let role = if args.admin { "admin" } else { "reader" };

@@ -42,6 +42,10 @@ pub struct AuthSettings {
     pub auth_attempts_per_minute: u32,
     /// Where `/r/{code}` sends people, with `?ref=code` added.
     pub signup_url: String,
+    /// Password hashes and checks run at once (each holds ~19 MiB); default one per core.
+    pub password_hash_concurrency: usize,
+    /// How long a hash or check waits for its turn before the request is answered 503.
+    pub password_hash_wait: Duration,
 }
 
 /// Limits on the connections clients hold open.
@@ -167,6 +171,18 @@ impl Settings {
                 )? as u32,
                 signup_url: get("FOLIO_SIGNUP_URL")
                     .unwrap_or_else(|| DEFAULT_SIGNUP_URL.to_string()),
+                password_hash_concurrency: number(
+                    &get,
+                    "FOLIO_PASSWORD_HASH_CONCURRENCY",
+                    crate::service::auth::password::default_concurrency() as u64,
+                    1..=1024,
+                )? as usize,
+                password_hash_wait: Duration::from_millis(number(
+                    &get,
+                    "FOLIO_PASSWORD_HASH_WAIT_MS",
+                    crate::service::auth::password::DEFAULT_QUEUE_WAIT.as_millis() as u64,
+                    0..=60_000,
+                )?),
             },
             limits: RequestLimits {
                 max_body_bytes: number(&get, "FOLIO_MAX_BODY_BYTES", 1 << 20, 1024..=1 << 30)?
@@ -303,6 +319,8 @@ mod tests {
         assert_eq!(s.auth.login_max_failures, 10);
         assert_eq!(s.auth.login_failure_window, Duration::from_secs(15 * 60));
         assert_eq!(s.auth.auth_attempts_per_minute, 60);
+        assert!(s.auth.password_hash_concurrency >= 1);
+        assert_eq!(s.auth.password_hash_wait, Duration::from_secs(5));
     }
 
     #[test]
@@ -369,6 +387,14 @@ mod tests {
                 "FOLIO_LOGIN_MAX_FAILURES",
             ),
             (&[("FOLIO_MAX_BODY_BYTES", "1kb")], "FOLIO_MAX_BODY_BYTES"),
+            (
+                &[("FOLIO_PASSWORD_HASH_CONCURRENCY", "0")],
+                "FOLIO_PASSWORD_HASH_CONCURRENCY",
+            ),
+            (
+                &[("FOLIO_PASSWORD_HASH_WAIT_MS", "90000")],
+                "FOLIO_PASSWORD_HASH_WAIT_MS",
+            ),
         ];
         for (vars, variable) in cases {
             let err = settings(vars).unwrap_err();

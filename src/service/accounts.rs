@@ -7,7 +7,8 @@ use crate::db::Database;
 use crate::entity::enums::UserRole;
 use crate::entity::user;
 use crate::repo::{self, Slice};
-use crate::service::auth::{self, Principal, password};
+use crate::service::auth::password::Hasher;
+use crate::service::auth::{self, Principal};
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
@@ -22,14 +23,16 @@ pub struct Registration {
 /// owner cannot sign someone up through their own link.
 pub async fn register(
     db: &Database,
+    hasher: &Hasher,
     form: Registration,
     caller: Option<&Principal>,
 ) -> ServiceResult<user::Model> {
-    register_with_role(db, form, UserRole::Reader, caller).await
+    register_with_role(db, hasher, form, UserRole::Reader, caller).await
 }
 
 pub async fn register_with_role(
     db: &Database,
+    hasher: &Hasher,
     form: Registration,
     role: UserRole,
     caller: Option<&Principal>,
@@ -38,7 +41,10 @@ pub async fn register_with_role(
     checks
         .check("username", validate::username(&form.username))
         .check("email", validate::email(&form.email))
-        .check("password", validate::password(&form.password));
+        .check(
+            "password",
+            validate::password(&form.password, &form.username, &form.email),
+        );
     if let Some(code) = &form.referral_code {
         checks.check("referral_code", validate::text(code, 1, 64));
     }
@@ -63,7 +69,7 @@ pub async fn register_with_role(
             Some(link.id)
         }
     };
-    let password_hash = password::hash(form.password).await?;
+    let password_hash = hasher.hash(form.password).await?;
     let new = repo::user::NewUser {
         username: form.username,
         email: form.email,
@@ -106,6 +112,7 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
 /// where the account is recovered from, so a stolen token or key must not be able to move it.
 pub async fn update_email(
     db: &Database,
+    hasher: &Hasher,
     who: &Principal,
     email: String,
     current_password: &str,
@@ -115,7 +122,7 @@ pub async fn update_email(
         .check("email", validate::email(&email))
         .finish()?;
     let user = get(db, who.user_id).await?;
-    auth::check_current_password(&user, current_password, "current_password").await?;
+    auth::check_current_password(hasher, &user, current_password, "current_password").await?;
     let user_id = who.user_id;
     db.write(|tx| {
         Box::pin(async move {

@@ -51,6 +51,13 @@ pub enum ServiceError {
     Conflict { field: String, detail: String },
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
+    /// Too much work of one kind at once (password hashing); nothing was done. Expected under
+    /// a burst, so not a fault worth logging.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
     /// A fault of folio's own (a hashing failure, a broken invariant); logged, never shown.

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::FieldError;
+use super::auth::password::normalise;
 
 /// Collects field errors; `finish` turns them into a validation error if there are any.
 #[derive(Default)]
@@ -88,20 +89,115 @@ pub fn email(value: &str) -> Result<(), String> {
 pub const PASSWORD_MIN_CHARS: usize = 10;
 pub const PASSWORD_MAX_CHARS: usize = 1000;
 
-/// At least 10 characters and not one of the most common passwords. Nothing else: length beats
-/// composition rules, and people may use any character they like.
-pub fn password(value: &str) -> Result<(), String> {
-    let length = value.chars().count();
-    if length < PASSWORD_MIN_CHARS {
+/// At least 10 visible characters, not one of the most common passwords, and not the account's
+/// own username or email. Nothing else: length beats composition rules, and people may use any
+/// character they like, so long as they can see it and type it again.
+///
+/// Every rule looks at the NFKC form, which is also what gets hashed (`password::normalise`),
+/// so a password is judged as it will be compared.
+pub fn password(value: &str, username: &str, email: &str) -> Result<(), String> {
+    let normalised = normalise(value);
+    let value = normalised.as_ref();
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    if value.chars().any(|c| is_invisible(c) && !is_joiner(c)) {
+        return Err("must not contain invisible characters".into());
+    }
+    if value.chars().all(char::is_whitespace) {
+        return Err("must not be only spaces".into());
+    }
+    let visible = value.chars().filter(|c| !is_invisible(*c)).count();
+    if visible < PASSWORD_MIN_CHARS {
         return Err(format!("must be at least {PASSWORD_MIN_CHARS} characters"));
     }
-    if length > PASSWORD_MAX_CHARS {
+    if value.chars().count() > PASSWORD_MAX_CHARS {
         return Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
     }
-    if COMMON_PASSWORDS.contains(value.to_lowercase().as_str()) {
+    let (plain, skeleton) = (value.to_lowercase(), skeleton(value));
+    let own = [username.to_lowercase(), email.to_lowercase()];
+    if own.iter().any(|o| [&plain, &skeleton].contains(&o)) {
+        return Err("must not be your username or email".into());
+    }
+    if COMMON_PASSWORDS.contains(plain.as_str()) || COMMON_PASSWORDS.contains(skeleton.as_str()) {
         return Err("is one of the most common passwords; choose another".into());
     }
     Ok(())
+}
+
+/// A character that shows nothing: format characters (general category Cf: zero-width space,
+/// joiners, direction marks, the byte-order mark, tag characters…) and the few letters that
+/// render blank (the Hangul fillers, the blank Braille pattern).
+fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        )
+}
+
+/// Zero-width joiner and non-joiner: invisible, but part of how emoji sequences and scripts
+/// such as Persian are written, so allowed inside a password (they do not count to its length).
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
+}
+
+/// The password lower-cased with Cyrillic and Greek look-alikes of Latin letters read as those
+/// letters, so that `pаssword12` with a Cyrillic `а` is the common password it looks like.
+///
+/// It catches single-letter swaps from those two scripts (and, through NFKC before it,
+/// full-width and mathematical letters). It does not catch look-alikes from other scripts
+/// (Armenian, Cherokee…), digits for letters (`p4ssw0rd`), or other leetspeak.
+fn skeleton(value: &str) -> String {
+    value
+        .chars()
+        .map(latin_look_alike)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The Latin letter a Cyrillic or Greek letter is commonly mistaken for, or the letter itself.
+fn latin_look_alike(c: char) -> char {
+    match c {
+        // Cyrillic
+        'а' | 'А' => 'a',
+        'В' => 'b',
+        'с' | 'С' => 'c',
+        'ԁ' => 'd',
+        'е' | 'Е' => 'e',
+        'һ' | 'Н' => 'h',
+        'і' | 'І' => 'i',
+        'ј' | 'Ј' => 'j',
+        'к' | 'К' => 'k',
+        'ӏ' => 'l',
+        'М' => 'm',
+        'о' | 'О' => 'o',
+        'р' | 'Р' => 'p',
+        'ԛ' => 'q',
+        'ѕ' | 'Ѕ' => 's',
+        'Т' => 't',
+        'ԝ' => 'w',
+        'х' | 'Х' => 'x',
+        'у' | 'Ү' => 'y',
+        // Greek
+        'α' | 'Α' => 'a',
+        'Β' => 'b',
+        'Ε' => 'e',
+        'Η' => 'h',
+        'ι' | 'Ι' => 'i',
+        'κ' | 'Κ' => 'k',
+        'Μ' => 'm',
+        'ν' | 'Ν' => 'n',
+        'ο' | 'Ο' => 'o',
+        'ρ' | 'Ρ' => 'p',
+        'Τ' => 't',
+        'υ' => 'u',
+        'χ' | 'Χ' => 'x',
+        'Υ' => 'y',
+        'Ζ' => 'z',
+        other => other,
+    }
 }
 
 /// Django's list of common passwords (BSD-3-Clause): its 5,000 most common entries and every
@@ -150,14 +246,46 @@ mod tests {
         }
     }
 
+    fn pw(value: &str) -> Result<(), String> {
+        password(value, "ada", "ada@example.org")
+    }
+
     #[test]
     fn passwords() {
-        assert!(password("correct horse battery staple").is_ok());
-        assert!(password("short").is_err());
-        assert!(password("1234567890").is_err(), "common");
-        assert!(password("QWERTYUIOP").is_err(), "common regardless of case");
-        assert!(password(&"🙂".repeat(PASSWORD_MAX_CHARS + 1)).is_err());
+        assert!(pw("correct horse battery staple").is_ok());
+        assert!(pw("short").is_err());
+        assert!(pw("1234567890").is_err(), "common");
+        assert!(pw("QWERTYUIOP").is_err(), "common regardless of case");
+        assert!(pw(&"🙂".repeat(PASSWORD_MAX_CHARS + 1)).is_err());
         assert!(COMMON_PASSWORDS.len() > 5000);
+    }
+
+    #[test]
+    fn passwords_are_judged_as_they_look() {
+        assert!(pw(&" ".repeat(10)).is_err(), "spaces");
+        assert!(pw(&"\u{3000}".repeat(10)).is_err(), "ideographic spaces");
+        assert!(pw(&"\u{200B}".repeat(10)).is_err(), "zero-width spaces");
+        assert!(pw("abc\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}").is_err());
+        assert!(pw(&"\u{3164}".repeat(10)).is_err(), "Hangul filler");
+        assert!(pw("tab\tinside the password").is_err(), "control");
+        assert!(
+            pw("bidi \u{202E}override here").is_err(),
+            "format character"
+        );
+        assert!(pw("pаssword12").is_err(), "Cyrillic а");
+        assert!(pw("ΡАSSWОRD12").is_err(), "Greek and Cyrillic capitals");
+        assert!(
+            pw("ｐａｓｓｗｏｒｄ１２").is_err(),
+            "full-width, through NFKC"
+        );
+        assert!(
+            pw("family 👨\u{200D}👩\u{200D}👧 at home").is_ok(),
+            "joiners are fine"
+        );
+        assert!(pw("crème brûlée forever").is_ok());
+        assert!(pw("Ada@Example.org").is_err(), "the email");
+        assert!(password("ada.lovelace", "Ada.Lovelace", "x@example.org").is_err());
+        assert!(password("аda.lovelace", "ada.lovelace", "x@example.org").is_err());
     }
 
     #[test]

@@ -12,7 +12,6 @@ backend_tests!(
     usernames_and_emails_are_unique_without_regard_to_case,
     non_ascii_emails_are_unique_without_regard_to_case,
     failed_sign_ins_lock_the_account_with_retry_after,
-    the_failure_limit_counts_the_account_not_how_it_is_spelled,
     sign_in_and_register_attempts_are_limited_per_address,
     referral_links_count_clicks_and_sign_ups,
     unknown_and_self_referrals_are_refused,
@@ -109,16 +108,6 @@ async fn failed_sign_ins_lock_the_account_with_retry_after(backend: Backend) {
     );
 
     api.login("bob", PASSWORD).await;
-}
-
-/// The account is locked, not the string typed: its email is the same account.
-async fn the_failure_limit_counts_the_account_not_how_it_is_spelled(backend: Backend) {
-    let api = Api::start_with(&backend, &[("FOLIO_LOGIN_MAX_FAILURES", "3")]).await;
-    api.register("ada").await;
-    for _ in 0..3 {
-        assert_eq!(api.try_login("ada", "not the password").await.status(), 401);
-    }
-    retry_after(api.try_login("ada@example.org", PASSWORD).await).await;
 }
 
 async fn sign_in_and_register_attempts_are_limited_per_address(backend: Backend) {

@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod accounts_access;
+mod accounts_attacks;
 mod accounts_input;
 mod accounts_races;
 mod accounts_rules;

@@ -15,6 +15,7 @@ use crate::entity::user;
 use crate::repo;
 use crate::service::validate;
 use crate::service::{ServiceError, ServiceResult};
+use password::Hasher;
 pub use rate_limit::SlidingWindow;
 use token::AccessTokens;
 
@@ -77,8 +78,10 @@ pub struct AuthService {
     db: Database,
     access: AccessTokens,
     refresh_ttl: Duration,
-    failures_per_account: SlidingWindow,
+    /// Failed sign-ins per name typed and client address ([`failure_key`]).
+    failures_per_login: SlidingWindow,
     attempts_per_address: SlidingWindow,
+    hasher: Hasher,
 }
 
 impl AuthService {
@@ -105,13 +108,17 @@ impl AuthService {
             db,
             access: AccessTokens::new(key, settings.access_token_ttl),
             refresh_ttl: settings.refresh_token_ttl,
-            failures_per_account: SlidingWindow::new(
+            failures_per_login: SlidingWindow::new(
                 settings.login_max_failures,
                 settings.login_failure_window,
             ),
             attempts_per_address: SlidingWindow::new(
                 settings.auth_attempts_per_minute,
                 Duration::from_secs(60),
+            ),
+            hasher: Hasher::new(
+                settings.password_hash_concurrency,
+                settings.password_hash_wait,
             ),
         })
     }
@@ -123,41 +130,45 @@ impl AuthService {
             .map_err(rate_limited)
     }
 
-    /// Signs in with a username or email and a password. A wrong username and a wrong password
-    /// are the same error and take the same time.
+    /// Signs in with a username or email and a password, from `address`. A wrong username and a
+    /// wrong password are the same error, take the same time and count the same way.
     pub async fn login(
         &self,
         identifier: &str,
         password: &str,
+        address: IpAddr,
     ) -> ServiceResult<(Tokens, user::Model)> {
         let identifier = identifier.trim();
+        // The attempt counts as a failure before the password is checked, so that parallel
+        // guesses cannot all pass the limit before any of them is counted; a right password
+        // or an attempt that never reached a verdict gives it back.
+        let attempt = self
+            .failures_per_login
+            .reserve(&failure_key(identifier, address))
+            .map_err(rate_limited)?;
         // A name no account can have is an unknown account, answered like any other.
         let plausible = validate::text(identifier, 1, 254).is_ok();
         let user = match plausible {
             true => repo::user::find_by_login(self.db.reader(), identifier).await?,
             false => None,
         };
-        // Failures count against the account however it was named (username or email), and
-        // against the name typed when there is no such account.
-        let account_key = match &user {
-            Some(user) => format!("user:{}", user.id),
-            None => format!("name:{}", repo::user::fold(identifier)),
-        };
-        self.failures_per_account
-            .check(&account_key)
-            .map_err(rate_limited)?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        if !password::verify(password.to_string(), stored).await? {
-            let _ = self.failures_per_account.hit(&account_key);
+        if !self.hasher.verify(password.to_string(), stored).await? {
+            attempt.keep();
             return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
         }
         let user = user.expect("a verified password has an account");
         if user.disabled {
             return Err(ServiceError::Forbidden("This account is disabled.".into()));
         }
-        self.failures_per_account.clear(&account_key);
+        attempt.clear_all();
         let tokens = self.start_session(user.id).await?;
         Ok((tokens, user))
+    }
+
+    /// The password hasher every hash and check goes through, bounded to the cores.
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
     }
 
     async fn start_session(&self, user_id: i64) -> ServiceResult<Tokens> {
@@ -329,11 +340,20 @@ impl AuthService {
         let user = repo::user::find(self.db.reader(), who.user_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound("user".into()))?;
-        check_current_password(&user, &change.current_password, "old_password").await?;
+        check_current_password(
+            &self.hasher,
+            &user,
+            &change.current_password,
+            "old_password",
+        )
+        .await?;
         validate::Checks::default()
-            .check("new_password", validate::password(&change.new_password))
+            .check(
+                "new_password",
+                validate::password(&change.new_password, &user.username, &user.email),
+            )
             .finish()?;
-        let hash = password::hash(change.new_password).await?;
+        let hash = self.hasher.hash(change.new_password).await?;
         let (user_id, keep_api_keys) = (who.user_id, change.keep_api_keys);
         let revoked = self
             .db
@@ -377,16 +397,29 @@ pub struct Revoked {
 /// for it again, so that a stolen access token alone cannot take the account over. A wrong
 /// one is a 422 naming `field`.
 pub async fn check_current_password(
+    hasher: &Hasher,
     user: &user::Model,
     given: &str,
     field: &str,
 ) -> ServiceResult<()> {
     let stored = Some(user.password_hash.clone());
-    if password::verify(given.to_string(), stored).await? {
+    if hasher.verify(given.to_string(), stored).await? {
         Ok(())
     } else {
         Err(ServiceError::invalid(field, "is not the current password"))
     }
+}
+
+/// What failed sign-ins are counted under: the name as typed (case-folded) and the client's
+/// address.
+///
+/// The address, so that someone elsewhere who fails on purpose locks out only themselves, not
+/// the account's owner. The name as typed, not the account it names, so that an unknown name
+/// counts exactly as a known one: were failures on "ada" to lock "ada@example.org", a 429 on
+/// an address would say whose address it is. An account's username and email are thus counted
+/// apart, which gives one address twice the limit's guesses per window at most.
+fn failure_key(identifier: &str, address: IpAddr) -> String {
+    format!("{address} {}", repo::user::fold(identifier))
 }
 
 fn rate_limited(wait: Duration) -> ServiceError {

@@ -37,6 +37,23 @@ impl SlidingWindow {
 
     /// Records an event for `key`, or refuses it with the time to wait when the window is full.
     pub fn hit(&self, key: &str) -> Result<(), Duration> {
+        self.record(key).map(|_| ())
+    }
+
+    /// Records an event for `key` up front, to be given back unless [`Reservation::keep`] is
+    /// called: checking and counting in one step under the lock is what stops parallel
+    /// attempts from all passing the check before any of them is counted.
+    pub fn reserve(&self, key: &str) -> Result<Reservation<'_>, Duration> {
+        let at = self.record(key)?;
+        Ok(Reservation {
+            window: self,
+            key: key.to_string(),
+            at,
+            kept: false,
+        })
+    }
+
+    fn record(&self, key: &str) -> Result<Instant, Duration> {
         let now = Instant::now();
         let mut events = self.events.lock().expect("rate limiter lock");
         if events.len() > SWEEP_ABOVE {
@@ -50,7 +67,17 @@ impl SlidingWindow {
         let times = events.entry(key.to_string()).or_default();
         self.remaining(times, now)?;
         times.push_back(now);
-        Ok(())
+        Ok(now)
+    }
+
+    /// Takes back one event recorded at `at`, if the window still holds it.
+    fn release(&self, key: &str, at: Instant) {
+        let mut events = self.events.lock().expect("rate limiter lock");
+        if let Some(times) = events.get_mut(key)
+            && let Some(index) = times.iter().position(|t| *t == at)
+        {
+            times.remove(index);
+        }
     }
 
     /// Forgets `key`, as after a successful sign-in.
@@ -73,6 +100,37 @@ impl SlidingWindow {
     }
 }
 
+/// An event counted before the outcome is known; given back when dropped unless kept.
+pub struct Reservation<'a> {
+    window: &'a SlidingWindow,
+    key: String,
+    at: Instant,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    /// The event stands (a wrong password).
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+
+    /// Forgets every event of the key, this one included (a right password).
+    pub fn clear_all(mut self) {
+        self.kept = true;
+        self.window.clear(&self.key);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    /// Anything but a verdict on the password gives the attempt back: a hashing queue that
+    /// was full, a database error, a client gone before the answer.
+    fn drop(&mut self) {
+        if !self.kept {
+            self.window.release(&self.key, self.at);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +147,21 @@ mod tests {
         assert!(limiter.hit("b").is_ok(), "keys are counted apart");
         limiter.clear("a");
         assert!(limiter.hit("a").is_ok());
+    }
+
+    #[test]
+    fn reservations_count_at_once_and_are_given_back_unless_kept() {
+        let limiter = SlidingWindow::new(2, Duration::from_secs(60));
+        let first = limiter.reserve("k").unwrap();
+        let second = limiter.reserve("k").unwrap();
+        assert!(
+            limiter.reserve("k").is_err(),
+            "both held before any verdict"
+        );
+        drop(second);
+        first.keep();
+        limiter.reserve("k").unwrap().keep();
+        assert!(limiter.reserve("k").is_err());
     }
 
     #[test]
