@@ -10,7 +10,57 @@ backend_tests!(
     migrations_create_every_table_on_an_empty_database,
     init_twice_changes_nothing_the_second_time,
     drop_removes_folio_tables_and_init_recreates_them,
+    upgrading_settles_repeated_pending_purchases_before_indexing_them,
 );
+
+/// A database from before one open purchase per edition was enforced, holding the repeats the
+/// old code allowed, upgrades: of a buyer's pending purchases of one edition the oldest stays
+/// pending, and one already covered by a paid purchase fails; paid ones are untouched.
+async fn upgrading_settles_repeated_pending_purchases_before_indexing_them(backend: Backend) {
+    use folio::entity::enums::PurchaseStatus;
+    use folio::migration::{Migrator, MigratorTrait};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+    use crate::support::fixtures as fx;
+
+    let t = TestDb::empty(&backend).await;
+    let conn = &sea_orm::Database::connect(t.url_string()).await.unwrap();
+    Migrator::up(conn, Some(4))
+        .await
+        .expect("the schema before m0005");
+    let user = fx::user(conn, "ada").await.unwrap();
+    let book = fx::book(conn, "Villette").await.unwrap();
+    let mut purchases = vec![];
+    for statuses in [
+        &[
+            PurchaseStatus::Pending,
+            PurchaseStatus::Pending,
+            PurchaseStatus::Pending,
+        ][..],
+        &[PurchaseStatus::Paid, PurchaseStatus::Pending][..],
+    ] {
+        let edition = fx::edition(conn, book.id, Some(999)).await.unwrap();
+        for status in statuses {
+            let purchase = fx::purchase(conn, user.id, edition.id).await.unwrap();
+            let mut active: folio::entity::purchase::ActiveModel = purchase.into();
+            active.status = Set(*status);
+            purchases.push(active.update(conn).await.unwrap());
+        }
+    }
+
+    Migrator::up(conn, None).await.expect("the upgrade applies");
+    let mut after = vec![];
+    for purchase in &purchases {
+        let found = folio::entity::purchase::Entity::find_by_id(purchase.id)
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap();
+        after.push(found.status);
+    }
+    use PurchaseStatus::*;
+    assert_eq!(after, [Pending, Failed, Failed, Paid, Failed]);
+}
 
 async fn migrations_create_every_table_on_an_empty_database(backend: Backend) {
     let t = TestDb::empty(&backend).await;
