@@ -3,9 +3,9 @@
 //! `accounts_rules` (uniqueness, abuse limits, referral links) and `accounts_input` (hostile
 //! strings, paging, malformed bodies).
 
-use folio::entity::{refresh_token, user};
+use folio::entity::refresh_token;
 use reqwest::Method;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::backend_tests;
@@ -397,21 +397,6 @@ async fn password_and_email_changes_need_the_current_password(backend: Backend) 
     assert_eq!(me["email"], email);
 }
 
-/// Sets the disabled flag straight in the database, as a disable racing a refresh would leave
-/// it: the account's sign-ins are not revoked yet.
-async fn set_disabled_in_db(api: &Api, id: i64, disabled: bool) {
-    let found = user::Entity::find_by_id(id)
-        .one(api.t.db.reader())
-        .await
-        .unwrap()
-        .expect("the user exists");
-    let mut active: user::ActiveModel = found.into();
-    active.disabled = Set(disabled);
-    let tx = api.t.db.begin().await.unwrap();
-    active.update(&*tx).await.unwrap();
-    tx.commit().await.unwrap();
-}
-
 async fn used_refresh_tokens(api: &Api) -> u64 {
     refresh_token::Entity::find()
         .filter(refresh_token::Column::UsedAt.is_not_null())
@@ -424,7 +409,8 @@ async fn a_disabled_account_refuses_its_refresh_token_without_using_it(backend: 
     let api = Api::start(&backend).await;
     let (ada, first) = api.sign_up("ada").await;
 
-    set_disabled_in_db(&api, id(&ada), true).await;
+    // As a disable racing a refresh leaves it: the sign-ins not revoked yet.
+    api.set_user(id(&ada), None, Some(true)).await;
     assert_unauthorized(
         api.refresh(&first.refresh).await,
         "a disabled account's refresh",
@@ -437,7 +423,7 @@ async fn a_disabled_account_refuses_its_refresh_token_without_using_it(backend: 
     );
 
     // Had the refusal used the token, this would look like a replay and end the sign-in.
-    set_disabled_in_db(&api, id(&ada), false).await;
+    api.set_user(id(&ada), None, Some(false)).await;
     let renewed = tokens(expect(api.refresh(&first.refresh).await, 200).await);
     assert_eq!(api.me_status(&renewed.access).await, 200);
 }

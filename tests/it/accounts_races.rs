@@ -3,7 +3,7 @@
 
 use folio::entity::enums::UserRole;
 use folio::entity::user;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -13,21 +13,6 @@ use crate::support::api::{Api, PASSWORD, id};
 backend_tests!(admins_demoting_or_disabling_each_other_at_once_keep_an_active_admin);
 
 const ROUNDS: usize = 20;
-
-/// Makes the account an active admin again, straight in the database.
-async fn restore_admin(api: &Api, id: i64) {
-    let found = user::Entity::find_by_id(id)
-        .one(api.t.db.reader())
-        .await
-        .unwrap()
-        .expect("the user exists");
-    let mut active: user::ActiveModel = found.into();
-    active.role = Set(UserRole::Admin);
-    active.disabled = Set(false);
-    let tx = api.t.db.begin().await.unwrap();
-    active.update(&*tx).await.unwrap();
-    tx.commit().await.unwrap();
-}
 
 async fn active_admins(api: &Api) -> u64 {
     user::Entity::find()
@@ -54,8 +39,8 @@ async fn admins_demoting_or_disabling_each_other_at_once_keep_an_active_admin(ba
     let (mut ann_token, mut bea_token) = (None, None);
 
     for round in 0..ROUNDS {
-        restore_admin(&api, ann).await;
-        restore_admin(&api, bea).await;
+        api.set_user(ann, Some(UserRole::Admin), Some(false)).await;
+        api.set_user(bea, Some(UserRole::Admin), Some(false)).await;
         let a = working_token(&api, "ann", ann_token.take()).await;
         let b = working_token(&api, "bea", bea_token.take()).await;
         let body: Value = match round % 2 {

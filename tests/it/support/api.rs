@@ -99,13 +99,25 @@ impl Api {
 
     /// Makes the user an admin straight in the database: there is no HTTP way to.
     pub async fn make_admin(&self, id: i64) {
+        self.set_user(id, Some(UserRole::Admin), None).await;
+    }
+
+    /// Sets a user's role and disabled flag straight in the database, as no request can (the
+    /// first admin), or without what a request does beside (a disable racing a refresh, before
+    /// its sign-ins are revoked).
+    pub async fn set_user(&self, id: i64, role: Option<UserRole>, disabled: Option<bool>) {
         let found = user::Entity::find_by_id(id)
             .one(self.t.db.reader())
             .await
             .unwrap()
             .expect("the user exists");
         let mut active: user::ActiveModel = found.into();
-        active.role = Set(UserRole::Admin);
+        if let Some(role) = role {
+            active.role = Set(role);
+        }
+        if let Some(disabled) = disabled {
+            active.disabled = Set(disabled);
+        }
         let tx = self.t.db.begin().await.unwrap();
         active.update(&*tx).await.unwrap();
         tx.commit().await.unwrap();
