@@ -57,10 +57,10 @@ const PURCHASE_BY_KEY: &str = concat!(
     r#" FROM "purchase" WHERE "purchase"."user_id" = ? AND "purchase"."idempotency_key" = ? LIMIT ?"#
 );
 
-const PAID_PURCHASE: &str = concat!(
+const OPEN_PURCHASE: &str = concat!(
     "SELECT ",
     purchase_columns!(),
-    r#" FROM "purchase" WHERE "purchase"."user_id" = ? AND "purchase"."edition_id" = ? AND "purchase"."status" = ? LIMIT ?"#
+    r#" FROM "purchase" WHERE "purchase"."user_id" = ? AND "purchase"."edition_id" = ? AND "purchase"."status" IN (?, ?) LIMIT ?"#
 );
 
 const EDITION_BY_ID: &str = r#"SELECT "edition"."id", "edition"."book_id", "edition"."format", "edition"."isbn", "edition"."catalog_number", "edition"."publisher", "edition"."release_date", "edition"."language", "edition"."pages", "edition"."duration_seconds", "edition"."price_minor", "edition"."currency", "edition"."created_at", "edition"."updated_at" FROM "edition" WHERE "edition"."id" = ? LIMIT ?"#;
@@ -358,12 +358,20 @@ pub async fn create_purchase(
     let (Some(amount_minor), Some(currency)) = (edition.10, edition.11) else {
         return Err(invalid("edition_id: this edition has no price"));
     };
-    let paid: Option<PurchaseRow> = in_tx!(
+    // As folio: one pending-or-paid purchase per buyer and edition.
+    let open: Option<PurchaseRow> = in_tx!(
         &mut tx,
-        fetch_optional(db.sql(PAID_PURCHASE), user_id, edition_id, "paid", 1_i64)
+        fetch_optional(
+            db.sql(OPEN_PURCHASE),
+            user_id,
+            edition_id,
+            "pending",
+            "paid",
+            1_i64
+        )
     )?;
-    if paid.is_some() {
-        let message = "This edition is already in your library.";
+    if open.is_some() {
+        let message = "This edition is already in your library or pending.";
         return Err(ApiError::new(StatusCode::CONFLICT, message));
     }
     let at = now();
