@@ -1,58 +1,17 @@
 //! The catalog over real HTTP: create, read, update and delete authors, categories and books,
-//! with every response field checked; the helpers the other catalog tests share. See also
+//! with every response field checked. See also
 //! `catalog_editions` (editions and ISBNs), `catalog_rules` (who may write, conflicts,
 //! cascades, malformed requests), `catalog_listing` (keyset pages, filters) and
 //! `catalog_search` (full-text search).
 
-use chrono::{DateTime, FixedOffset};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::support::Backend;
 use crate::support::api::*;
+use crate::support::user::admin_token;
 
 backend_tests!(authors_crud, categories_crud, books_crud);
-
-/// An admin's access token: registered, promoted in the database, then signed in.
-pub async fn admin_token(api: &Api) -> String {
-    let user = api.register("admin").await;
-    api.make_admin(id(&user)).await;
-    api.login("admin", PASSWORD).await.access
-}
-
-/// POSTs `body` as `token` and returns the body of the 201.
-pub async fn create(api: &Api, token: &str, path: &str, body: Value) -> Value {
-    expect(api.post(path, Some(token), body).await, 201).await
-}
-
-/// PATCHes `body` as `token` and returns the body of the 200.
-pub async fn change(api: &Api, token: &str, path: &str, body: Value) -> Value {
-    expect(api.patch(path, Some(token), body).await, 200).await
-}
-
-/// The body of a public GET that answers 200.
-pub async fn read(api: &Api, path: &str) -> Value {
-    expect(api.get(path, None).await, 200).await
-}
-
-/// The ids of a page's items, in order.
-pub fn ids(page: &Value) -> Vec<i64> {
-    items(page).iter().map(id).collect()
-}
-
-/// The string field `key` of each item of a page, in order.
-pub fn strings(page: &Value, key: &str) -> Vec<String> {
-    items(page)
-        .iter()
-        .map(|item| item[key].as_str().expect("a string field").to_string())
-        .collect()
-}
-
-/// A 422 naming exactly `field`.
-pub async fn refused(response: reqwest::Response, field: &str) {
-    let body = problem(response, 422, "validation-error").await;
-    assert_eq!(fields(&body), [field], "{body}");
-}
 
 fn keys(value: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = value
@@ -63,10 +22,6 @@ fn keys(value: &Value) -> Vec<&str> {
         .collect();
     keys.sort_unstable();
     keys
-}
-
-fn time(value: &Value) -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339(value.as_str().expect("a timestamp")).expect("RFC 3339")
 }
 
 async fn authors_crud(backend: Backend) {

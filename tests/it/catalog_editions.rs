@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::catalog::{admin_token, change, create, ids, read, refused};
 use crate::support::Backend;
 use crate::support::api::*;
+use crate::support::user::admin_token;
 
 backend_tests!(editions_crud, isbns_in_any_spelling_are_one_isbn_13);
 

@@ -8,9 +8,9 @@ use folio::repo::book::BookFields;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::catalog::{admin_token, change, create, ids, read, refused};
 use crate::support::Backend;
 use crate::support::api::*;
+use crate::support::user::admin_token;
 
 backend_tests!(
     keyset_pages_visit_every_book_once_in_every_order,

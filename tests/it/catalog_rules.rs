@@ -6,9 +6,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::catalog::{admin_token, change, create, read, refused};
 use crate::support::Backend;
 use crate::support::api::*;
+use crate::support::user::admin_token;
 
 backend_tests!(
     every_catalog_write_needs_an_admin,

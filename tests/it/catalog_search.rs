@@ -8,9 +8,9 @@ use folio::repo::book::BookFields;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::catalog::{admin_token, change, create, ids, read};
 use crate::support::Backend;
 use crate::support::api::*;
+use crate::support::user::admin_token;
 
 backend_tests!(
     search_finds_prefixes_accents_authors_and_descriptions,

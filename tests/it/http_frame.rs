@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::backend_tests;
+use crate::support::api::{Api, assert_problem};
 use crate::support::{Backend, TestDb, TestServer};
 
 backend_tests!(
@@ -12,14 +13,8 @@ backend_tests!(
     unknown_routes_and_methods_are_problem_json,
 );
 
-async fn server(backend: &Backend) -> (TestDb, TestServer) {
-    let t = TestDb::migrated(backend).await;
-    let server = TestServer::start(t.settings(), t.db.clone()).await;
-    (t, server)
-}
-
 async fn health_and_ready_answer_200(backend: Backend) {
-    let (_t, server) = server(&backend).await;
+    let Api { t: _t, server } = Api::start(&backend).await;
     let health = server.get("/health").await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
@@ -37,7 +32,7 @@ async fn health_and_ready_answer_200(backend: Backend) {
 }
 
 async fn every_response_carries_a_request_id(backend: Backend) {
-    let (_t, server) = server(&backend).await;
+    let Api { t: _t, server } = Api::start(&backend).await;
     let generated = server.get("/health").await;
     let id = generated.headers()["x-request-id"]
         .to_str()
@@ -67,7 +62,7 @@ async fn every_response_carries_a_request_id(backend: Backend) {
 }
 
 async fn unknown_routes_and_methods_are_problem_json(backend: Backend) {
-    let (_t, server) = server(&backend).await;
+    let Api { t: _t, server } = Api::start(&backend).await;
     let missing = server.get("/api/v1/nothing-here").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_problem(missing, 404, "not-found").await;
@@ -80,21 +75,6 @@ async fn unknown_routes_and_methods_are_problem_json(backend: Backend) {
         .unwrap();
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_problem(wrong_method, 405, "method-not-allowed").await;
-}
-
-/// Checks an RFC 9457 body: content type, `type`, `title`, `status`, `detail`.
-pub async fn assert_problem(response: reqwest::Response, status: u16, slug: &str) -> Value {
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json",
-        "problem responses say so"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    assert_eq!(body["type"], format!("urn:folio:problem:{slug}"));
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    body
 }
 
 /// A request that is still arriving when shutdown starts is answered before the server stops.

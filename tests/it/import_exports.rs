@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::support::api::{Api, PASSWORD, expect, id, items};
+use crate::support::api::{Api, PASSWORD, expect, id, items, time};
 use crate::support::process::{folio, run};
 use crate::support::user::{N, signed_in};
 use crate::support::{Backend, TestDb, TestServer};
@@ -260,14 +260,6 @@ fn names(book: &Value) -> Vec<&str> {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect()
-}
-
-fn time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .expect("a timestamp")
-        .parse()
-        .expect("RFC 3339")
 }
 
 fn noon(date: &str) -> DateTime<Utc> {

@@ -10,7 +10,7 @@ use folio::config::DatabaseUrl;
 use folio::db::Database;
 use reqwest::StatusCode;
 
-use crate::http_frame::assert_problem;
+use crate::support::api::assert_problem;
 use crate::support::relay::Relay;
 use crate::support::{Backend, TestDb, TestServer};
 

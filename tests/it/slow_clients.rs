@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::api::Api;
 use crate::support::{Backend, TestDb, TestServer};
 
 /// Reads until the server closes the connection; how long that took, or `None` within `wait`.
@@ -24,8 +25,7 @@ async fn closed_within(stream: &mut TcpStream, wait: Duration) -> Option<Duratio
 }
 
 async fn server(vars: &[(&str, &str)]) -> (TestDb, TestServer) {
-    let t = TestDb::migrated(&Backend::Sqlite).await;
-    let server = TestServer::start(t.settings_with(vars), t.db.clone()).await;
+    let Api { t, server } = Api::start_with(&Backend::Sqlite, vars).await;
     (t, server)
 }
 

@@ -7,7 +7,6 @@ use reqwest::{Method, Response};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
-use crate::http_frame::assert_problem;
 use crate::support::{Backend, TestDb, TestServer};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -203,4 +202,62 @@ pub fn id(value: &Value) -> i64 {
 /// The `items` of a page.
 pub fn items(page: &Value) -> &Vec<Value> {
     page["items"].as_array().expect("a page has items")
+}
+
+/// Checks an RFC 9457 body: content type, `type`, `title`, `status`, `detail`.
+pub async fn assert_problem(response: Response, status: u16, slug: &str) -> Value {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "problem responses say so"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:folio:problem:{slug}"));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+/// A 422 naming exactly `field`.
+pub async fn refused(response: Response, field: &str) {
+    let body = problem(response, 422, "validation-error").await;
+    assert_eq!(fields(&body), [field], "{body}");
+}
+
+/// The ids of a page's items, in order.
+pub fn ids(page: &Value) -> Vec<i64> {
+    items(page).iter().map(id).collect()
+}
+
+/// The string field `key` of each item of a page, in order.
+pub fn strings(page: &Value, key: &str) -> Vec<String> {
+    items(page)
+        .iter()
+        .map(|item| item[key].as_str().expect("a string field").to_string())
+        .collect()
+}
+
+/// A timestamp field.
+pub fn time(value: &Value) -> chrono::DateTime<chrono::Utc> {
+    value
+        .as_str()
+        .expect("a timestamp")
+        .parse()
+        .expect("RFC 3339")
+}
+
+/// POSTs `body` as `token` and returns the body of the 201.
+pub async fn create(api: &Api, token: &str, path: &str, body: Value) -> Value {
+    expect(api.post(path, Some(token), body).await, 201).await
+}
+
+/// PATCHes `body` as `token` and returns the body of the 200.
+pub async fn change(api: &Api, token: &str, path: &str, body: Value) -> Value {
+    expect(api.patch(path, Some(token), body).await, 200).await
+}
+
+/// The body of a public GET that answers 200.
+pub async fn read(api: &Api, path: &str) -> Value {
+    expect(api.get(path, None).await, 200).await
 }

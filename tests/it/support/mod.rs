@@ -68,6 +68,23 @@ impl Backend {
     }
 }
 
+/// `FOLIO_TEST_LOG=1 cargo test …` shows folio's log in the output of a failing test (the
+/// filter is `FOLIO_LOG`'s, else `info`); unset, tests log nothing. Every test database calls
+/// it, so every test that touches folio gets it.
+pub fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("FOLIO_TEST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::try_from_env("FOLIO_LOG")
+                .unwrap_or_else(|_| "info".into());
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
 /// A database of the test's own, removed when the test ends.
 pub struct TestDb {
     pub db: Database,
@@ -86,6 +103,7 @@ impl TestDb {
 
     /// A fresh SQLite database with folio's schema at `url`, in a folder the caller keeps.
     pub async fn migrated_at(url: DatabaseUrl) -> Self {
+        init_test_log();
         let db = Database::connect(&url, 4).await.expect("SQLite opens");
         schema::init(&db).await.expect("migrations apply");
         Self {
@@ -98,6 +116,7 @@ impl TestDb {
 
     /// A fresh database with nothing in it.
     pub async fn empty(backend: &Backend) -> Self {
+        init_test_log();
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");

@@ -1,11 +1,11 @@
 //! A signed-in user's requests in one short call each, and the catalog rows the reading and
 //! store tests build on (`reading.rs`, `store.rs`).
 
-use chrono::{DateTime, Utc};
 use reqwest::{Method as M, Response};
 use serde_json::{Value, json};
 
-use crate::support::api::{Api, PASSWORD, expect, fields, id, items, problem};
+use crate::support::api::{Api, PASSWORD, expect, id, problem, refused};
+pub use crate::support::api::{ids, time};
 
 /// No request body.
 pub const N: Value = Value::Null;
@@ -51,8 +51,7 @@ impl User<'_> {
     }
     /// A 422 that names exactly `field`.
     pub async fn invalid(&self, method: M, path: &str, body: Value, field: &str) {
-        let refused = self.fail(method, path, body.clone(), 422).await;
-        assert_eq!(fields(&refused), [field], "{path} {body}");
+        refused(self.send(method, path, body).await, field).await;
     }
 }
 
@@ -72,6 +71,11 @@ pub async fn signed_in<'a>(api: &'a Api, name: &str) -> User<'a> {
         id: id(&me),
         token,
     }
+}
+
+/// An admin's access token.
+pub async fn admin_token(api: &Api) -> String {
+    admin(api).await.token
 }
 
 /// An admin: registered, made admin in the database, then signed in.
@@ -104,19 +108,7 @@ pub async fn new_edition(admin: &User<'_>, book: i64, body: Value) -> i64 {
     id(&admin.post(&format!("/books/{book}/editions"), body).await)
 }
 
-pub fn ids(page: &Value) -> Vec<i64> {
-    items(page).iter().map(id).collect()
-}
-
 /// The values of `keys` in `value`, as a JSON array.
 pub fn pick(value: &Value, keys: &[&str]) -> Value {
     keys.iter().map(|key| value[*key].clone()).collect()
-}
-
-pub fn time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .expect("a timestamp")
-        .parse()
-        .expect("RFC 3339")
 }
