@@ -227,10 +227,30 @@ impl Database {
         Ok(())
     }
 
-    /// Answers whether the database serves queries right now.
+    /// Answers whether the database serves queries right now: every set of connections that
+    /// serves requests answers within the ping timeout — the readers, the writer (on SQLite a
+    /// connection of its own, which a stuck unit of work would hold), and SQLite's hot readers,
+    /// which serve the catalog.
     pub async fn ping(&self) -> Result<(), DbError> {
-        match tokio::time::timeout(PING_TIMEOUT, self.reader.execute_unprepared("SELECT 1")).await {
-            Ok(result) => result.map(|_| ()).map_err(DbError::from),
+        let select = |conn: &DatabaseConnection| {
+            let conn = conn.clone();
+            async move { conn.execute_unprepared("SELECT 1").await.map(|_| ()) }
+        };
+        let hot = async {
+            match &self.hot_reader {
+                Some(hot) => hot.ping().await,
+                None => Ok(()),
+            }
+        };
+        let all = async {
+            select(&self.reader).await?;
+            if self.backend == DbBackend::Sqlite {
+                select(&self.writer).await?;
+            }
+            hot.await
+        };
+        match tokio::time::timeout(PING_TIMEOUT, all).await {
+            Ok(result) => result,
             Err(_) => Err(DbError::Unavailable(
                 "no answer within the ping timeout".into(),
             )),

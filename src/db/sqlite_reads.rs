@@ -183,6 +183,15 @@ impl HotReader {
         self.counter = Some(counter);
     }
 
+    /// Whether a reader comes free and answers (the readiness probe).
+    pub(super) async fn ping(&self) -> Result<(), DbError> {
+        self.run(|read| -> Result<(), DbError> {
+            read.query_sql("SELECT 1", &[], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `work` on one connection, off the async threads: one hop for all its statements.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where

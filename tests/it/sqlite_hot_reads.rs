@@ -428,3 +428,51 @@ async fn a_read_whose_request_went_away_gives_its_connection_back_at_once() {
         started.elapsed()
     );
 }
+
+/// `/ready` asks every set of connections that serves requests, SQLite's hot readers included:
+/// with every one of them held by a runaway read the catalog cannot be served, and the probe
+/// says so; once they are free again it says ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_while_no_hot_reader_comes_free() {
+    use std::time::{Duration, Instant};
+
+    use crate::support::TestServer;
+
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let server = TestServer::start(t.settings(), t.db.clone()).await;
+    assert_eq!(server.get("/ready").await.status(), 200);
+
+    let hot = t.db.hot_reader().expect("SQLite has hot readers").clone();
+    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
+                SELECT count(*) FROM n";
+    let reads: Vec<_> = (0..4)
+        .map(|_| {
+            let hot = hot.clone();
+            tokio::spawn(async move {
+                hot.run(move |read| -> Result<Vec<i64>, DbError> {
+                    read.query_sql(long, &[], |row| row.get(0))
+                })
+                .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        server.get("/ready").await.status(),
+        503,
+        "no hot reader is free"
+    );
+
+    for read in &reads {
+        read.abort();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.get("/ready").await.status() != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "/ready stayed 503 once the readers were free"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.shutdown().await;
+}
