@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
@@ -93,10 +93,17 @@ fn request_span(request: &Request<Body>) -> Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
+    // The route as declared (`/api/v1/books/{id}`), so a slow or failing endpoint's lines group
+    // together whatever ids were asked for; `-` for a path no route matched.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("-", MatchedPath::as_str);
     tracing::info_span!(
         "request",
         request_id = %request_id,
         method = %request.method(),
+        route = %route,
         path = %request.uri().path(),
     )
 }

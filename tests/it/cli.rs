@@ -227,6 +227,19 @@ async fn serve_migrates_serves_logs_request_ids_and_stops_on_sigterm(backend: Ba
     let response_line = served.wait_for("the 404 response", |l| l["status"] == 404);
     assert_eq!(response_line["span"]["request_id"], "trace-me-7");
     assert_eq!(response_line["span"]["path"], "/nowhere");
+    assert_eq!(response_line["span"]["route"], "-", "no route matched");
+
+    // A matched request's lines name its route as declared, whatever the id asked for.
+    let book = client
+        .get(format!("http://{address}/api/v1/books/424242"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(book.status(), 404);
+    let book_line = served.wait_for("the book's response", |l| {
+        l["span"]["path"] == "/api/v1/books/424242" && l["status"].is_number()
+    });
+    assert_eq!(book_line["span"]["route"], "/api/v1/books/{id}");
 
     let status = served.stop();
     assert!(status.success(), "a graceful stop exits 0: {status}");
