@@ -1,6 +1,6 @@
 //! `/auth`: register, sign in (JSON or OAuth2 password form), refresh, sign out.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -65,7 +65,7 @@ async fn register(
     ClientAddress(address): ClientAddress,
     MaybeUser(caller): MaybeUser,
     ApiJson(body): ApiJson<RegisterRequest>,
-) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<UserResponse>), ApiError> {
     state.auth.throttle_address(address)?;
     let form = Registration {
         username: body.username,
@@ -75,7 +75,7 @@ async fn register(
     };
     let hasher = state.auth.hasher();
     let user = accounts::register(&state.db, hasher, form, caller.as_ref()).await?;
-    Ok((StatusCode::CREATED, Json(UserResponse::from(user))))
+    Ok((StatusCode::CREATED, JsonResponse(UserResponse::from(user))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -137,13 +137,13 @@ async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonOrForm(body): JsonOrForm<LoginRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<JsonResponse<TokenResponse>, ApiError> {
     state.auth.throttle_address(address)?;
     let (tokens, _) = state
         .auth
         .login(&body.username, &body.password, address)
         .await?;
-    Ok(Json(tokens.into()))
+    Ok(JsonResponse(tokens.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -167,8 +167,10 @@ pub struct RefreshRequest {
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    Ok(Json(state.auth.refresh(&body.refresh_token).await?.into()))
+) -> Result<JsonResponse<TokenResponse>, ApiError> {
+    Ok(JsonResponse(
+        state.auth.refresh(&body.refresh_token).await?.into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

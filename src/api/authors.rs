@@ -1,6 +1,6 @@
 //! `/authors`: the people credited on books and editions.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -67,12 +67,12 @@ pub struct AuthorListParams {
 async fn list_authors(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AuthorListParams>,
-) -> Result<Json<Page<AuthorResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<AuthorResponse>>, ApiError> {
     let page = PageParams::of(params.limit, params.cursor.clone());
     let limit = page.limit()?;
     let after = page.after::<(String, i64)>()?;
     let slice = authors::page(&state.db, params.q.as_deref(), after, limit).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |a| (a.name_folded.clone(), a.id),
@@ -106,9 +106,9 @@ async fn create_author(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiJson(body): ApiJson<CreateAuthorRequest>,
-) -> Result<(StatusCode, Json<AuthorResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<AuthorResponse>), ApiError> {
     let author = authors::create(&state.db, &admin, body.name, body.bio).await?;
-    Ok((StatusCode::CREATED, Json(author.into())))
+    Ok((StatusCode::CREATED, JsonResponse(author.into())))
 }
 
 /// An author
@@ -125,8 +125,8 @@ async fn create_author(
 async fn get_author(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<AuthorResponse>, ApiError> {
-    Ok(Json(authors::get(&state.db, id).await?.into()))
+) -> Result<JsonResponse<AuthorResponse>, ApiError> {
+    Ok(JsonResponse(authors::get(&state.db, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -158,12 +158,12 @@ async fn update_author(
     AdminUser(admin): AdminUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateAuthorRequest>,
-) -> Result<Json<AuthorResponse>, ApiError> {
+) -> Result<JsonResponse<AuthorResponse>, ApiError> {
     let patch = AuthorPatch {
         name: body.name,
         bio: body.bio,
     };
-    Ok(Json(
+    Ok(JsonResponse(
         authors::update(&state.db, &admin, id, patch).await?.into(),
     ))
 }

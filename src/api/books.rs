@@ -1,6 +1,6 @@
 //! `/books`: browse, search and curate the catalog.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -197,7 +197,7 @@ fn order_name(order: BookOrder) -> String {
 async fn list_books(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<BookListParams>,
-) -> Result<Json<Page<BookResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<BookResponse>>, ApiError> {
     let searching = params.q.is_some();
     let order = parse_sort(params.sort.as_deref(), searching)?;
     // The order the cursor belongs to, resolved: the default with `q` (relevance) and without
@@ -245,7 +245,7 @@ async fn list_books(
             id,
         })
     });
-    Ok(Json(Page {
+    Ok(JsonResponse(Page {
         items: result.books.into_iter().map(BookResponse::from).collect(),
         next_cursor,
     }))
@@ -285,7 +285,7 @@ async fn create_book(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiJson(body): ApiJson<CreateBookRequest>,
-) -> Result<(StatusCode, Json<BookResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<BookResponse>), ApiError> {
     let input = BookInput {
         fields: BookFields {
             title: body.title,
@@ -298,7 +298,7 @@ async fn create_book(
         category_ids: body.category_ids,
     };
     let book = books::create(&state.db, &admin, input).await?;
-    Ok((StatusCode::CREATED, Json(book.into())))
+    Ok((StatusCode::CREATED, JsonResponse(book.into())))
 }
 
 /// A book with its authors, categories, editions and rating
@@ -315,8 +315,8 @@ async fn create_book(
 async fn get_book(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<BookResponse>, ApiError> {
-    Ok(Json(books::get(&state.db, id).await?.into()))
+) -> Result<JsonResponse<BookResponse>, ApiError> {
+    Ok(JsonResponse(books::get(&state.db, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -361,7 +361,7 @@ async fn update_book(
     AdminUser(admin): AdminUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateBookRequest>,
-) -> Result<Json<BookResponse>, ApiError> {
+) -> Result<JsonResponse<BookResponse>, ApiError> {
     let patch = BookPatch {
         title: body.title,
         subtitle: body.subtitle,
@@ -371,7 +371,7 @@ async fn update_book(
         author_ids: body.author_ids,
         category_ids: body.category_ids,
     };
-    Ok(Json(
+    Ok(JsonResponse(
         books::update(&state.db, &admin, id, patch).await?.into(),
     ))
 }

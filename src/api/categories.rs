@@ -1,6 +1,6 @@
 //! `/categories`: genres in a tree, addressed by id or slug.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -71,7 +71,7 @@ pub struct CategoryListParams {
 async fn list_categories(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<CategoryListParams>,
-) -> Result<Json<Page<CategoryResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<CategoryResponse>>, ApiError> {
     let page = PageParams::of(params.limit, params.cursor.clone());
     let limit = page.limit()?;
     let after = page.after::<(String, i64)>()?;
@@ -80,7 +80,7 @@ async fn list_categories(
         None => None,
     };
     let slice = categories::page(&state.db, parent_id, after, limit).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |c| (c.name.clone(), c.id),
@@ -117,10 +117,10 @@ async fn create_category(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiJson(body): ApiJson<CreateCategoryRequest>,
-) -> Result<(StatusCode, Json<CategoryResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<CategoryResponse>), ApiError> {
     let category =
         categories::create(&state.db, &admin, body.name, body.slug, body.parent_id).await?;
-    Ok((StatusCode::CREATED, Json(category.into())))
+    Ok((StatusCode::CREATED, JsonResponse(category.into())))
 }
 
 /// A category, by id or slug
@@ -136,8 +136,10 @@ async fn create_category(
 async fn get_category(
     State(state): State<AppState>,
     ApiPath(id_or_slug): ApiPath<String>,
-) -> Result<Json<CategoryResponse>, ApiError> {
-    Ok(Json(categories::find(&state.db, &id_or_slug).await?.into()))
+) -> Result<JsonResponse<CategoryResponse>, ApiError> {
+    Ok(JsonResponse(
+        categories::find(&state.db, &id_or_slug).await?.into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -170,14 +172,14 @@ async fn update_category(
     AdminUser(admin): AdminUser,
     ApiPath(id_or_slug): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateCategoryRequest>,
-) -> Result<Json<CategoryResponse>, ApiError> {
+) -> Result<JsonResponse<CategoryResponse>, ApiError> {
     let id = categories::find(&state.db, &id_or_slug).await?.id;
     let changes = CategoryChanges {
         name: body.name.map(|n| n.trim().to_string()),
         slug: body.slug,
         parent_id: body.parent_id,
     };
-    Ok(Json(
+    Ok(JsonResponse(
         categories::update(&state.db, &admin, id, changes)
             .await?
             .into(),

@@ -1,6 +1,6 @@
 //! `/books/{id}/comments` and `/comments/{id}`: what readers say about books.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -73,9 +73,9 @@ async fn list_comments(
     State(state): State<AppState>,
     ApiPath(book_id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> Result<Json<Page<CommentResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<CommentResponse>>, ApiError> {
     let slice = comments::page(&state.db, book_id, page.after()?, page.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |c| (c.created_at, c.id),
@@ -115,9 +115,9 @@ async fn create_comment(
     CurrentUser(me): CurrentUser,
     ApiPath(book_id): ApiPath<i64>,
     ApiJson(body): ApiJson<CreateCommentRequest>,
-) -> Result<(StatusCode, Json<CommentResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<CommentResponse>), ApiError> {
     let comment = comments::create(&state.db, &me, book_id, body.text, body.rating).await?;
-    Ok((StatusCode::CREATED, Json(comment.into())))
+    Ok((StatusCode::CREATED, JsonResponse(comment.into())))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -148,8 +148,8 @@ async fn update_comment(
     CurrentUser(me): CurrentUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateCommentRequest>,
-) -> Result<Json<CommentResponse>, ApiError> {
-    Ok(Json(
+) -> Result<JsonResponse<CommentResponse>, ApiError> {
+    Ok(JsonResponse(
         comments::update(&state.db, &me, id, body.text, body.rating)
             .await?
             .into(),

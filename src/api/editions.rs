@@ -1,6 +1,6 @@
 //! `/books/{id}/editions` and `/editions`: the formats the store lists and sells.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -148,12 +148,12 @@ async fn list_book_editions(
     State(state): State<AppState>,
     ApiPath(book_id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> Result<Json<Page<EditionResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<EditionResponse>>, ApiError> {
     let filter = EditionFilter {
         book_id: Some(book_id),
         ..Default::default()
     };
-    Ok(Json(editions_page(&state, filter, page).await?))
+    Ok(JsonResponse(editions_page(&state, filter, page).await?))
 }
 
 /// Add an edition to a book (admin)
@@ -176,7 +176,7 @@ async fn create_edition(
     AdminUser(admin): AdminUser,
     ApiPath(book_id): ApiPath<i64>,
     ApiJson(body): ApiJson<CreateEditionRequest>,
-) -> Result<(StatusCode, Json<EditionResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<EditionResponse>), ApiError> {
     let input = EditionInput {
         contributors: pairs(&body.contributors),
         fields: EditionFields {
@@ -193,7 +193,7 @@ async fn create_edition(
         },
     };
     let edition = editions::create(&state.db, &admin, book_id, input).await?;
-    Ok((StatusCode::CREATED, Json(edition.into())))
+    Ok((StatusCode::CREATED, JsonResponse(edition.into())))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -222,13 +222,13 @@ pub struct EditionListParams {
 async fn list_editions(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<EditionListParams>,
-) -> Result<Json<Page<EditionResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<EditionResponse>>, ApiError> {
     let filter = EditionFilter {
         book_id: None,
         isbn: params.isbn,
         format: params.format,
     };
-    Ok(Json(
+    Ok(JsonResponse(
         editions_page(&state, filter, PageParams::of(params.limit, params.cursor)).await?,
     ))
 }
@@ -247,8 +247,8 @@ async fn list_editions(
 async fn get_edition(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<EditionResponse>, ApiError> {
-    Ok(Json(editions::get(&state.db, id).await?.into()))
+) -> Result<JsonResponse<EditionResponse>, ApiError> {
+    Ok(JsonResponse(editions::get(&state.db, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -307,7 +307,7 @@ async fn update_edition(
     AdminUser(admin): AdminUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateEditionRequest>,
-) -> Result<Json<EditionResponse>, ApiError> {
+) -> Result<JsonResponse<EditionResponse>, ApiError> {
     let patch = EditionPatch {
         format: body.format,
         isbn: body.isbn,
@@ -321,7 +321,7 @@ async fn update_edition(
         currency: body.currency,
         contributors: body.contributors.as_deref().map(pairs),
     };
-    Ok(Json(
+    Ok(JsonResponse(
         editions::update(&state.db, &admin, id, patch).await?.into(),
     ))
 }

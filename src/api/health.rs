@@ -1,6 +1,6 @@
 //! Liveness and readiness probes for process supervisors and load balancers.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -27,8 +27,8 @@ pub struct Health {
     responses((status = 200, description = "The process is running", body = Health)),
     security(())
 )]
-async fn live() -> Json<Health> {
-    Json(Health { status: "ok" })
+async fn live() -> JsonResponse<Health> {
+    JsonResponse(Health { status: "ok" })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -50,12 +50,12 @@ pub struct Readiness {
     ),
     security(())
 )]
-async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
+async fn ready(State(state): State<AppState>) -> Result<JsonResponse<Readiness>, ApiError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::Unavailable("The database is not answering.".into())
     })?;
-    Ok(Json(Readiness {
+    Ok(JsonResponse(Readiness {
         status: "ready",
         database: match state.db.backend() {
             sea_orm::DbBackend::Postgres => "postgres",

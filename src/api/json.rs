@@ -11,10 +11,10 @@ use super::ApiError;
 /// Room for a book or a short list at once; a page of books grows it a few times.
 const INITIAL_CAPACITY: usize = 4096;
 
-/// A JSON answer: `Json(value)` as with axum.
-pub struct Json<T>(pub T);
+/// A JSON answer, as axum's `Json` is one, with its own name so the two are never confused.
+pub struct JsonResponse<T>(pub T);
 
-impl<T: Serialize> IntoResponse for Json<T> {
+impl<T: Serialize> IntoResponse for JsonResponse<T> {
     fn into_response(self) -> Response {
         let mut body = Vec::with_capacity(INITIAL_CAPACITY);
         match serde_json::to_writer(&mut body, &self.0) {

@@ -1,6 +1,6 @@
 //! `/me`: the signed-in user's own account, password, API keys and referral links.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -39,8 +39,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn get_me(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-) -> Result<Json<UserResponse>, ApiError> {
-    Ok(Json(accounts::get(&state.db, me.user_id).await?.into()))
+) -> Result<JsonResponse<UserResponse>, ApiError> {
+    Ok(JsonResponse(
+        accounts::get(&state.db, me.user_id).await?.into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,11 +72,11 @@ async fn update_me(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<UpdateMeRequest>,
-) -> Result<Json<UserResponse>, ApiError> {
+) -> Result<JsonResponse<UserResponse>, ApiError> {
     let hasher = state.auth.hasher();
     let user =
         accounts::update_email(&state.db, hasher, &me, body.email, &body.current_password).await?;
-    Ok(Json(user.into()))
+    Ok(JsonResponse(user.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -117,14 +119,14 @@ async fn change_password(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
-) -> Result<Json<PasswordChangedResponse>, ApiError> {
+) -> Result<JsonResponse<PasswordChangedResponse>, ApiError> {
     let change = PasswordChange {
         current_password: body.old_password,
         new_password: body.new_password,
         keep_api_keys: body.keep_api_keys,
     };
     let revoked = state.auth.change_password(&me, change).await?;
-    Ok(Json(PasswordChangedResponse {
+    Ok(JsonResponse(PasswordChangedResponse {
         sessions_revoked: revoked.sessions,
         api_keys_revoked: revoked.api_keys,
     }))
@@ -185,12 +187,12 @@ async fn create_api_key(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
-) -> Result<(StatusCode, Json<NewApiKeyResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<NewApiKeyResponse>), ApiError> {
     let (model, key) = api_keys::create(&state.db, &me, body.name).await?;
     let details = ApiKeyResponse::from(model);
     Ok((
         StatusCode::CREATED,
-        Json(NewApiKeyResponse { details, key }),
+        JsonResponse(NewApiKeyResponse { details, key }),
     ))
 }
 
@@ -210,9 +212,9 @@ async fn list_api_keys(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> Result<Json<Page<ApiKeyResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<ApiKeyResponse>>, ApiError> {
     let slice = api_keys::page(&state.db, &me, params.after()?, params.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |k| k.id,
@@ -297,9 +299,9 @@ async fn create_referral_link(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<CreateReferralLinkRequest>,
-) -> Result<(StatusCode, Json<ReferralLinkResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<ReferralLinkResponse>), ApiError> {
     let link = referrals::create(&state.db, &me, body.code).await?;
-    Ok((StatusCode::CREATED, Json(link.into())))
+    Ok((StatusCode::CREATED, JsonResponse(link.into())))
 }
 
 /// Your referral links, with what they brought
@@ -318,9 +320,9 @@ async fn list_referral_links(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> Result<Json<Page<ReferralLinkResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<ReferralLinkResponse>>, ApiError> {
     let slice = referrals::page(&state.db, &me, params.after()?, params.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |l| l.id,

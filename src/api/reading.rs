@@ -1,6 +1,6 @@
 //! `/me/progress` and `/me/notes`: a reader's place in their books, and their notes.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -99,7 +99,7 @@ async fn put_progress(
     CurrentUser(me): CurrentUser,
     ApiPath(book_id): ApiPath<i64>,
     ApiJson(body): ApiJson<PutProgressRequest>,
-) -> Result<Json<PutProgressResponse>, ApiError> {
+) -> Result<JsonResponse<PutProgressResponse>, ApiError> {
     let input = ProgressInput {
         edition_id: body.edition_id,
         percent: body.percent,
@@ -109,7 +109,7 @@ async fn put_progress(
         updated_at: body.updated_at,
     };
     let recorded = progress::record(&state.db, &me, book_id, input).await?;
-    Ok(Json(PutProgressResponse {
+    Ok(JsonResponse(PutProgressResponse {
         applied: recorded.applied,
         progress: recorded.progress.into(),
     }))
@@ -152,10 +152,10 @@ async fn get_progress(
     CurrentUser(me): CurrentUser,
     ApiPath(book_id): ApiPath<i64>,
     ApiQuery(params): ApiQuery<PositionParams>,
-) -> Result<Json<PositionResponse>, ApiError> {
+) -> Result<JsonResponse<PositionResponse>, ApiError> {
     let position = progress::position(&state.db, &me, book_id, params.edition_id).await?;
     let translated = position.translated;
-    Ok(Json(PositionResponse {
+    Ok(JsonResponse(PositionResponse {
         progress: position.progress.into(),
         for_edition_id: translated.as_ref().map(|t| t.edition_id),
         seconds: translated.as_ref().and_then(|t| t.seconds),
@@ -206,9 +206,9 @@ async fn list_progress(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> Result<Json<Page<ProgressListItem>>, ApiError> {
+) -> Result<JsonResponse<Page<ProgressListItem>>, ApiError> {
     let slice = progress::page(&state.db, &me, page.after()?, page.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |p| (p.updated_at, p.id),
@@ -269,10 +269,10 @@ async fn list_notes(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiQuery(params): ApiQuery<NoteListParams>,
-) -> Result<Json<Page<NoteResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<NoteResponse>>, ApiError> {
     let page = PageParams::of(params.limit, params.cursor);
     let slice = notes::page(&state.db, &me, params.book_id, page.after()?, page.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |n| n.id,
@@ -307,14 +307,14 @@ async fn create_note(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<CreateNoteRequest>,
-) -> Result<(StatusCode, Json<NoteResponse>), ApiError> {
+) -> Result<(StatusCode, JsonResponse<NoteResponse>), ApiError> {
     let fields = NoteFields {
         edition_id: body.edition_id,
         locator: body.locator,
         text: body.text,
     };
     let note = notes::create(&state.db, &me, body.book_id, fields).await?;
-    Ok((StatusCode::CREATED, Json(note.into())))
+    Ok((StatusCode::CREATED, JsonResponse(note.into())))
 }
 
 /// One of your notes
@@ -332,8 +332,8 @@ async fn get_note(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<NoteResponse>, ApiError> {
-    Ok(Json(notes::get(&state.db, &me, id).await?.into()))
+) -> Result<JsonResponse<NoteResponse>, ApiError> {
+    Ok(JsonResponse(notes::get(&state.db, &me, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -366,13 +366,15 @@ async fn update_note(
     CurrentUser(me): CurrentUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateNoteRequest>,
-) -> Result<Json<NoteResponse>, ApiError> {
+) -> Result<JsonResponse<NoteResponse>, ApiError> {
     let patch = NotePatch {
         edition_id: body.edition_id,
         locator: body.locator,
         text: body.text,
     };
-    Ok(Json(notes::update(&state.db, &me, id, patch).await?.into()))
+    Ok(JsonResponse(
+        notes::update(&state.db, &me, id, patch).await?.into(),
+    ))
 }
 
 /// Delete one of your notes

@@ -1,6 +1,6 @@
 //! `/purchases`, `/me/purchases`, `/me/library`, and the payment provider's webhook.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -105,7 +105,7 @@ async fn create_purchase(
         })?
         .to_string();
     let purchased = store::purchase(&state.db, &me, body.edition_id, key).await?;
-    let body = Json(PurchaseResponse::from(purchased.purchase));
+    let body = JsonResponse(PurchaseResponse::from(purchased.purchase));
     Ok(if purchased.created {
         (StatusCode::CREATED, body).into_response()
     } else {
@@ -143,7 +143,7 @@ async fn list_purchases(
     State(state): State<AppState>,
     _admin: AdminUser,
     ApiQuery(params): ApiQuery<PurchaseListParams>,
-) -> Result<Json<Page<PurchaseResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<PurchaseResponse>>, ApiError> {
     let page = PageParams::of(params.limit, params.cursor);
     let filter = PurchaseFilter {
         user_id: params.user_id,
@@ -151,7 +151,7 @@ async fn list_purchases(
         status: params.status,
     };
     let slice = store::page(&state.db, filter, page.after()?, page.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |p| p.id,
@@ -175,13 +175,13 @@ async fn my_purchases(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> Result<Json<Page<PurchaseResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<PurchaseResponse>>, ApiError> {
     let filter = PurchaseFilter {
         user_id: Some(me.user_id),
         ..Default::default()
     };
     let slice = store::page(&state.db, filter, page.after()?, page.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |p| p.id,
@@ -230,9 +230,9 @@ async fn my_library(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> Result<Json<Page<LibraryItem>>, ApiError> {
+) -> Result<JsonResponse<Page<LibraryItem>>, ApiError> {
     let slice = store::library(&state.db, &me, page.after()?, page.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |r| r.purchase_id,
@@ -326,7 +326,7 @@ async fn payment_webhook(
     State(state): State<AppState>,
     WebhookSignature(signature): WebhookSignature,
     body: Bytes,
-) -> Result<Json<WebhookReceipt>, ApiError> {
+) -> Result<JsonResponse<WebhookReceipt>, ApiError> {
     signature.verify(webhook_secret(&state)?, &body, Utc::now().timestamp())?;
     let event: WebhookEvent = parse_json(&body)?;
     if event.event_id.is_empty() || event.event_id.len() > 255 {
@@ -347,7 +347,7 @@ async fn payment_webhook(
         },
     )
     .await?;
-    Ok(Json(match applied {
+    Ok(JsonResponse(match applied {
         Applied::Moved(purchase) => WebhookReceipt {
             received: true,
             duplicate: false,

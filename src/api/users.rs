@@ -1,6 +1,6 @@
 //! `/users`: the admin's view of every account.
 
-use super::json::Json;
+use super::json::JsonResponse;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,9 +64,9 @@ async fn list_users(
     State(state): State<AppState>,
     _admin: AdminUser,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> Result<Json<Page<UserResponse>>, ApiError> {
+) -> Result<JsonResponse<Page<UserResponse>>, ApiError> {
     let slice = accounts::page(&state.db, params.after()?, params.limit()?).await?;
-    Ok(Json(Page::new(
+    Ok(JsonResponse(Page::new(
         slice.rows,
         slice.has_more,
         |u| u.id,
@@ -101,7 +101,7 @@ async fn update_user(
     AdminUser(admin): AdminUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateUserRequest>,
-) -> Result<Json<UserResponse>, ApiError> {
+) -> Result<JsonResponse<UserResponse>, ApiError> {
     let user = accounts::update_by_admin(&state.db, &admin, id, body.role, body.disabled).await?;
-    Ok(Json(user.into()))
+    Ok(JsonResponse(user.into()))
 }

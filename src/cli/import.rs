@@ -65,7 +65,7 @@ pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), Comm
             import::goodreads::import(&db, &args.file, options, user).await
         }
         ImportCommand::Discogs(_) => import::discogs::import(&db, &args.file, options).await,
-        ImportCommand::Catalog(_) => import::catalog_export::import(&db, &args.file, options).await,
+        ImportCommand::Catalog(_) => import::folio_export::import(&db, &args.file, options).await,
     };
     db.close().await;
     let summary = result.map_err(|e| match e {

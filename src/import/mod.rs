@@ -10,13 +10,13 @@
 //! row goes to a rejects CSV beside the input, with the reason; `--strict` instead stops at the
 //! first bad row and writes nothing at all.
 
-mod catalog;
-pub mod catalog_export;
 pub mod discogs;
 mod fields;
+pub mod folio_export;
 pub mod goodbooks;
 pub mod goodreads;
 pub mod language;
+mod matching;
 mod progress;
 mod rejects;
 pub mod seed;
@@ -24,7 +24,7 @@ pub mod seed;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub use catalog::{CatalogWriter, Outcome, Written};
+pub use matching::{CatalogWriter, Outcome, Written};
 use progress::Progress;
 use rejects::Rejects;
 use sea_orm::ConnectionTrait;
