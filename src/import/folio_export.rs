@@ -23,6 +23,8 @@ use crate::db::{Database, DbError};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::repo;
 use crate::repo::edition::EditionFields;
+use crate::service::ServiceError;
+use crate::service::catalog::editions;
 
 /// Names the export in the error for a file that cannot be one.
 const FORMAT: &str = "folio catalog";
@@ -73,6 +75,8 @@ struct ExportedContributor {
 pub(crate) struct CatalogRow {
     record: BookRecord,
     book: ExportedBook,
+    /// `book.editions`' fields, checked and normalised by the editions service.
+    editions: Vec<EditionFields>,
 }
 
 impl Row for CatalogRow {
@@ -99,6 +103,16 @@ fn parse(line: &str) -> Result<CatalogRow, String> {
             publisher: None,
             pages: None,
         });
+    // The editions service's rules, as for an edition made over the API: a bad ISBN or a price
+    // without a currency rejects the row here, instead of failing its batch in the database.
+    let editions = book
+        .editions
+        .iter()
+        .enumerate()
+        .map(|(i, edition)| {
+            editions::checked(fields(edition)).map_err(|e| format!("edition {}: {}", i + 1, why(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let record = BookRecord {
         title: book.title.clone(),
         subtitle: book.subtitle.clone(),
@@ -108,7 +122,11 @@ fn parse(line: &str) -> Result<CatalogRow, String> {
         language: book.language.clone(),
         edition,
     };
-    Ok(CatalogRow { record, book })
+    Ok(CatalogRow {
+        record,
+        book,
+        editions,
+    })
 }
 
 pub async fn import(
@@ -256,18 +274,18 @@ impl AfterWrite<CatalogRow> for NewBookParts {
         if written.outcome != Outcome::Created {
             return Ok(());
         }
-        for edition in &row.book.editions {
+        for (edition, checked) in row.book.editions.iter().zip(&row.editions) {
             // The writer already created the edition that identifies the book.
             if written.edition_id.is_some()
                 && edition.isbn.is_some()
                 && edition.isbn == row.record.edition.as_ref().and_then(|e| e.isbn.clone())
             {
                 if let Some(id) = written.edition_id {
-                    complete_edition(conn, id, edition).await?;
+                    complete_edition(conn, id, edition, checked).await?;
                 }
                 continue;
             }
-            let created = repo::edition::insert(conn, written.book_id, fields(edition)).await?;
+            let created = repo::edition::insert(conn, written.book_id, checked.clone()).await?;
             set_contributors(conn, created.id, &edition.contributors).await?;
         }
         let mut category_ids = vec![];
@@ -283,6 +301,18 @@ impl AfterWrite<CatalogRow> for NewBookParts {
             category_ids.push(id);
         }
         repo::book::set_categories(conn, written.book_id, &category_ids).await
+    }
+}
+
+/// A service's refusal as one line of the rejects file: `field: message; …`.
+fn why(error: ServiceError) -> String {
+    match error {
+        ServiceError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 
@@ -306,9 +336,10 @@ async fn complete_edition(
     conn: &impl ConnectionTrait,
     id: i64,
     edition: &ExportedEdition,
+    checked: &EditionFields,
 ) -> Result<(), DbError> {
     if let Some(existing) = repo::edition::find(conn, id).await? {
-        repo::edition::update(conn, existing, fields(edition)).await?;
+        repo::edition::update(conn, existing, checked.clone()).await?;
     }
     set_contributors(conn, id, &edition.contributors).await
 }

@@ -30,8 +30,8 @@ use crate::repo::progress::ProgressWrite;
 
 const FORMAT: &str = "Goodreads library";
 
-/// The longest comment folio keeps (the schema's limit).
-const MAX_COMMENT: usize = 5000;
+/// The longest comment folio keeps: the comments service's rule.
+use crate::service::comments::MAX_TEXT as MAX_COMMENT;
 
 /// Column positions, found by name. The `Option`s are columns the import can do without.
 struct Columns {

@@ -9,10 +9,13 @@ use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
+/// The longest comment, in characters; imports shorten longer reviews to it.
+pub const MAX_TEXT: usize = 5000;
+
 fn check(text: Option<&str>, rating: Option<i32>) -> ServiceResult<()> {
     let mut checks = Checks::default();
     if let Some(text) = text {
-        checks.check("text", validate::text(text.trim(), 1, 5000));
+        checks.check("text", validate::text(text.trim(), 1, MAX_TEXT));
     }
     if rating.is_some_and(|r| !(1..=5).contains(&r)) {
         checks.check("rating", Err("must be from 1 to 5".into()));

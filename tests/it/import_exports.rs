@@ -26,6 +26,7 @@ backend_tests!(
     a_discogs_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
     an_empty_file_says_so_in_every_format,
     a_catalog_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
+    a_catalog_book_whose_edition_breaks_a_rule_is_rejected_and_the_rest_imported,
     an_empty_catalog_exports_and_imports_as_nothing,
 );
 
@@ -832,6 +833,55 @@ async fn a_catalog_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_import
     let api = serve(t).await;
     let piranesi = the_book(&api, "piranesi").await;
     assert_eq!(names(&piranesi), ["Susanna Clarke"], "{piranesi}");
+}
+
+/// An exported edition is held to the editions service's rules, as one made over the API: a
+/// bad ISBN check digit or a price without a currency rejects its book with the reason, and the
+/// other books import (before, the database refused the batch and the import stopped).
+async fn a_catalog_book_whose_edition_breaks_a_rule_is_rejected_and_the_rest_imported(
+    backend: Backend,
+) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let book = |title: &str, edition: Value| {
+        serde_json::to_vec(&json!({
+            "id": 1, "title": title, "authors": ["Someone"], "categories": [],
+            "editions": [edition],
+        }))
+        .unwrap()
+    };
+    let books = [
+        exported_book("Emma", "Jane Austen"),
+        book(
+            "Bad Digit",
+            json!({"format": "print", "isbn": "9780141439519", "contributors": []}),
+        ),
+        book(
+            "No Currency",
+            json!({"format": "ebook", "price_minor": 500, "contributors": []}),
+        ),
+        exported_book("Beloved", "Toni Morrison"),
+    ];
+    let export = [b"[\n".as_slice(), &books.join(b",\n".as_slice()), b"\n]\n"].concat();
+    std::fs::write(dir.path().join("catalog.json"), export).unwrap();
+
+    let summary = import_ok(
+        dir.path(),
+        &t,
+        "catalog",
+        &["catalog.json", "--batch-size", "2"],
+    );
+    assert_summary(&summary, 4, 2, 0, 2);
+    assert_eq!(t.count("book").await, 2);
+    let rejects = std::fs::read_to_string(dir.path().join("catalog.rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("Bad Digit") && rejects.contains("edition 1: isbn"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("No Currency") && rejects.contains("edition 1: currency"),
+        "{rejects}"
+    );
 }
 
 /// An empty catalog exports as `[` and `]`: not an empty file, so it imports, as nothing.

@@ -35,6 +35,13 @@ pub struct EditionPatch {
     pub contributors: Option<Vec<(i64, ContributorRole)>>,
 }
 
+/// An edition's fields as the catalog keeps them, or why not: the one place the edition rules
+/// live, for the API and every import alike.
+pub fn checked(mut fields: EditionFields) -> ServiceResult<EditionFields> {
+    check_fields(&mut fields)?;
+    Ok(fields)
+}
+
 /// Checks the fields together (a price needs a currency; vinyl has no ISBN) and normalises
 /// them: ISBN-13 digits, upper-case currency, a tidy language tag.
 fn check_fields(fields: &mut EditionFields) -> ServiceResult<()> {
