@@ -384,6 +384,26 @@ async fn reads_and_writes_go_on_after_the_idle_caches_are_freed() {
     assert_eq!(api.t.count("comment").await, 1);
 }
 
+/// Reads that count to a billion, minutes of work, on every hot reader the test database has
+/// (4); aborting a task drops its read's future.
+fn hold_every_hot_reader(
+    hot: &folio::db::HotReader,
+) -> Vec<tokio::task::JoinHandle<Result<Vec<i64>, DbError>>> {
+    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
+                SELECT count(*) FROM n";
+    (0..4)
+        .map(|_| {
+            let hot = hot.clone();
+            tokio::spawn(async move {
+                hot.run(move |read| -> Result<Vec<i64>, DbError> {
+                    read.query_sql(long, &[], |row| row.get(0))
+                })
+                .await
+            })
+        })
+        .collect()
+}
+
 /// A read whose request goes away (the client left, the request timed out) stops: its
 /// statement is interrupted and its connection comes back to the pool at once. Before, a
 /// runaway read held its connection until it finished, however long, and reads after it found
@@ -394,20 +414,7 @@ async fn a_read_whose_request_went_away_gives_its_connection_back_at_once() {
 
     let t = TestDb::migrated(&Backend::Sqlite).await;
     let hot = t.db.hot_reader().expect("SQLite has hot readers").clone();
-    // Counting to a billion: minutes of work, on every reader the test database has (4).
-    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
-                SELECT count(*) FROM n";
-    let reads: Vec<_> = (0..4)
-        .map(|_| {
-            let hot = hot.clone();
-            tokio::spawn(async move {
-                hot.run(move |read| -> Result<Vec<i64>, DbError> {
-                    read.query_sql(long, &[], |row| row.get(0))
-                })
-                .await
-            })
-        })
-        .collect();
+    let reads = hold_every_hot_reader(&hot);
     tokio::time::sleep(Duration::from_millis(300)).await;
     for read in &reads {
         assert!(!read.is_finished(), "the long reads are running");
@@ -443,19 +450,7 @@ async fn ready_is_503_while_no_hot_reader_comes_free() {
     assert_eq!(server.get("/ready").await.status(), 200);
 
     let hot = t.db.hot_reader().expect("SQLite has hot readers").clone();
-    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
-                SELECT count(*) FROM n";
-    let reads: Vec<_> = (0..4)
-        .map(|_| {
-            let hot = hot.clone();
-            tokio::spawn(async move {
-                hot.run(move |read| -> Result<Vec<i64>, DbError> {
-                    read.query_sql(long, &[], |row| row.get(0))
-                })
-                .await
-            })
-        })
-        .collect();
+    let reads = hold_every_hot_reader(&hot);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         server.get("/ready").await.status(),
