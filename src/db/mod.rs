@@ -6,6 +6,7 @@
 mod connect;
 mod error;
 mod outage;
+mod read;
 pub mod schema;
 pub mod sqlite_memory;
 mod sqlite_reads;
@@ -19,7 +20,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::config::DatabaseUrl;
 pub use error::DbError;
-pub use sqlite_reads::{HotRead, HotReader, utc as sqlite_utc};
+pub use read::{Decode, Read, ReadFuture, Row};
+pub use sqlite_reads::HotRead;
+use sqlite_reads::HotReader;
 pub use unit_of_work::{UnitOfWork, WorkFuture};
 
 /// The current time at the precision both backends store (microseconds), so a value reads
@@ -146,14 +149,69 @@ impl Database {
         self.backend
     }
 
-    /// On SQLite, the rusqlite pool the hottest reads (a book, a page of books, a search) run
-    /// on, with one blocking hop per request or none; `None` on PostgreSQL, whose driver has
-    /// no such cost.
-    pub fn hot_reader(&self) -> Option<&HotReader> {
-        self.hot_reader.as_ref()
+    /// Runs a read that may take a while (a search, a filtered listing, an export's page):
+    /// `work` gets the [`Read`] to pass to repo functions. On PostgreSQL it runs on the pool.
+    /// On SQLite it runs on one of the rusqlite readers, all its statements in one hop to a
+    /// blocking thread: sqlx's SQLite driver hops threads for every statement and every row,
+    /// and that switching was a third of folio's CPU serving books (bench/README.md).
+    ///
+    /// The closure must only read: on SQLite its future is polled once, on a blocking thread,
+    /// and one that awaits anything but its statements fails as an internal error.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: folio::db::Database) -> Result<(), folio::db::DbError> {
+    /// let titles = db
+    ///     .read(|read| {
+    ///         Box::pin(async move {
+    ///             read.rows("SELECT title FROM book ORDER BY id LIMIT 3", &[], |row| row.get(0))
+    ///                 .await
+    ///         })
+    ///     })
+    ///     .await?;
+    /// # let _: Vec<String> = titles;
+    /// # Ok(()) }
+    /// ```
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: for<'r> FnOnce(Read<'r>) -> ReadFuture<'r, T, E> + Send + 'static,
+    {
+        match &self.hot_reader {
+            Some(hot) => {
+                hot.run(move |read| read::finish_here(work(Read::Hot(read))))
+                    .await
+            }
+            None => work(Read::Pool(&self.reader)).await,
+        }
     }
 
-    /// The connection for reads. On SQLite it is read-only, so a stray write fails loudly.
+    /// [`Self::read`] for a read bounded by keys and a limit (a book by id, a page of the
+    /// catalog off an index). On SQLite it runs on the request's own thread when a reader is
+    /// idle: such a read takes tens to a few hundred microseconds from SQLite's cache, less
+    /// than a hop's two thread switches and its answer freed on another thread cost (a book
+    /// by id and a 20-book page were 25–30 % more requests a second that way;
+    /// bench/README.md). Should SQLite be busy, or no reader be idle, it runs as
+    /// [`Self::read`] does, where waiting blocks no async worker. `work` may then run twice,
+    /// hence `Fn`.
+    pub async fn read_bounded<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: for<'r> Fn(Read<'r>) -> ReadFuture<'r, T, E> + Send + 'static,
+    {
+        match &self.hot_reader {
+            Some(hot) => {
+                hot.run_here(move |read| read::finish_here(work(Read::Hot(read))))
+                    .await
+            }
+            None => work(Read::Pool(&self.reader)).await,
+        }
+    }
+
+    /// The SeaORM connection for reads that need no more than SeaORM (accounts, comments,
+    /// the store): PostgreSQL's pool, or SQLite's read-only sqlx readers, so a stray write
+    /// fails loudly. `.into()` makes it a [`Read`] for repo functions that take one.
     pub fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }

@@ -4,15 +4,15 @@
 //! and every row back, across threads. Serving books by id on a 2-core machine, a third of
 //! folio's CPU went to the scheduler switching those threads (perf; bench/README.md). A hot
 //! read here takes one connection of this pool and runs all its statements in one
-//! `spawn_blocking`. The statements are still built by SeaORM and sea-query, so the SQL is the
-//! ORM's own; only running them and decoding their rows happens here.
+//! `spawn_blocking`, or none: a read bounded by keys and a limit runs on the request's thread
+//! when a connection is idle. Repo functions do not know they run here: they read through
+//! [`super::Read`], which sends their statements to [`HotRead::query`].
 //!
 //! Writes never come here: they keep SeaORM's unit of work on the single writer connection.
 //! The file is in WAL mode, so these readers see every committed write.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,8 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, OpenFlags, Row};
+use sea_orm::DbErr;
 use sea_orm::sea_query::{OptionEnum, Value};
-use sea_orm::{DbErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::DbError;
@@ -80,9 +80,11 @@ impl ReadPool {
 }
 
 /// A connection lent to one read, with the permit it holds. Dropping it gives the connection
-/// back, also when the read panicked, unless it is left inside a transaction.
+/// back, also when the read panicked, unless it is left inside a transaction. The connection
+/// sits in a mutex only so that a [`HotRead`] may be shared with the read's future (which
+/// must be `Send`, as every read's future is); nothing else ever contends for it.
 struct Lease {
-    conn: Option<Connection>,
+    conn: Option<Mutex<Connection>>,
     pool: Arc<ReadPool>,
     _permit: OwnedSemaphorePermit,
 }
@@ -97,10 +99,14 @@ impl Lease {
             None => pool.connect()?,
         };
         Ok(Self {
-            conn: Some(conn),
+            conn: Some(Mutex::new(conn)),
             pool: pool.clone(),
             _permit: permit,
         })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        lock(self.conn.as_ref().expect("a lease holds its connection"))
     }
 
     fn read<'c>(&'c self, counter: Option<&'c AtomicU64>) -> HotRead<'c> {
@@ -108,7 +114,7 @@ impl Lease {
             conn: self.conn.as_ref().expect("a lease holds its connection"),
             counter,
             slow: self.pool.slow,
-            busy: Cell::new(false),
+            busy: AtomicBool::new(false),
         }
     }
 }
@@ -118,6 +124,7 @@ impl Drop for Lease {
         let Some(conn) = self.conn.take() else {
             return;
         };
+        let conn = conn.into_inner().unwrap_or_else(PoisonError::into_inner);
         // A read that began a transaction would pin its snapshot and hold back checkpoints.
         if conn.is_autocommit() && !self.pool.permits.is_closed() {
             self.pool.idle().push(conn);
@@ -128,7 +135,7 @@ impl Drop for Lease {
 /// The hot-read pool as one value of [`super::Database`] holds it: shared connections, and
 /// the statement counter of that value, if a test asked for one.
 #[derive(Clone)]
-pub struct HotReader {
+pub(super) struct HotReader {
     pool: Arc<ReadPool>,
     counter: Option<Arc<AtomicU64>>,
 }
@@ -186,14 +193,14 @@ impl HotReader {
     /// Whether a reader comes free and answers (the readiness probe).
     pub(super) async fn ping(&self) -> Result<(), DbError> {
         self.run(|read| -> Result<(), DbError> {
-            read.query_sql("SELECT 1", &[], |_| Ok(()))?;
+            read.query("SELECT 1", &[], |_| Ok(()))?;
             Ok(())
         })
         .await
     }
 
     /// Runs `work` on one connection, off the async threads: one hop for all its statements.
-    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    pub(super) async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
@@ -228,7 +235,7 @@ impl HotReader {
     /// cost them. Such a read does not wait on a lock here: should SQLite be busy (another process
     /// holding the file exclusively, a WAL recovery), it is tried again through
     /// [`Self::run`], where waiting blocks no async worker.
-    pub async fn run_here<T, E, F>(&self, work: F) -> Result<T, E>
+    pub(super) async fn run_here<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
@@ -239,14 +246,17 @@ impl HotReader {
         };
         let (result, was_busy) = {
             let lease = Lease::new(&self.pool, permit)?;
-            let conn = lease.conn.as_ref().expect("a lease holds its connection");
-            conn.busy_timeout(Duration::ZERO)
+            lease
+                .conn()
+                .busy_timeout(Duration::ZERO)
                 .map_err(DbError::from_rusqlite)?;
             let read = lease.read(self.counter.as_deref());
             let result = work(&read);
-            conn.busy_timeout(self.pool.busy_timeout)
+            lease
+                .conn()
+                .busy_timeout(self.pool.busy_timeout)
                 .map_err(DbError::from_rusqlite)?;
-            (result, read.busy.get())
+            (result, read.busy.load(Ordering::Relaxed))
         };
         if was_busy {
             return self.run(work).await;
@@ -284,9 +294,8 @@ struct Finished(Arc<Mutex<Option<rusqlite::InterruptHandle>>>);
 
 impl Interrupt {
     fn new(lease: &Lease) -> Self {
-        let conn = lease.conn.as_ref().expect("a lease holds its connection");
         Self {
-            handle: Arc::new(Mutex::new(Some(conn.get_interrupt_handle()))),
+            handle: Arc::new(Mutex::new(Some(lease.conn().get_interrupt_handle()))),
         }
     }
 
@@ -322,39 +331,30 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// One connection, lent to a read for its statements.
 pub struct HotRead<'c> {
-    conn: &'c Connection,
+    conn: &'c Mutex<Connection>,
     counter: Option<&'c AtomicU64>,
     slow: Duration,
     /// Set when SQLite answered busy: an inline read is then tried again off-thread.
-    busy: Cell<bool>,
+    busy: AtomicBool,
 }
 
 impl HotRead<'_> {
-    /// Runs a statement SeaORM or sea-query built for SQLite, mapping each row with `map`.
-    pub fn query<T>(
-        &self,
-        statement: &Statement,
-        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, DbError> {
-        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
-        self.query_sql(&statement.sql, values, map)
-    }
-
-    /// [`Self::query`] for a statement's SQL and values apart: a hot path builds its SQL once
-    /// (with SeaORM, as ever) and binds new values to it on every request.
-    pub fn query_sql<T>(
+    /// Runs `sql` with `values` bound (a statement SeaORM or sea-query built for SQLite, or
+    /// hand-written with `?` placeholders), decoding each row with `decode`. Prepared
+    /// statements are cached per connection: a hot path binds new values to the same SQL.
+    pub(super) fn query<T>(
         &self,
         sql: &str,
         values: &[Value],
-        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        decode: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
         if let Some(counter) = self.counter {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         let started = Instant::now();
-        let out = self.rows(sql, values, map).inspect_err(|e| {
+        let out = self.rows(sql, values, decode).inspect_err(|e| {
             if e.is_unavailable() {
-                self.busy.set(true);
+                self.busy.store(true, Ordering::Relaxed);
             }
         })?;
         let elapsed = started.elapsed();
@@ -370,12 +370,10 @@ impl HotRead<'_> {
         &self,
         sql: &str,
         values: &[Value],
-        mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        mut decode: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
-        let mut prepared = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(DbError::from_rusqlite)?;
+        let conn = lock(self.conn);
+        let mut prepared = conn.prepare_cached(sql).map_err(DbError::from_rusqlite)?;
         for (i, value) in values.iter().enumerate() {
             prepared
                 .raw_bind_parameter(i + 1, bindable(value)?)
@@ -384,7 +382,7 @@ impl HotRead<'_> {
         let mut rows = prepared.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(DbError::from_rusqlite)? {
-            out.push(map(row).map_err(DbError::from_rusqlite)?);
+            out.push(decode(row)?);
         }
         Ok(out)
     }
@@ -446,20 +444,9 @@ const TIMESTAMP_FORMATS: [&str; 12] = [
     "%FT%T%.f%:z",
 ];
 
-/// A timestamp column as sqlx reads it: what SeaORM wrote is RFC 3339, and any text form sqlx
-/// accepts decodes here too.
-pub fn utc(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let text: String = row.get(index)?;
-    parse_timestamp(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            format!("not a timestamp: {text:?}").into(),
-        )
-    })
-}
-
-fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+/// A timestamp as sqlx reads SQLite's text: RFC 3339 (what SeaORM writes), or any form in
+/// [`TIMESTAMP_FORMATS`]; those without a zone are UTC.
+pub(super) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }

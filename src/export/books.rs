@@ -182,7 +182,7 @@ impl Batches<'_> {
             return Ok(None);
         };
         self.after = last.id;
-        Ok(Some(book_view::books(self.db.reader(), page).await?))
+        Ok(Some(book_view::load(self.db.reader(), page).await?))
     }
 }
 

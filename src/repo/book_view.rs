@@ -1,53 +1,37 @@
-//! Books and editions with everything the API shows of them, loaded for a whole page in a
-//! fixed number of statements (never one per row).
+//! Books with everything the API shows of them (authors, categories, editions with their
+//! contributors), loaded for a whole page in a fixed number of statements, never one per row.
 //!
-//! Through SeaORM (PostgreSQL, and SQLite outside the hot reads) a page costs one statement
-//! beside the list's own: the database aggregates each book's authors, categories and editions
-//! (with their contributors) to JSON, so the page pays one round trip, not four. On SQLite's hot
-//! reader, where a statement costs no round trip, a page reads the same parts as plain rows,
-//! four `… IN (…)` statements: building and parsing the JSON, and the sorter each aggregate's
-//! `ORDER BY` opens per book, made up 40 % of a 20-book page's statements (bench/README.md). A
-//! single book keeps the one JSON statement there, which reads it in half the time of four.
+//! One statement reads a book's parts aggregated to JSON by the database, for any number of
+//! books: a page pays one round trip, not four. On SQLite, where a statement costs no round
+//! trip, a page of several books reads the same parts as plain rows instead, four `… IN (…)`
+//! statements: building and parsing the JSON, and the sorter each aggregate's `ORDER BY`
+//! opens per book, made up 40 % of a 20-book page's statements (bench/README.md). A single
+//! book keeps the one JSON statement there, which reads it in half the time of four.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QueryTrait, Value,
-};
+use sea_orm::{ColumnTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::{DbError, HotRead};
-use crate::entity::enums::{ContributorRole, EditionFormat};
+use super::edition_view::{self, ContributorRef, EditionView, by_key};
+use super::{PerBackend, in_list, numbered};
+use crate::db::{DbError, Read};
+use crate::entity::enums::EditionFormat;
 use crate::entity::{book, edition};
 
-#[derive(Debug, Clone, PartialEq, FromQueryResult, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct AuthorRef {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, FromQueryResult, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct CategoryRef {
     pub id: i64,
     pub name: String,
     pub slug: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ContributorRef {
-    pub author_id: i64,
-    pub name: String,
-    pub role: ContributorRole,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct EditionView {
-    pub edition: edition::Model,
-    pub contributors: Vec<ContributorRef>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,17 +42,22 @@ pub struct BookView {
     pub editions: Vec<EditionView>,
 }
 
-#[derive(FromQueryResult)]
-struct Contribution {
-    edition_id: i64,
-    author_id: i64,
-    name: String,
-    role: ContributorRole,
+/// The books with their authors (in credit order), categories (by name) and editions (by id,
+/// each with its contributors in credit order), in the order the books came.
+pub async fn load<'a>(
+    read: impl Into<Read<'a>>,
+    books: Vec<book::Model>,
+) -> Result<Vec<BookView>, DbError> {
+    let read = read.into();
+    match books.len() {
+        0 => Ok(vec![]),
+        n if n > 1 && read.backend() == DbBackend::Sqlite => as_rows(read, books).await,
+        _ => as_json(read, books).await,
+    }
 }
 
 /// What a book shows beside its own columns, each part aggregated to a JSON array by the
-/// database: one statement for a whole page, instead of one per part.
-#[derive(FromQueryResult)]
+/// database.
 struct BookParts {
     book_id: i64,
     authors: String,
@@ -119,13 +108,6 @@ impl From<EditionJson> for EditionView {
     }
 }
 
-fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
-    (
-        vec!["?"; ids.len()].join(", "),
-        ids.iter().map(|id| (*id).into()).collect(),
-    )
-}
-
 /// `SELECT <fields as a JSON object> …` rows aggregated to one JSON array, in `order`; an
 /// empty array when there are none. SQLite and PostgreSQL spell the same thing differently.
 fn json_array(backend: DbBackend, fields: &str, order: &str) -> String {
@@ -137,7 +119,7 @@ fn json_array(backend: DbBackend, fields: &str, order: &str) -> String {
     }
 }
 
-/// The statement behind [`books`]: per book, its authors in credit order, its categories by
+/// The statement behind [`as_json`]: per book, its authors in credit order, its categories by
 /// name, and its editions by id, each edition with its contributors in order.
 fn parts_statement(backend: DbBackend, placeholders: &str) -> String {
     let contributors = json_array(
@@ -183,163 +165,33 @@ fn parts_statement(backend: DbBackend, placeholders: &str) -> String {
     )
 }
 
-fn parse<T: DeserializeOwned>(json: &str) -> Result<T, DbError> {
-    serde_json::from_str(json).map_err(|e| DbError::Internal(DbErr::Json(e.to_string())))
-}
-
-/// The page of books with their authors (in credit order), categories and editions: one
-/// statement for any number of books.
-pub async fn books(
-    conn: &impl ConnectionTrait,
-    books: Vec<book::Model>,
-) -> Result<Vec<BookView>, DbError> {
-    if books.is_empty() {
-        return Ok(vec![]);
-    }
-    let statement = parts_of(conn.get_database_backend(), &books);
-    let parts = BookParts::find_by_statement(statement).all(conn).await?;
-    assemble(books, parts)
-}
-
-/// One book with its parts on SQLite's hot reader: [`books`]' statement.
-pub fn book_sqlite(read: &HotRead<'_>, book: book::Model) -> Result<BookView, DbError> {
-    // Built once: formatting it anew was 1.5 % of a book by id's CPU.
-    static ONE_BOOK: OnceLock<String> = OnceLock::new();
-    let sql = ONE_BOOK.get_or_init(|| parts_statement(DbBackend::Sqlite, "?"));
-    let parts = read.query_sql(sql, &[book.id.into()], |row| {
-        Ok(BookParts {
-            book_id: row.get(0)?,
-            authors: row.get(1)?,
-            categories: row.get(2)?,
-            editions: row.get(3)?,
-        })
-    })?;
-    let mut views = assemble(vec![book], parts)?;
-    Ok(views.pop().expect("one book in, one view out"))
-}
-
-/// A page of books with their parts on SQLite's hot reader, as [`books`] shows them: the
-/// authors, categories, editions, and the editions' contributors, one plain statement each.
-pub fn books_sqlite(read: &HotRead<'_>, books: Vec<book::Model>) -> Result<Vec<BookView>, DbError> {
-    if books.is_empty() {
-        return Ok(vec![]);
-    }
+/// [`load`] in one statement: the parts of every book aggregated to JSON.
+async fn as_json(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView>, DbError> {
+    let backend = read.backend();
     let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
-    // SQLite's placeholders are `?` as written: the SQL goes to the reader unchanged.
     let (placeholders, values) = in_list(&ids);
-
-    let mut authors = by_key(read.query_sql(
-        &format!(
-            "SELECT ba.book_id, a.id, a.name FROM book_author ba \
-             JOIN author a ON a.id = ba.author_id \
-             WHERE ba.book_id IN ({placeholders}) ORDER BY ba.book_id, ba.position"
-        ),
-        &values,
-        |row| {
-            let author = AuthorRef {
-                id: row.get(1)?,
-                name: row.get(2)?,
-            };
-            Ok((row.get(0)?, author))
-        },
-    )?);
-    let mut categories = by_key(read.query_sql(
-        &format!(
-            "SELECT bc.book_id, c.id, c.name, c.slug FROM book_category bc \
-             JOIN category c ON c.id = bc.category_id \
-             WHERE bc.book_id IN ({placeholders}) ORDER BY bc.book_id, c.name"
-        ),
-        &values,
-        |row| {
-            let category = CategoryRef {
-                id: row.get(1)?,
-                name: row.get(2)?,
-                slug: row.get(3)?,
-            };
-            Ok((row.get(0)?, category))
-        },
-    )?);
-
-    let editions_of_page = edition::Entity::find()
-        .filter(edition::Column::BookId.is_in(ids))
-        .order_by_asc(edition::Column::BookId)
-        .order_by_asc(edition::Column::Id)
-        .build(DbBackend::Sqlite);
-    let found = read.query(&editions_of_page, super::edition::edition_from_row)?;
-    let mut contributors = contributors_sqlite(read, &found)?;
-    let mut editions = by_key(
-        found
-            .into_iter()
-            .map(|edition| {
-                let view = EditionView {
-                    contributors: contributors.remove(&edition.id).unwrap_or_default(),
-                    edition,
-                };
-                (view.edition.book_id, view)
+    // A book by id asks for one: its SQL is built once (formatting it anew was 1.5 % of a
+    // book by id's CPU on SQLite).
+    static ONE_BOOK: PerBackend = PerBackend::new();
+    let built;
+    let sql = if ids.len() == 1 {
+        ONE_BOOK.sql(backend, |backend| {
+            numbered(backend, &parts_statement(backend, "?"))
+        })
+    } else {
+        built = numbered(backend, &parts_statement(backend, &placeholders));
+        &built
+    };
+    let parts = read
+        .rows(sql, &values, |row| {
+            Ok(BookParts {
+                book_id: row.get(0)?,
+                authors: row.get(1)?,
+                categories: row.get(2)?,
+                editions: row.get(3)?,
             })
-            .collect(),
-    );
-
-    Ok(books
-        .into_iter()
-        .map(|book| BookView {
-            authors: authors.remove(&book.id).unwrap_or_default(),
-            categories: categories.remove(&book.id).unwrap_or_default(),
-            editions: editions.remove(&book.id).unwrap_or_default(),
-            book,
         })
-        .collect())
-}
-
-/// Rows of (owner id, item) gathered per owner, each owner's items in the rows' order.
-fn by_key<T>(rows: Vec<(i64, T)>) -> HashMap<i64, Vec<T>> {
-    let mut grouped: HashMap<i64, Vec<T>> = HashMap::new();
-    for (key, item) in rows {
-        grouped.entry(key).or_default().push(item);
-    }
-    grouped
-}
-
-/// The contributors of `editions`, in credit order, by edition id; no statement when there
-/// are no editions.
-fn contributors_sqlite(
-    read: &HotRead<'_>,
-    editions: &[edition::Model],
-) -> Result<HashMap<i64, Vec<ContributorRef>>, DbError> {
-    if editions.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let ids: Vec<i64> = editions.iter().map(|e| e.id).collect();
-    let (placeholders, values) = in_list(&ids);
-    let rows = read.query_sql(&contributors_sql(&placeholders), &values, |row| {
-        let contributor = ContributorRef {
-            author_id: row.get(1)?,
-            name: row.get(2)?,
-            role: super::edition::stored_enum(row, 3)?,
-        };
-        Ok((row.get(0)?, contributor))
-    })?;
-    Ok(by_key(rows))
-}
-
-/// The contributors of the editions in `placeholders`: edition id, author id, name and role,
-/// in credit order.
-fn contributors_sql(placeholders: &str) -> String {
-    format!(
-        "SELECT ec.edition_id, ec.author_id, a.name, ec.role FROM edition_contributor ec \
-         JOIN author a ON a.id = ec.author_id \
-         WHERE ec.edition_id IN ({placeholders}) ORDER BY ec.edition_id, ec.position"
-    )
-}
-
-fn parts_of(backend: DbBackend, books: &[book::Model]) -> sea_orm::Statement {
-    let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
-    let (placeholders, values) = in_list(&ids);
-    super::statement(backend, &parts_statement(backend, &placeholders), values)
-}
-
-/// Each book with its parts, in the order the books came.
-fn assemble(books: Vec<book::Model>, parts: Vec<BookParts>) -> Result<Vec<BookView>, DbError> {
+        .await?;
     let mut parts: HashMap<i64, BookParts> = parts.into_iter().map(|p| (p.book_id, p)).collect();
     books
         .into_iter()
@@ -364,40 +216,83 @@ fn assemble(books: Vec<book::Model>, parts: Vec<BookParts>) -> Result<Vec<BookVi
         .collect()
 }
 
-/// Editions with their contributors (in order): one statement for any number of editions.
-pub async fn with_contributors(
-    conn: &impl ConnectionTrait,
-    editions: Vec<edition::Model>,
-) -> Result<Vec<EditionView>, DbError> {
-    if editions.is_empty() {
-        return Ok(vec![]);
-    }
-    let ids: Vec<i64> = editions.iter().map(|e| e.id).collect();
+fn parse<T: DeserializeOwned>(json: &str) -> Result<T, DbError> {
+    serde_json::from_str(json).map_err(|e| DbError::Internal(DbErr::Json(e.to_string())))
+}
+
+/// [`load`] as plain rows, one statement per part: the authors, the categories, the
+/// editions, and the editions' contributors. SQLite's dialect only (see the module's note).
+async fn as_rows(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView>, DbError> {
+    let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
+    // SQLite's placeholders are `?` as written: the SQL goes to the reader unchanged.
     let (placeholders, values) = in_list(&ids);
-    let rows = Contribution::find_by_statement(super::statement(
-        conn.get_database_backend(),
-        &contributors_sql(&placeholders),
-        values,
-    ))
-    .all(conn)
-    .await?;
-    let mut contributors = by_key(
-        rows.into_iter()
-            .map(|r| {
-                let contributor = ContributorRef {
-                    author_id: r.author_id,
-                    name: r.name,
-                    role: r.role,
+
+    let authors = read
+        .rows(
+            &format!(
+                "SELECT ba.book_id, a.id, a.name FROM book_author ba \
+                 JOIN author a ON a.id = ba.author_id \
+                 WHERE ba.book_id IN ({placeholders}) ORDER BY ba.book_id, ba.position"
+            ),
+            &values,
+            |row| {
+                let author = AuthorRef {
+                    id: row.get(1)?,
+                    name: row.get(2)?,
                 };
-                (r.edition_id, contributor)
+                Ok((row.get(0)?, author))
+            },
+        )
+        .await?;
+    let categories = read
+        .rows(
+            &format!(
+                "SELECT bc.book_id, c.id, c.name, c.slug FROM book_category bc \
+                 JOIN category c ON c.id = bc.category_id \
+                 WHERE bc.book_id IN ({placeholders}) ORDER BY bc.book_id, c.name"
+            ),
+            &values,
+            |row| {
+                let category = CategoryRef {
+                    id: row.get(1)?,
+                    name: row.get(2)?,
+                    slug: row.get(3)?,
+                };
+                Ok((row.get(0)?, category))
+            },
+        )
+        .await?;
+    let editions_of_page = edition::Entity::find()
+        .filter(edition::Column::BookId.is_in(ids))
+        .order_by_asc(edition::Column::BookId)
+        .order_by_asc(edition::Column::Id)
+        .build(DbBackend::Sqlite);
+    let found = read
+        .statement(&editions_of_page, super::edition::decode)
+        .await?;
+    let edition_ids: Vec<i64> = found.iter().map(|e| e.id).collect();
+    let mut contributors = edition_view::contributors(read, &edition_ids).await?;
+
+    let (mut authors, mut categories) = (by_key(authors), by_key(categories));
+    let mut editions = by_key(
+        found
+            .into_iter()
+            .map(|edition| {
+                let view = EditionView {
+                    contributors: contributors.remove(&edition.id).unwrap_or_default(),
+                    edition,
+                };
+                (view.edition.book_id, view)
             })
             .collect(),
     );
-    Ok(editions
+    Ok(books
         .into_iter()
-        .map(|edition| EditionView {
-            contributors: contributors.remove(&edition.id).unwrap_or_default(),
-            edition,
+        .map(|book| BookView {
+            authors: authors.remove(&book.id).unwrap_or_default(),
+            categories: categories.remove(&book.id).unwrap_or_default(),
+            editions: editions.remove(&book.id).unwrap_or_default(),
+            book,
         })
         .collect())
 }

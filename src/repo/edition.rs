@@ -1,12 +1,12 @@
 //! Editions: the formats of a book that the store lists and sells, and their contributors.
 
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::Slice;
-use crate::db::{DbError, sqlite_utc};
+use crate::db::{DbError, Row};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::entity::{edition, edition_contributor};
 
@@ -180,47 +180,23 @@ pub async fn page(
     Ok(Slice::from_overfetch(query.all(conn).await?, limit))
 }
 
-/// An `edition` row, its columns in declaration order as SeaORM selects them, read on SQLite's
-/// hot reader. The hot-read tests compare pages read this way with SeaORM's, field by field.
-pub fn edition_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<edition::Model> {
+/// An `edition` row, its columns in declaration order as SeaORM selects them. The hot-read
+/// tests compare pages read this way with SeaORM's own decoding, field by field.
+pub fn decode(row: &Row<'_>) -> Result<edition::Model, DbError> {
     Ok(edition::Model {
         id: row.get(0)?,
         book_id: row.get(1)?,
-        format: stored_enum(row, 2)?,
+        format: row.stored(2)?,
         isbn: row.get(3)?,
         catalog_number: row.get(4)?,
         publisher: row.get(5)?,
-        release_date: row
-            .get::<_, Option<String>>(6)?
-            .map(|text| {
-                chrono::NaiveDate::parse_from_str(&text, "%F")
-                    .map_err(|e| conversion_failure(6, rusqlite::types::Type::Text, e))
-            })
-            .transpose()?,
+        release_date: row.get(6)?,
         language: row.get(7)?,
         pages: row.get(8)?,
         duration_seconds: row.get(9)?,
         price_minor: row.get(10)?,
         currency: row.get(11)?,
-        created_at: sqlite_utc(row, 12)?,
-        updated_at: sqlite_utc(row, 13)?,
+        created_at: row.get(12)?,
+        updated_at: row.get(13)?,
     })
-}
-
-/// One of the schema's closed sets of values (an edition's format, a contributor's role),
-/// stored as its text.
-pub fn stored_enum<E: ActiveEnum<Value = String>>(
-    row: &rusqlite::Row<'_>,
-    index: usize,
-) -> rusqlite::Result<E> {
-    let text: String = row.get(index)?;
-    E::try_from_value(&text).map_err(|e| conversion_failure(index, rusqlite::types::Type::Text, e))
-}
-
-fn conversion_failure(
-    index: usize,
-    kind: rusqlite::types::Type,
-    error: impl std::error::Error + Send + Sync + 'static,
-) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, kind, Box::new(error))
 }

@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod category;
 pub mod comment;
 pub mod edition;
+pub mod edition_view;
 pub mod note;
 pub mod progress;
 pub mod purchase;
@@ -35,10 +36,42 @@ impl<T> Slice<T> {
     }
 }
 
-/// A hand-written statement with `?` placeholders, numbered `$1…` for PostgreSQL. Values are
-/// always bound, never spliced into the SQL.
-pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
+/// SQL built once per backend and kept: a hot query's statement is the same on every request.
+pub(crate) struct PerBackend {
+    sqlite: std::sync::OnceLock<String>,
+    postgres: std::sync::OnceLock<String>,
+}
+
+impl PerBackend {
+    pub(crate) const fn new() -> Self {
+        Self {
+            sqlite: std::sync::OnceLock::new(),
+            postgres: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The SQL for `backend`, built by `build` the first time.
+    pub(crate) fn sql(&self, backend: DbBackend, build: impl FnOnce(DbBackend) -> String) -> &str {
+        let cell = match backend {
+            DbBackend::Postgres => &self.postgres,
+            _ => &self.sqlite,
+        };
+        cell.get_or_init(|| build(backend))
+    }
+}
+
+/// `?` placeholders, one per id, and the ids as values: `WHERE x IN (…)` for a page.
+pub(crate) fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
+    (
+        vec!["?"; ids.len()].join(", "),
+        ids.iter().map(|id| (*id).into()).collect(),
+    )
+}
+
+/// Hand-written SQL with `?` placeholders, in `backend`'s dialect: numbered `$1…` for
+/// PostgreSQL. Values are always bound, never spliced into the SQL.
+pub fn numbered(backend: DbBackend, sql: &str) -> String {
+    match backend {
         DbBackend::Postgres => {
             let mut numbered = String::with_capacity(sql.len() + 8);
             let mut n = 0;
@@ -53,8 +86,12 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
             numbered
         }
         _ => sql.to_string(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+    }
+}
+
+/// A hand-written statement with `?` placeholders, for SeaORM (see [`numbered`]).
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(backend, numbered(backend, sql), values)
 }
 
 /// The ids among `ids` that name no row of `E` (whose primary key column is `id`): one query.

@@ -1,5 +1,6 @@
-//! On SQLite, a book and a page of books are read through rusqlite (`db::sqlite_reads`)
-//! rather than SeaORM. These tests hold the two paths to the same answers: every column of
+//! On SQLite, `Database::read` runs repo functions on rusqlite (`db::sqlite_reads`); the same
+//! functions run on SeaORM's connections in a unit of work, on PostgreSQL, and through
+//! `Database::reader`. These tests hold the two drivers to the same answers: every column of
 //! every book, every sort order and cursor, search ranks, and everything a book shows.
 
 use chrono::NaiveDate;
@@ -120,25 +121,24 @@ async fn seed(t: &TestDb) -> Vec<i64> {
 async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
     let t = TestDb::migrated(&Backend::Sqlite).await;
     let ids = seed(&t).await;
-    let hot = t.db.hot_reader().expect("SQLite has a hot reader").clone();
 
     for id in ids.iter().copied().chain([i64::MAX]) {
         let orm = folio::repo::book::find(t.db.reader(), id).await.unwrap();
-        let fast = hot
-            .run(move |read| folio::repo::book::find_sqlite(read, id))
-            .await
-            .unwrap();
+        let fast =
+            t.db.read_bounded(move |read| Box::pin(folio::repo::book::find(read, id)))
+                .await
+                .unwrap();
         assert_eq!(fast, orm, "book {id}");
         // A book by id is read with its parts in one statement of its own.
         if let Some(book) = orm {
-            let orm = book_view::books(t.db.reader(), vec![book.clone()])
+            let orm = book_view::load(t.db.reader(), vec![book.clone()])
                 .await
                 .unwrap();
-            let fast = hot
-                .run(move |read| book_view::book_sqlite(read, book))
-                .await
-                .unwrap();
-            assert_eq!(vec![fast], orm, "book {id} with its parts");
+            let fast =
+                t.db.read(move |read| Box::pin(book_view::load(read, vec![book])))
+                    .await
+                    .unwrap();
+            assert_eq!(fast, orm, "book {id} with its parts");
         }
     }
 
@@ -156,14 +156,23 @@ async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
     .map(|row| row.book)
     .collect::<Vec<_>>();
     assert_eq!(books.len(), ids.len());
-    let orm = book_view::books(t.db.reader(), books.clone())
-        .await
-        .unwrap();
-    let fast = hot
-        .run(move |read| book_view::books_sqlite(read, books))
-        .await
-        .unwrap();
+    // A page of several books, which SQLite reads as plain rows rather than JSON: through
+    // SeaORM (in a unit of work, which reads them the same way) and through rusqlite.
+    let tx = t.db.begin().await.unwrap();
+    let orm = book_view::load(&tx, books.clone()).await.unwrap();
+    drop(tx);
+    let fast =
+        t.db.read(move |read| Box::pin(book_view::load(read, books)))
+            .await
+            .unwrap();
     assert_eq!(fast, orm);
+    // And as each book alone reads, through the one JSON statement.
+    let mut one_by_one = vec![];
+    for book in &fast {
+        let alone = book_view::load(t.db.reader(), vec![book.book.clone()]);
+        one_by_one.extend(alone.await.unwrap());
+    }
+    assert_eq!(fast, one_by_one);
     assert!(
         fast.iter()
             .any(|view| view.editions.iter().any(|e| !e.contributors.is_empty())),
@@ -210,8 +219,6 @@ async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
 async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
     let t = TestDb::migrated(&Backend::Sqlite).await;
     seed(&t).await;
-    let hot = t.db.hot_reader().unwrap().clone();
-
     let plain = BookFilter::default();
     let searching = BookFilter {
         search: Some(vec!["nan".into()]),
@@ -235,8 +242,10 @@ async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
                 .await
                 .unwrap();
             let (f, a) = (filter.clone(), after.clone());
-            let fast = hot
-                .run(move |read| folio::repo::book::list_sqlite(read, &f, order, a, 2))
+            let fast =
+                t.db.read(move |read| {
+                    Box::pin(async move { folio::repo::book::list(read, &f, order, a, 2).await })
+                })
                 .await
                 .unwrap();
             assert_eq!(fast.rows, orm.rows, "{order:?} after {after:?}");
@@ -257,16 +266,17 @@ async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
 async fn a_cursor_of_another_order_is_refused_by_both_paths() {
     let t = TestDb::migrated(&Backend::Sqlite).await;
     seed(&t).await;
-    let hot = t.db.hot_reader().unwrap().clone();
     let after = Some((folio::repo::book::SortValue::Year(Some(1871)), 1));
     let (orm_after, fast_after) = (after.clone(), after);
     let title = order(SortKey::Title, false);
 
     let orm =
         folio::repo::book::list(t.db.reader(), &BookFilter::default(), title, orm_after, 2).await;
-    let fast = hot
-        .run(move |read| {
-            folio::repo::book::list_sqlite(read, &BookFilter::default(), title, fast_after, 2)
+    let fast =
+        t.db.read(move |read| {
+            Box::pin(async move {
+                folio::repo::book::list(read, &BookFilter::default(), title, fast_after, 2).await
+            })
         })
         .await;
     assert!(matches!(orm, Err(DbError::Invalid { .. })));
@@ -281,21 +291,22 @@ fn order(key: SortKey, descending: bool) -> BookOrder {
 async fn reads_keep_working_after_reads_that_panicked() {
     let t = TestDb::migrated(&Backend::Sqlite).await;
     let ids = seed(&t).await;
-    let hot = t.db.hot_reader().unwrap().clone();
 
     // More panics than the pool has connections, on both paths: each panics its request,
     // and a connection or a permit lost with it would leave later reads waiting.
     for _ in 0..20 {
-        let pool = hot.clone();
+        let db = t.db.clone();
         let off_thread = tokio::spawn(async move {
-            pool.run(|_| -> Result<(), DbError> { panic!("a read that panics") })
+            db.read(|_| -> folio::db::ReadFuture<'_, (), DbError> { panic!("a read that panics") })
                 .await
         });
         assert!(off_thread.await.unwrap_err().is_panic());
-        let pool = hot.clone();
+        let db = t.db.clone();
         let inline = tokio::spawn(async move {
-            pool.run_here(|_| -> Result<(), DbError> { panic!("an inline read that panics") })
-                .await
+            db.read_bounded(|_| -> folio::db::ReadFuture<'_, (), DbError> {
+                panic!("an inline read that panics")
+            })
+            .await
         });
         assert!(inline.await.unwrap_err().is_panic());
     }
@@ -303,7 +314,7 @@ async fn reads_keep_working_after_reads_that_panicked() {
     let id = ids[0];
     let found = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        hot.run_here(move |read| folio::repo::book::find_sqlite(read, id)),
+        t.db.read_bounded(move |read| Box::pin(folio::repo::book::find(read, id))),
     )
     .await
     .expect("a connection is free at once")
@@ -315,9 +326,8 @@ async fn reads_keep_working_after_reads_that_panicked() {
 async fn closing_the_database_closes_the_hot_readers_and_checkpoints_the_wal() {
     let t = TestDb::migrated(&Backend::Sqlite).await;
     let ids = seed(&t).await;
-    let hot = t.db.hot_reader().unwrap().clone();
     let id = ids[0];
-    hot.run(move |read| folio::repo::book::find_sqlite(read, id))
+    t.db.read(move |read| Box::pin(folio::repo::book::find(read, id)))
         .await
         .unwrap();
     let folio::config::DatabaseUrl::Sqlite { path } = &t.url else {
@@ -328,9 +338,9 @@ async fn closing_the_database_closes_the_hot_readers_and_checkpoints_the_wal() {
 
     t.db.clone().close().await;
 
-    let after = hot
-        .run(move |read| folio::repo::book::find_sqlite(read, id))
-        .await;
+    let after =
+        t.db.read(move |read| Box::pin(folio::repo::book::find(read, id)))
+            .await;
     assert!(matches!(after, Err(DbError::Unavailable(_))), "{after:?}");
     // The writer closed last, so SQLite folded the WAL into the file and removed it.
     assert!(
@@ -387,16 +397,16 @@ async fn reads_and_writes_go_on_after_the_idle_caches_are_freed() {
 /// Reads that count to a billion, minutes of work, on every hot reader the test database has
 /// (4); aborting a task drops its read's future.
 fn hold_every_hot_reader(
-    hot: &folio::db::HotReader,
+    db: &folio::db::Database,
 ) -> Vec<tokio::task::JoinHandle<Result<Vec<i64>, DbError>>> {
     let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
                 SELECT count(*) FROM n";
     (0..4)
         .map(|_| {
-            let hot = hot.clone();
+            let db = db.clone();
             tokio::spawn(async move {
-                hot.run(move |read| -> Result<Vec<i64>, DbError> {
-                    read.query_sql(long, &[], |row| row.get(0))
+                db.read(move |read| {
+                    Box::pin(async move { read.rows(long, &[], |row| row.get(0)).await })
                 })
                 .await
             })
@@ -413,8 +423,7 @@ async fn a_read_whose_request_went_away_gives_its_connection_back_at_once() {
     use std::time::{Duration, Instant};
 
     let t = TestDb::migrated(&Backend::Sqlite).await;
-    let hot = t.db.hot_reader().expect("SQLite has hot readers").clone();
-    let reads = hold_every_hot_reader(&hot);
+    let reads = hold_every_hot_reader(&t.db);
     tokio::time::sleep(Duration::from_millis(300)).await;
     for read in &reads {
         assert!(!read.is_finished(), "the long reads are running");
@@ -422,10 +431,9 @@ async fn a_read_whose_request_went_away_gives_its_connection_back_at_once() {
     }
 
     let started = Instant::now();
-    let one: Vec<i64> = hot
-        .run(|read| -> Result<Vec<i64>, DbError> {
-            read.query_sql("SELECT 1", &[], |row| row.get(0))
-        })
+    let one: Vec<i64> = t
+        .db
+        .read(|read| Box::pin(async move { read.rows("SELECT 1", &[], |row| row.get(0)).await }))
         .await
         .expect("a reader is free again");
     assert_eq!(one, [1]);
@@ -449,8 +457,7 @@ async fn ready_is_503_while_no_hot_reader_comes_free() {
     let server = TestServer::start(t.settings(), t.db.clone()).await;
     assert_eq!(server.get("/ready").await.status(), 200);
 
-    let hot = t.db.hot_reader().expect("SQLite has hot readers").clone();
-    let reads = hold_every_hot_reader(&hot);
+    let reads = hold_every_hot_reader(&t.db);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         server.get("/ready").await.status(),

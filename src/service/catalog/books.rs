@@ -1,8 +1,6 @@
 //! Books: what they are, who wrote them, where they belong, and finding them.
 
-use sea_orm::ConnectionTrait;
-
-use crate::db::{Database, DbError, HotRead};
+use crate::db::{Database, DbError, Read};
 use crate::entity::book;
 use crate::repo::book::{BookFields, BookFilter, BookOrder, BookRow, SortValue};
 use crate::repo::book_view::{self, BookView};
@@ -113,35 +111,23 @@ pub async fn create(
             repo::book::set_authors(&**tx, book.id, &input.author_ids).await?;
             repo::book::set_categories(&**tx, book.id, &input.category_ids).await?;
             repo::search::refresh(&**tx, &[book.id]).await?;
-            view(&**tx, book.id).await
+            view(tx.into(), book.id).await
         })
     })
     .await
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<BookView> {
-    let view = match db.hot_reader() {
-        Some(hot) => {
-            hot.run_here(move |read| -> Result<_, DbError> {
-                repo::book::find_sqlite(read, id)?
-                    .map(|book| book_view::book_sqlite(read, book))
-                    .transpose()
-            })
-            .await?
-        }
-        None => return self::view(db.reader(), id).await,
-    };
-    view.ok_or_else(|| ServiceError::NotFound("book".into()))
+    db.read_bounded(move |read| Box::pin(view(read, id))).await
 }
 
-/// The book as the API shows it, read through SeaORM on `conn`. Writes read it in their own
-/// unit of work, so a saved book is never answered 503 because the database went away right
-/// after COMMIT.
-async fn view(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<BookView> {
-    let book = repo::book::find(conn, id)
+/// The book as the API shows it. Writes read it in their own unit of work, so a saved book is
+/// never answered 503 because the database went away right after COMMIT.
+async fn view(read: Read<'_>, id: i64) -> ServiceResult<BookView> {
+    let book = repo::book::find(read, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("book".into()))?;
-    book_view::books(conn, vec![book])
+    book_view::load(read, vec![book])
         .await?
         .pop()
         .ok_or_else(|| ServiceError::NotFound("book".into()))
@@ -183,7 +169,7 @@ pub async fn update(
                 repo::book::set_categories(&**tx, id, category_ids).await?;
             }
             repo::search::refresh(&**tx, &[id]).await?;
-            view(&**tx, id).await
+            view(tx.into(), id).await
         })
     })
     .await
@@ -241,41 +227,33 @@ pub async fn page(db: &Database, mut query: BookQuery) -> ServiceResult<BookPage
         limit,
         ..
     } = query;
-    let page = match db.hot_reader() {
-        Some(hot) => {
-            let browsing = filter.is_empty();
-            let read = move |read: &HotRead<'_>| -> ServiceResult<_> {
-                let (books, next_after) = split_page(
-                    repo::book::list_sqlite(read, &filter, order, after.clone(), limit),
-                    order,
-                )?;
-                Ok(BookPage {
-                    books: book_view::books_sqlite(read, books)?,
-                    next_after,
-                })
-            };
-            // A page with nothing narrowing it reads at most `limit + 1` rows off an index and
-            // their parts, bounded as a book by id is, so it runs on the calling thread too:
-            // a 20-book page was 25-30 % more pages a second that way than one sent to the
-            // blocking pool and its answer freed on another thread (bench/README.md). A search
-            // or filter may read far more rows before it fills a page, so it never blocks an
-            // async worker.
-            if browsing {
-                hot.run_here(read).await?
-            } else {
-                hot.run(read).await?
-            }
-        }
-        None => {
-            let listed = repo::book::list(db.reader(), &filter, order, after, limit).await;
-            let (books, next_after) = split_page(listed, order)?;
-            BookPage {
-                books: book_view::books(db.reader(), books).await?,
-                next_after,
-            }
-        }
-    };
-    Ok(page)
+    // A page with nothing narrowing it reads at most `limit + 1` rows off an index and their
+    // parts, bounded as a book by id is. A search or filter may read far more rows before it
+    // fills a page.
+    if filter.is_empty() {
+        db.read_bounded(move |read| {
+            Box::pin(list_page(read, filter.clone(), order, after.clone(), limit))
+        })
+        .await
+    } else {
+        db.read(move |read| Box::pin(list_page(read, filter, order, after, limit)))
+            .await
+    }
+}
+
+async fn list_page(
+    read: Read<'_>,
+    filter: BookFilter,
+    order: BookOrder,
+    after: Option<Cursor>,
+    limit: u64,
+) -> ServiceResult<BookPage> {
+    let listed = repo::book::list(read, &filter, order, after, limit).await;
+    let (books, next_after) = split_page(listed, order)?;
+    Ok(BookPage {
+        books: book_view::load(read, books).await?,
+        next_after,
+    })
 }
 
 /// Where the next page starts: the last row's sort value and id.

@@ -2,10 +2,10 @@
 
 use sea_orm::ConnectionTrait;
 
-use crate::db::Database;
+use crate::db::{Database, Read};
 use crate::entity::enums::{ContributorRole, EditionFormat};
-use crate::repo::book_view::{self, EditionView};
 use crate::repo::edition::{EditionFields, EditionFilter};
+use crate::repo::edition_view::{self, EditionView};
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
@@ -179,11 +179,15 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<EditionView> {
 
 /// The edition as the API shows it. Writes read it in their own unit of work, so a saved
 /// edition is never answered 503 because the database went away right after COMMIT.
-async fn view(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<EditionView> {
+async fn view<C>(conn: &C, id: i64) -> ServiceResult<EditionView>
+where
+    C: ConnectionTrait,
+    for<'a> &'a C: Into<Read<'a>>,
+{
     let edition = repo::edition::find(conn, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("edition".into()))?;
-    Ok(book_view::with_contributors(conn, vec![edition])
+    Ok(edition_view::with_contributors(conn, vec![edition])
         .await?
         .remove(0))
 }
@@ -257,7 +261,7 @@ pub async fn page(
     }
     let slice = repo::edition::page(db.reader(), &filter, after_id, limit).await?;
     Ok(Slice {
-        rows: book_view::with_contributors(db.reader(), slice.rows).await?,
+        rows: edition_view::with_contributors(db.reader(), slice.rows).await?,
         has_more: slice.has_more,
     })
 }
