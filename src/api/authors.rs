@@ -59,8 +59,7 @@ pub struct AuthorListParams {
     params(AuthorListParams),
     responses(
         (status = 200, description = "A page of authors", body = Page<AuthorResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]

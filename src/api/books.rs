@@ -188,9 +188,8 @@ fn order_name(order: BookOrder) -> String {
     params(BookListParams),
     responses(
         (status = 200, description = "A page of books with authors, categories and editions", body = Page<BookResponse>),
-        (status = 400, description = "A cursor that is not this list's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -208,8 +207,8 @@ async fn list_books(
     let after = match page.after::<BookCursor>()? {
         Some(cursor) if cursor.sort == sort_name => Some((cursor.value, cursor.id)),
         Some(_) => {
-            return Err(ApiError::BadRequest(
-                "The cursor belongs to another sort order; start again without it.".into(),
+            return Err(pagination::invalid_cursor(
+                "belongs to another sort order; start again without it",
             ));
         }
         None => None,

@@ -62,9 +62,8 @@ pub struct CategoryListParams {
     params(CategoryListParams),
     responses(
         (status = 200, description = "A page of categories", body = Page<CategoryResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such parent category", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]

@@ -63,9 +63,8 @@ impl From<CommentRow> for CommentResponse {
     params(("id" = i64, Path, description = "Book id"), PageParams),
     responses(
         (status = 200, description = "A page of comments", body = Page<CommentResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such book", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]

@@ -146,7 +146,7 @@ async fn docs_file(State(state): State<DocsState>, file: Option<Path<String>>) -
         Ok(None) => {
             super::ApiError::NotFound("No such file of the docs page.".into()).into_response()
         }
-        Err(e) => super::ApiError::Internal(format!("docs page: {e}")).into_response(),
+        Err(e) => super::ApiError::internal(format!("docs page: {e}")).into_response(),
     }
 }
 

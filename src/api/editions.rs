@@ -138,9 +138,8 @@ async fn editions_page(
     params(("id" = i64, Path, description = "Book id"), PageParams),
     responses(
         (status = 200, description = "A page of the book's editions", body = Page<EditionResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such book", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -214,8 +213,7 @@ pub struct EditionListParams {
     params(EditionListParams),
     responses(
         (status = 200, description = "A page of editions", body = Page<EditionResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters (an ISBN with a wrong check digit)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters (an ISBN with a wrong check digit) or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]

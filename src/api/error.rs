@@ -42,13 +42,13 @@ pub enum ApiError {
     /// The database did not answer. Marks its response so that the outage middleware can stop
     /// later requests from waiting on it.
     #[error("database unavailable")]
-    DatabaseUnavailable,
+    DatabaseUnavailable(#[source] Option<Box<dyn std::error::Error + Send + Sync>>),
     /// The disk under the database is full; nothing was written.
     #[error("insufficient storage")]
     InsufficientStorage,
-    /// The message goes to the log only; the client learns nothing of the internals.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The error and its causes go to the log only; the client learns nothing of the internals.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// An error, as RFC 9457 problem details (`application/problem+json`).
@@ -74,7 +74,35 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Clone, Copy, Debug)]
 pub struct DatabaseUnavailable;
 
+/// On a response: the fault behind it, for the one log line the request middleware writes
+/// (`middleware::log_response`), inside the request's span, so with its request id. Only
+/// faults are here (a 500, an unavailable service); a client's mistake is not logged.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub level: tracing::Level,
+    /// What happened, with every cause after a colon.
+    pub chain: String,
+}
+
+impl Failure {
+    fn of(level: tracing::Level, error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = error.to_string();
+        let mut cause = error.source();
+        while let Some(e) = cause {
+            chain.push_str(": ");
+            chain.push_str(&e.to_string());
+            cause = e.source();
+        }
+        Self { level, chain }
+    }
+}
+
 impl ApiError {
+    /// A fault of folio's own, said in words; logged, never shown.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into().into())
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -87,7 +115,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable => {
+            Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
@@ -108,7 +136,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Validation(_) => "validation-error",
             Self::TooManyRequests { .. } => "too-many-requests",
-            Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable => {
+            Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable(_) => {
                 "service-unavailable"
             }
             Self::InsufficientStorage => "insufficient-storage",
@@ -137,7 +165,7 @@ impl ApiError {
             Self::MethodNotAllowed => {
                 ("This path does not accept that method.".to_string(), vec![])
             }
-            Self::DatabaseUnavailable => (
+            Self::DatabaseUnavailable(_) => (
                 "The database is unavailable; try again shortly.".to_string(),
                 vec![],
             ),
@@ -172,11 +200,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
-            Self::Internal(message) => tracing::error!(error = %message, "request failed"),
-            Self::Unavailable(message) => tracing::warn!(error = %message, "service unavailable"),
-            _ => {}
-        }
+        let failure = match &self {
+            Self::Internal(error) => Some(Failure::of(tracing::Level::ERROR, error.as_ref())),
+            Self::DatabaseUnavailable(Some(cause)) => {
+                Some(Failure::of(tracing::Level::WARN, cause.as_ref()))
+            }
+            Self::Unavailable(_) | Self::DatabaseUnavailable(None) => {
+                Some(Failure::of(tracing::Level::WARN, &self))
+            }
+            _ => None,
+        };
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).expect("a problem serialises");
         let mut response = (status, body).into_response();
@@ -187,7 +220,7 @@ impl IntoResponse for ApiError {
             | Self::Busy {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
-            Self::Unavailable(_) | Self::DatabaseUnavailable => Some(5),
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => Some(5),
             // A full disk is freed by a person, not in seconds.
             Self::InsufficientStorage => Some(60),
             _ => None,
@@ -198,32 +231,20 @@ impl IntoResponse for ApiError {
         if matches!(self, Self::Unauthorized(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(self, Self::DatabaseUnavailable) {
+        if matches!(self, Self::DatabaseUnavailable(_)) {
             response.extensions_mut().insert(DatabaseUnavailable);
+        }
+        if let Some(failure) = failure {
+            response.extensions_mut().insert(failure);
         }
         response
     }
 }
 
+/// Straight from the database layer (a handler's own probe): meant as the services mean it.
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
-        match err {
-            DbError::Conflict { field, reason } => Self::Conflict {
-                detail: format!("{field} {reason}"),
-                field,
-            },
-            DbError::NotFound(what) => Self::NotFound(format!("{what} not found")),
-            DbError::Invalid { field } => {
-                Self::Validation(vec![FieldError::new(field, "value is not allowed")])
-            }
-            DbError::Unavailable(message) => {
-                tracing::warn!(error = %message, "database unavailable");
-                Self::DatabaseUnavailable
-            }
-            // Logged once per episode where it is noticed (`db::error`), not per request.
-            DbError::StorageFull(_) => Self::InsufficientStorage,
-            DbError::Internal(e) => Self::Internal(e.to_string()),
-        }
+        ServiceError::from(err).into()
     }
 }
 
@@ -246,8 +267,10 @@ impl From<ServiceError> for ApiError {
                 detail,
                 retry_after_secs,
             },
-            ServiceError::Db(db) => db.into(),
-            ServiceError::Internal(message) => Self::Internal(message),
+            ServiceError::Unavailable(cause) => Self::DatabaseUnavailable(Some(Box::new(cause))),
+            // Logged once per episode where it is noticed (`db::error`), not per request.
+            ServiceError::StorageFull(_) => Self::InsufficientStorage,
+            internal @ ServiceError::Internal { .. } => Self::Internal(Box::new(internal)),
         }
     }
 }

@@ -81,7 +81,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
                     e.body_text(),
                 )]))
             }
-            Err(other) => Err(ApiError::Internal(other.body_text())),
+            Err(other) => Err(ApiError::internal(other.body_text())),
         }
     }
 }

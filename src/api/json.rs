@@ -27,7 +27,7 @@ impl<T: Serialize> IntoResponse for JsonResponse<T> {
             )
                 .into_response(),
             Err(err) => {
-                ApiError::Internal(format!("an answer could not be written as JSON: {err}"))
+                ApiError::internal(format!("an answer could not be written as JSON: {err}"))
                     .into_response()
             }
         }

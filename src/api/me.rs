@@ -202,9 +202,8 @@ async fn create_api_key(
     params(PageParams),
     responses(
         (status = 200, description = "Your keys (never the keys themselves)", body = Page<ApiKeyResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]
@@ -310,9 +309,8 @@ async fn create_referral_link(
     params(PageParams),
     responses(
         (status = 200, description = "Your links with clicks, sign-ups and purchases", body = Page<ReferralLinkResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]

@@ -13,6 +13,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::{Level, Span};
 
+use super::error::Failure;
 use super::{ApiError, DatabaseUnavailable};
 use crate::config::RequestLimits;
 use crate::db::Database;
@@ -108,7 +109,16 @@ fn request_span(request: &Request<Body>) -> Span {
     )
 }
 
+/// The response line of every request and, before it, the one line of a fault behind it
+/// (`ApiError` leaves it on the response as a [`Failure`]): a fault is logged here and nowhere
+/// else, inside the request's span, so with its request id.
 fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+    if let Some(failure) = response.extensions().get::<Failure>() {
+        match failure.level {
+            Level::ERROR => tracing::error!(error = %failure.chain, "request failed"),
+            _ => tracing::warn!(error = %failure.chain, "request failed"),
+        }
+    }
     let status = response.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     if response.status().is_server_error() {
@@ -124,7 +134,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Bo
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("a panic without a message");
-    ApiError::Internal(format!("handler panicked: {message}")).into_response()
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
 }
 
 async fn with_timeout(

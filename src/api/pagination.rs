@@ -78,13 +78,19 @@ pub fn encode<K: Serialize>(key: &K) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).expect("cursor keys serialise"))
 }
 
-/// A cursor that is not one folio made is the client's mistake: 400, never 500.
+/// A cursor that is not one folio made for this list is the client's mistake: 422 naming
+/// `cursor`, never 500; the same answer as a cursor the list's query refuses further down.
 pub fn decode<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::BadRequest("The cursor is not valid for this list.".into()))
+        .ok_or_else(|| invalid_cursor("is not a cursor of this list; start again without it"))
+}
+
+/// The one answer for a cursor a list cannot continue from.
+pub fn invalid_cursor(message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::new("cursor", message)])
 }
 
 #[cfg(test)]
@@ -92,17 +98,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_garbage_is_a_bad_request() {
+    fn cursors_round_trip_and_garbage_is_refused_naming_the_cursor() {
         let cursor = encode(&("Dune", 42i64));
         assert_eq!(
             decode::<(String, i64)>(&cursor).unwrap(),
             ("Dune".to_string(), 42)
         );
-        assert!(matches!(decode::<i64>("%%%"), Err(ApiError::BadRequest(_))));
-        assert!(matches!(
-            decode::<i64>(&encode(&"text")),
-            Err(ApiError::BadRequest(_))
-        ));
+        for garbage in ["%%%".to_string(), encode(&"text")] {
+            match decode::<i64>(&garbage) {
+                Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "cursor"),
+                other => panic!("{garbage}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -196,9 +196,8 @@ impl From<ProgressRow> for ProgressListItem {
     params(PageParams),
     responses(
         (status = 200, description = "A page of your books in progress", body = Page<ProgressListItem>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]
@@ -259,9 +258,8 @@ pub struct NoteListParams {
     params(NoteListParams),
     responses(
         (status = 200, description = "A page of your notes", body = Page<NoteResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]

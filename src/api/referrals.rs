@@ -38,6 +38,6 @@ async fn follow_referral_link(
     let limits = &state.referral_clicks;
     let target = referrals::follow(&state.db, limits, address, &code, signup).await?;
     let location = HeaderValue::try_from(target)
-        .map_err(|_| ApiError::Internal("FOLIO_SIGNUP_URL makes an invalid Location".into()))?;
+        .map_err(|_| ApiError::internal("FOLIO_SIGNUP_URL makes an invalid Location"))?;
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
 }

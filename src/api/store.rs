@@ -132,10 +132,9 @@ pub struct PurchaseListParams {
     params(PurchaseListParams),
     responses(
         (status = 200, description = "A page of purchases", body = Page<PurchaseResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]
@@ -165,9 +164,8 @@ async fn list_purchases(
     params(PageParams),
     responses(
         (status = 200, description = "A page of your purchases", body = Page<PurchaseResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]
@@ -220,9 +218,8 @@ impl From<LibraryRow> for LibraryItem {
     params(PageParams),
     responses(
         (status = 200, description = "A page of the editions you own", body = Page<LibraryItem>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]

@@ -53,10 +53,9 @@ impl From<user::Model> for UserResponse {
     params(PageParams),
     responses(
         (status = 200, description = "A page of accounts, oldest first", body = Page<UserResponse>),
-        (status = 400, description = "Invalid cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("oauth2" = []), ("api_key" = []))
 )]

@@ -92,7 +92,7 @@ fn explain(err: ServiceError) -> CommandError {
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
-        ServiceError::Db(crate::db::DbError::Conflict { field, .. }) => {
+        ServiceError::Conflict { field, .. } => {
             CommandError::failed(format!("{field}: already taken by another account"))
         }
         other => CommandError::failed(other.to_string()),

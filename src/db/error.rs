@@ -30,6 +30,16 @@ pub enum DbError {
     Internal(DbErr),
 }
 
+/// A unique constraint a service may meet as an answer rather than a fault (a payment event
+/// delivered twice at once, an ISBN another edition has), named by the field it protects, as
+/// in its name `uq_<table>__<field>`. Repo modules declare the ones of their tables
+/// (`repo::purchase::EVENT_ID`), so a service asks [`DbError::violates`] with a constant, never a
+/// string of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unique {
+    pub field: &'static str,
+}
+
 /// What the failing statement was doing: a foreign-key violation means "the row you point at is
 /// missing" on a write, and "other rows still point here" on a delete. SQLite's message does not
 /// say which, so the caller does.
@@ -40,6 +50,11 @@ enum Operation {
 }
 
 impl DbError {
+    /// Whether this is a clash on `unique`.
+    pub fn violates(&self, unique: Unique) -> bool {
+        matches!(self, Self::Conflict { field, .. } if field == unique.field)
+    }
+
     /// Maps an error from a `DELETE`: a foreign-key violation is a Conflict (still referenced).
     pub fn on_delete(err: DbErr) -> Self {
         classify(err, Operation::Delete)

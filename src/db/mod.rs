@@ -19,7 +19,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::config::DatabaseUrl;
-pub use error::DbError;
+pub use error::{DbError, Unique};
 pub use read::{Decode, Read, ReadFuture, Row};
 pub use sqlite_reads::HotRead;
 use sqlite_reads::HotReader;

@@ -6,9 +6,12 @@ use sea_orm::{
 };
 
 use super::Slice;
-use crate::db::{DbError, Row};
+use crate::db::{DbError, Row, Unique};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::entity::{edition, edition_contributor};
+
+/// One edition per ISBN.
+pub const ISBN: Unique = Unique { field: "isbn" };
 
 /// The editable fields of an edition.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::Slice;
-use crate::db::DbError;
+use crate::db::{DbError, Unique};
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
 
@@ -166,6 +166,17 @@ pub async fn library(
             .await?;
     Ok(Slice::from_overfetch(rows, limit))
 }
+
+/// One purchase per idempotency key and buyer.
+pub const IDEMPOTENCY_KEY: Unique = Unique {
+    field: "idempotency_key",
+};
+/// One open (pending or paid) purchase per buyer and edition (migration 0005).
+pub const OPEN_PURCHASE: Unique = Unique {
+    field: "edition_id",
+};
+/// One payment event per provider event id.
+pub const EVENT_ID: Unique = Unique { field: "event_id" };
 
 /// The payment event recorded under this id, if any.
 pub async fn find_event(

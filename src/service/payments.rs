@@ -13,7 +13,7 @@ use sea_orm::ConnectionTrait;
 use sha2::Sha256;
 
 use crate::config::Secret;
-use crate::db::{Database, DbError};
+use crate::db::Database;
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
 use crate::repo;
@@ -160,13 +160,11 @@ pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied>
     match outcome {
         // The same event delivered twice at once: the other delivery recorded it first (on
         // PostgreSQL this insert waited for that commit), so it is committed and readable now.
-        Err(ServiceError::Db(DbError::Conflict { field, .. })) if field == "event_id" => {
+        Err(clash) if clash.conflicts_on(repo::purchase::EVENT_ID) => {
             tracing::info!(%event_id, "payment event delivered twice at once; applied once");
             let recorded = repo::purchase::find_event(db.reader(), &event_id)
                 .await?
-                .ok_or_else(|| {
-                    ServiceError::Internal("a recorded payment event vanished".into())
-                })?;
+                .ok_or_else(|| ServiceError::internal("a recorded payment event vanished"))?;
             duplicate_of(&recorded, purchase_id)
         }
         other => other,
@@ -210,7 +208,7 @@ async fn apply_in(tx: &impl ConnectionTrait, event: PaymentEvent) -> ServiceResu
     .await?;
     let updated = repo::purchase::find(tx, purchase.id)
         .await?
-        .ok_or_else(|| ServiceError::Internal("purchase vanished".into()))?;
+        .ok_or_else(|| ServiceError::internal("purchase vanished"))?;
     if !moved {
         // Another event moved the purchase since it was read; the error rolls the record back.
         return Err(refused_transition(&event, updated.status));

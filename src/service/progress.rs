@@ -98,9 +98,7 @@ pub async fn record(
             let applied = repo::progress::upsert_if_newer(&**tx, write).await?;
             let progress = repo::progress::find(&**tx, user_id, book_id)
                 .await?
-                .ok_or_else(|| {
-                    ServiceError::Internal("progress vanished after its write".into())
-                })?;
+                .ok_or_else(|| ServiceError::internal("progress vanished after its write"))?;
             Ok(Recorded { applied, progress })
         })
     })

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::db::{Database, DbError};
+use crate::db::Database;
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::purchase;
 use crate::repo::purchase::{LibraryRow, NewPurchase, PurchaseFilter};
@@ -111,15 +111,16 @@ pub async fn purchase(
         // Another request committed first (on PostgreSQL this insert waited for it): with this
         // key, answer with its purchase, whichever unique index reported the clash; with
         // another key, it holds the edition.
-        Err(ServiceError::Db(DbError::Conflict { field, .. }))
-            if field == "idempotency_key" || field == "edition_id" =>
+        Err(clash)
+            if clash.conflicts_on(repo::purchase::IDEMPOTENCY_KEY)
+                || clash.conflicts_on(repo::purchase::OPEN_PURCHASE) =>
         {
             if let Some(existing) = repo::purchase::find_by_key(db.reader(), user_id, &key).await? {
                 return replay(existing, &print);
             }
             let open = repo::purchase::open_purchase(db.reader(), user_id, edition_id)
                 .await?
-                .ok_or_else(|| ServiceError::Internal("a conflicting purchase vanished".into()))?;
+                .ok_or_else(|| ServiceError::internal("a conflicting purchase vanished"))?;
             Err(already_bought(&open))
         }
         other => other,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::accounts_rules::follow;
 use crate::backend_tests;
 use crate::support::Backend;
-use crate::support::api::{Api, PASSWORD, expect, fields, id, items, problem};
+use crate::support::api::{Api, PASSWORD, expect, fields, id, items, problem, refused};
 
 backend_tests!(
     hostile_strings_are_stored_intact_or_refused,
@@ -286,10 +286,9 @@ async fn users_are_paged_by_cursor(backend: Backend) {
         assert_eq!(fields(&refused), ["limit"], "limit={limit}");
     }
     expect(api.get("/users?limit=100", Some(&tokens.access)).await, 200).await;
-    problem(
+    refused(
         api.get("/users?cursor=garbage", Some(&tokens.access)).await,
-        400,
-        "bad-request",
+        "cursor",
     )
     .await;
 }

@@ -17,6 +17,7 @@ mod catalog_search;
 mod cli;
 mod constraints;
 mod disk_full;
+mod error_logging;
 mod http_frame;
 mod import;
 mod import_exports;

@@ -74,7 +74,7 @@ impl Hasher {
             Argon2::default()
                 .hash_password(normalised.as_bytes())
                 .map(|hash| hash.to_string())
-                .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
+                .map_err(|e| ServiceError::failed("password hashing failed", e.to_string()))
         })
         .await?
     }
@@ -112,15 +112,15 @@ impl Hasher {
             work()
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("password hashing task failed: {e}")))
+        .map_err(|e| ServiceError::failed("password hashing task failed", e))
     }
 
     async fn slot(&self) -> ServiceResult<OwnedSemaphorePermit> {
         let waiting = self.slots.clone().acquire_owned();
         match tokio::time::timeout(self.queue_wait, waiting).await {
             Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_closed)) => Err(ServiceError::Internal(
-                "the password hashing slots were closed".into(),
+            Ok(Err(_closed)) => Err(ServiceError::internal(
+                "the password hashing slots were closed",
             )),
             Err(_elapsed) => Err(ServiceError::Busy {
                 detail: "Too many passwords are being checked at once; try again shortly.".into(),

@@ -265,9 +265,10 @@ fn split_page(
     order: BookOrder,
 ) -> ServiceResult<(Vec<book::Model>, Option<Cursor>)> {
     let Slice { rows, has_more } = listed.map_err(|e| match e {
-        DbError::Invalid { .. } => {
-            ServiceError::invalid("cursor", "this cursor belongs to another sort order")
-        }
+        DbError::Invalid { .. } => ServiceError::invalid(
+            "cursor",
+            "belongs to another sort order; start again without it",
+        ),
         other => other.into(),
     })?;
     let next_after = rows

@@ -140,13 +140,13 @@ async fn check_contributors(
 }
 
 fn isbn_conflict(e: crate::db::DbError) -> ServiceError {
-    match e {
-        crate::db::DbError::Conflict { field, .. } if field == "isbn" => ServiceError::Conflict {
-            field,
+    if e.violates(repo::edition::ISBN) {
+        return ServiceError::Conflict {
+            field: repo::edition::ISBN.field.into(),
             detail: "Another edition has this ISBN.".into(),
-        },
-        other => other.into(),
+        };
     }
+    e.into()
 }
 
 pub async fn create(
