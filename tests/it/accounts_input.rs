@@ -1,13 +1,12 @@
 //! Input the server must survive, over real HTTP: hostile strings in every text field, paging
-//! through users, and bodies it must refuse. Helpers are in `accounts.rs`.
+//! through users, and bodies it must refuse. Helpers are in `support/api.rs`.
 
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::accounts_rules::follow;
 use crate::backend_tests;
 use crate::support::Backend;
-use crate::support::api::{Api, PASSWORD, expect, fields, id, items, problem, refused};
+use crate::support::api::{Api, PASSWORD, expect, fields, follow, id, items, problem, refused};
 
 backend_tests!(
     hostile_strings_are_stored_intact_or_refused,

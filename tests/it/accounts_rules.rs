@@ -1,12 +1,12 @@
 //! The rules accounts are held to, over real HTTP: unique names and addresses, the abuse
-//! limits, and referral links. Helpers are in `accounts.rs`.
+//! limits, and referral links. Helpers are in `support/api.rs`.
 
 use reqwest::Response;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::support::Backend;
-use crate::support::api::{Api, PASSWORD, expect, fields, items, problem};
+use crate::support::api::{Api, PASSWORD, expect, fields, follow, items, problem};
 
 backend_tests!(
     usernames_and_emails_are_unique_without_regard_to_case,
@@ -131,26 +131,6 @@ async fn sign_in_and_register_attempts_are_limited_per_address(backend: Backend)
 // ---------------------------------------------------------------------------------------------
 // Referral links
 // ---------------------------------------------------------------------------------------------
-
-/// A client that shows redirects instead of following them.
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub async fn follow(api: &Api, code: &str) -> Response {
-    let path = format!(
-        "/r/{}",
-        percent_encoding::utf8_percent_encode(code, percent_encoding::NON_ALPHANUMERIC)
-    );
-    no_redirects()
-        .get(api.server.url(&path))
-        .send()
-        .await
-        .unwrap()
-}
 
 /// The caller's one referral link, with its numbers.
 async fn only_link(api: &Api, bearer: &str) -> Value {

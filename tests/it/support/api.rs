@@ -247,6 +247,23 @@ pub fn time(value: &Value) -> chrono::DateTime<chrono::Utc> {
         .expect("RFC 3339")
 }
 
+/// `GET /r/{code}` (the code percent-encoded), with redirects shown rather than followed.
+pub async fn follow(api: &Api, code: &str) -> Response {
+    let path = format!(
+        "/r/{}",
+        percent_encoding::utf8_percent_encode(code, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    no_redirects
+        .get(api.server.url(&path))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// POSTs `body` as `token` and returns the body of the 201.
 pub async fn create(api: &Api, token: &str, path: &str, body: Value) -> Value {
     expect(api.post(path, Some(token), body).await, 201).await
