@@ -1,11 +1,9 @@
 //! The `folio` binary as a user runs it: `db init|status|drop`, settings errors, `serve`.
 
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::support::process::{Served, folio, run};
+use crate::support::process::{Served, folio, run, run_with_input};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
@@ -265,23 +263,14 @@ async fn user_create_makes_an_admin_who_can_sign_in(backend: Backend) {
     let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
     let create = |args: &[&str], password: &str| {
-        let mut child = folio(dir.path())
-            .args(["user", "create"])
-            .args(args)
-            .env("DATABASE_URL", t.url_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let (output, out, err) = run_with_input(
+            folio(dir.path())
+                .args(["user", "create"])
+                .args(args)
+                .env("DATABASE_URL", t.url_string()),
+            &format!("{password}\n"),
+        );
+        (output.status.code(), out, err)
     };
 
     let (code, out, err) = create(

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::support::api::{Api, expect};
 use crate::support::user::{admin, new_book, user};
-use crate::support::{TestDb, TestServer, process};
+use crate::support::{TestDb, process};
 
 /// A tmpfs of `size` mounted on a fresh temporary directory, unmounted when dropped.
 struct SmallDisk {
@@ -85,10 +85,7 @@ async fn every_write_acknowledged_around_a_full_disk_is_on_disk_after_shutdown()
     };
     let path = disk.path().join("folio.db");
     let t = TestDb::migrated_at(DatabaseUrl::Sqlite { path: path.clone() }).await;
-    let api = Api {
-        server: TestServer::start(t.settings(), t.db.clone()).await,
-        t,
-    };
+    let api = Api::serve(t).await;
     let admin = admin(&api).await;
     let book = new_book(&admin, "Written in the margins").await;
     let reader = user(&api, "reader").await;
@@ -171,33 +168,16 @@ async fn every_write_acknowledged_around_a_full_disk_is_on_disk_after_shutdown()
     );
 
     // Another process takes the write lock at once: folio holds no transaction open.
-    let mut create = process::folio(disk.path());
-    create
-        .args([
-            "user",
-            "create",
-            "--username",
-            "cli",
-            "--email",
-            "cli@example.org",
-        ])
-        .arg("--password-stdin")
-        .env("DATABASE_URL", format!("sqlite://{}", path.display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = create.spawn().expect("folio user create starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough password here\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let (output, _, err) = process::run_with_input(
+        process::folio(disk.path())
+            .args(["user", "create", "--username", "cli"])
+            .args(["--email", "cli@example.org", "--password-stdin"])
+            .env("DATABASE_URL", format!("sqlite://{}", path.display())),
+        "a long enough password here\n",
+    );
     assert!(
         output.status.success(),
-        "another process writes while folio runs: {}",
-        String::from_utf8_lossy(&output.stderr)
+        "another process writes while folio runs: {err}"
     );
     assert!(api.server.get("/ready").await.status().is_success());
 

@@ -1,12 +1,11 @@
 //! `folio import goodbooks` as a user runs it: the file's traps, rejects, --strict, a second
 //! run adding nothing, and an import killed half-way then run again.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::backend_tests;
-use crate::support::process::{folio, run};
+use crate::support::process::{folio, import, run};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
@@ -99,14 +98,6 @@ fn fixture() -> String {
         + "\n"
 }
 
-fn import(dir: &Path, t: &TestDb, args: &[&str]) -> (Option<i32>, String, String) {
-    let (output, out, err) = run(folio(dir)
-        .args(["import", "goodbooks"])
-        .args(args)
-        .env("DATABASE_URL", t.url_string()));
-    (output.status.code(), out, err)
-}
-
 /// Books, search entries, and books without authors, read in one statement (one snapshot).
 async fn kill_snapshot(t: &TestDb) -> (i64, i64, i64) {
     let row = one_row(
@@ -142,7 +133,7 @@ async fn goodbooks_rows_are_understood_and_bad_ones_rejected(backend: Backend) {
     let file = dir.path().join("books.csv");
     std::fs::write(&file, fixture()).unwrap();
 
-    let (code, out, err) = import(dir.path(), &t, &["books.csv"]);
+    let (code, out, err) = import(dir.path(), &t, "goodbooks", &["books.csv"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("Read 6 rows"), "{out}");
     assert!(out.contains("4 created, 0 matched, 2 rejected"), "{out}");
@@ -211,7 +202,7 @@ async fn goodbooks_rows_are_understood_and_bad_ones_rejected(backend: Backend) {
     );
 
     // A second run of the same file adds nothing.
-    let (code, out, _) = import(dir.path(), &t, &["books.csv"]);
+    let (code, out, _) = import(dir.path(), &t, "goodbooks", &["books.csv"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("0 created, 4 matched, 2 rejected"), "{out}");
     assert_eq!(t.count("book").await, 4);
@@ -255,7 +246,7 @@ async fn a_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported(backen
     let reason = "invalid UTF-8 in column 'title' (byte offset 3 in the field)";
 
     // Under --strict it stops the import, as any bad row does.
-    let (code, out, err) = import(dir.path(), &t, &["books.csv", "--strict"]);
+    let (code, out, err) = import(dir.path(), &t, "goodbooks", &["books.csv", "--strict"]);
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(
         err.contains(&format!("row {}: {reason}", BEFORE + 1)),
@@ -264,7 +255,7 @@ async fn a_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported(backen
     assert_eq!(t.count("book").await, 0);
     assert!(!dir.path().join("books.rejects.csv").exists());
 
-    let (code, out, err) = import(dir.path(), &t, &["books.csv"]);
+    let (code, out, err) = import(dir.path(), &t, "goodbooks", &["books.csv"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains(&format!("Read {} rows", BEFORE + AFTER + 1)),
@@ -305,7 +296,7 @@ async fn rows_of_one_file_match_each_other_and_ids_are_never_reused(backend: Bac
     ]
     .join("\n");
     std::fs::write(dir.path().join("first.csv"), first + "\n").unwrap();
-    let (code, out, err) = import(dir.path(), &t, &["first.csv"]);
+    let (code, out, err) = import(dir.path(), &t, "goodbooks", &["first.csv"]);
     assert_eq!(code, Some(0), "{out}{err}");
     let gone_id = scalar(&t, "SELECT max(id) FROM book").await;
     t.db.write(|tx| {
@@ -362,7 +353,7 @@ async fn rows_of_one_file_match_each_other_and_ids_are_never_reused(backend: Bac
     ]
     .join("\n");
     std::fs::write(dir.path().join("books.csv"), rows + "\n").unwrap();
-    let (code, out, err) = import(dir.path(), &t, &["books.csv"]);
+    let (code, out, err) = import(dir.path(), &t, "goodbooks", &["books.csv"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("2 created, 2 matched, 0 rejected"), "{out}");
     assert_eq!(t.count("book").await, 2);
@@ -414,7 +405,7 @@ async fn a_strict_import_with_a_bad_row_imports_nothing(backend: Backend) {
     let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("books.csv"), fixture()).unwrap();
-    let (code, _, err) = import(dir.path(), &t, &["books.csv", "--strict"]);
+    let (code, _, err) = import(dir.path(), &t, "goodbooks", &["books.csv", "--strict"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("row 5") && err.contains("no title"), "{err}");
     for table in ["book", "author", "edition"] {
@@ -488,7 +479,12 @@ async fn an_import_killed_half_way_completes_when_run_again(backend: Backend) {
     assert_eq!(searchable as usize, at_kill, "every book is searchable");
     assert_eq!(at_kill % 50, 0, "only whole batches were committed");
 
-    let (code, out, err) = import(dir.path(), &t, &["big.csv", "--batch-size", "500"]);
+    let (code, out, err) = import(
+        dir.path(),
+        &t,
+        "goodbooks",
+        &["big.csv", "--batch-size", "500"],
+    );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains(&format!("{} created, {at_kill} matched", ROWS - at_kill)),

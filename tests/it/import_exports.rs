@@ -3,18 +3,16 @@
 //! reader's `--user` import makes theirs, rejects, `--strict`, and second runs that add nothing.
 //! Bytes that are not UTF-8 and empty files in every format, `folio import catalog` too.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::support::api::{Api, PASSWORD, expect, id, items, time};
-use crate::support::process::{folio, run};
+use crate::support::api::{Api, PASSWORD, id, items, read, time};
+use crate::support::process::{folio, import, run, run_with_input};
 use crate::support::user::{N, signed_in};
-use crate::support::{Backend, TestDb, TestServer};
+use crate::support::{Backend, TestDb};
 
 backend_tests!(
     a_goodreads_export_is_understood_and_a_second_run_adds_nothing,
@@ -178,15 +176,6 @@ fn library(header: &str) -> String {
 // Running folio
 // ---------------------------------------------------------------------------------------------
 
-/// `folio import KIND ARGS…` in `dir`, on the test's database: exit code, stdout, stderr.
-fn import(dir: &Path, t: &TestDb, kind: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let (output, out, err) = run(folio(dir)
-        .args(["import", kind])
-        .args(args)
-        .env("DATABASE_URL", t.url_string()));
-    (output.status.code(), out, err)
-}
-
 /// Runs the import, expects success, and answers the summary line.
 fn import_ok(dir: &Path, t: &TestDb, kind: &str, args: &[&str]) -> String {
     let (code, out, err) = import(dir, t, kind, args);
@@ -211,45 +200,26 @@ fn assert_summary(summary: &str, read: u64, created: u64, matched: u64, rejected
 
 /// `folio user create` with [`PASSWORD`] on standard input.
 fn create_user(dir: &Path, t: &TestDb, username: &str) {
-    let mut child = folio(dir)
-        .args(["user", "create", "--username", username, "--password-stdin"])
-        .args(["--email", &format!("{username}@example.org")])
-        .env("DATABASE_URL", t.url_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "user create: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let (output, _, err) = run_with_input(
+        folio(dir)
+            .args(["user", "create", "--username", username, "--password-stdin"])
+            .args(["--email", &format!("{username}@example.org")])
+            .env("DATABASE_URL", t.url_string()),
+        &format!("{PASSWORD}\n"),
     );
-}
-
-/// A server on the test's database, with the API helpers.
-async fn serve(t: TestDb) -> Api {
-    let server = TestServer::start(t.settings(), t.db.clone()).await;
-    Api { t, server }
-}
-
-/// `GET /api/v1{path}`, anonymously; expects 200.
-async fn get(api: &Api, path: &str) -> Value {
-    expect(api.get(path, None).await, 200).await
+    assert!(output.status.success(), "user create: {err}");
 }
 
 /// The one book a search finds.
 async fn the_book(api: &Api, query: &str) -> Value {
-    let page = get(api, &format!("/books?q={}", query.replace(' ', "%20"))).await;
+    let page = read(api, &format!("/books?q={}", query.replace(' ', "%20"))).await;
     assert_eq!(items(&page).len(), 1, "one book for {query:?}: {page}");
     page["items"][0].clone()
 }
 
 /// The one edition with this ISBN.
 async fn the_edition(api: &Api, isbn: &str) -> Value {
-    let page = get(api, &format!("/editions?isbn={isbn}")).await;
+    let page = read(api, &format!("/editions?isbn={isbn}")).await;
     assert_eq!(items(&page).len(), 1, "one edition for {isbn}: {page}");
     page["items"][0].clone()
 }
@@ -279,7 +249,7 @@ async fn assert_the_library_is_in_the_catalog(api: &Api) {
     assert_eq!(hunger["format"], "print", "Hardcover");
     assert_eq!(hunger["publisher"], "Scholastic Press");
     assert_eq!(hunger["pages"], 374);
-    let book = get(api, &format!("/books/{}", hunger["book_id"])).await;
+    let book = read(api, &format!("/books/{}", hunger["book_id"])).await;
     assert_eq!(book["title"], "The Hunger Games");
     assert_eq!(names(&book), ["Suzanne Collins"]);
     assert_eq!(book["original_year"], 2008);
@@ -289,7 +259,7 @@ async fn assert_the_library_is_in_the_catalog(api: &Api) {
     assert_eq!(dune["format"], "print", "Mass Market Paperback");
     assert_eq!(dune["publisher"], "Ace Books");
     assert_eq!(dune["pages"], N, "0 pages is unknown");
-    let book = get(api, &format!("/books/{}", dune["book_id"])).await;
+    let book = read(api, &format!("/books/{}", dune["book_id"])).await;
     assert_eq!(book["title"], "Dune");
     assert_eq!(
         book["original_year"], 1965,
@@ -344,7 +314,7 @@ async fn a_goodreads_export_is_understood_and_a_second_run_adds_nothing(backend:
     assert_eq!(&rows[0][5], "=\"\"", "written back as read");
     assert_eq!(&rows[0][24], "no title");
 
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     assert_the_library_is_in_the_catalog(&api).await;
     assert_eq!(
         api.t.count("comment").await,
@@ -376,7 +346,7 @@ async fn the_older_goodreads_export_reads_the_same(backend: Backend) {
     );
     assert!(rejects.trim_end().ends_with(",no title"), "{rejects}");
 
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     assert_the_library_is_in_the_catalog(&api).await;
 
     // The same library in the current format is the same books.
@@ -407,7 +377,7 @@ async fn a_goodreads_import_for_a_user_brings_their_ratings_reviews_and_shelves(
     let summary = import_ok(dir.path(), &t, "goodreads", &args);
     assert_summary(&summary, 5, 4, 0, 1);
 
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     let hunger = the_edition(&api, "9780439023481").await;
     let (hunger_book, hunger_edition) = (hunger["book_id"].as_i64().unwrap(), id(&hunger));
     let dune = the_edition(&api, "9780441172719").await;
@@ -416,16 +386,16 @@ async fn a_goodreads_import_for_a_user_brings_their_ratings_reviews_and_shelves(
     let mary = id(&the_book(&api, "hail mary").await);
 
     // A review with its rating becomes their comment; its <br/>s are line breaks.
-    let comments = get(&api, &format!("/books/{hunger_book}/comments")).await;
+    let comments = read(&api, &format!("/books/{hunger_book}/comments")).await;
     let comments = items(&comments);
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert_eq!(comments[0]["user"]["username"], "reader");
     assert_eq!(comments[0]["rating"], 5);
     assert_eq!(comments[0]["text"], "Could not put it down.\n\nReally.");
-    let book = get(&api, &format!("/books/{hunger_book}")).await;
+    let book = read(&api, &format!("/books/{hunger_book}")).await;
     assert_eq!(book["rating"], json!({"average": 5.0, "count": 1}));
     // A rating alone still makes a comment, saying where it came from.
-    let comments = get(&api, &format!("/books/{dune_book}/comments")).await;
+    let comments = read(&api, &format!("/books/{dune_book}/comments")).await;
     let comments = items(&comments);
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert_eq!(comments[0]["user"]["username"], "reader");
@@ -433,7 +403,7 @@ async fn a_goodreads_import_for_a_user_brings_their_ratings_reviews_and_shelves(
     assert_eq!(comments[0]["text"], "Rated 4/5 on Goodreads.");
     // Rated 0 and no review: nothing to say.
     for book in [omens, mary] {
-        let comments = get(&api, &format!("/books/{book}/comments")).await;
+        let comments = read(&api, &format!("/books/{book}/comments")).await;
         assert!(items(&comments).is_empty(), "{comments}");
     }
     assert_eq!(api.t.count("comment").await, 2);
@@ -527,7 +497,7 @@ async fn a_discogs_collection_becomes_vinyl_editions(backend: Backend) {
     assert_eq!(&rows[0][2], "Teach The Youth");
     assert_eq!(&rows[0][13], "not a vinyl record (Format: CD, Comp)");
 
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     // The artist without Discogs' number; the label as the publisher.
     let nevermind = the_book(&api, "nevermind").await;
     assert_eq!(nevermind["title"], "Nevermind");
@@ -550,10 +520,10 @@ async fn a_discogs_collection_becomes_vinyl_editions(backend: Backend) {
     assert_eq!(you["editions"][0]["format"], "vinyl");
     assert_eq!(you["editions"][0]["catalog_number"], N);
     assert_eq!(you["editions"][0]["publisher"], N);
-    let vinyl = get(&api, "/editions?format=vinyl").await;
+    let vinyl = read(&api, "/editions?format=vinyl").await;
     assert_eq!(items(&vinyl).len(), 3);
     assert!(
-        get(&api, "/books?q=barrington").await["items"]
+        read(&api, "/books?q=barrington").await["items"]
             .as_array()
             .unwrap()
             .is_empty(),
@@ -689,7 +659,7 @@ async fn a_goodreads_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_impor
     );
     assert_summary(&summary, 5, 4, 0, 1);
     assert_eq!(t.count("book").await, 4);
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     the_book(&api, "hail mary").await;
 
     let lines = rejects_lines(dir.path(), "library.rejects.csv");
@@ -721,7 +691,7 @@ async fn a_discogs_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_importe
     let summary = import_ok(dir.path(), &t, "discogs", &args);
     assert_summary(&summary, 5, 3, 0, 2);
     assert_eq!(t.count("book").await, 3);
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     the_book(&api, "au pairs").await;
 
     let rejects = rejects_lines(dir.path(), "collection.rejects.csv");
@@ -830,7 +800,7 @@ async fn a_catalog_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_import
         "the header, then the bad line byte for byte with its reason"
     );
 
-    let api = serve(t).await;
+    let api = Api::serve(t).await;
     let piranesi = the_book(&api, "piranesi").await;
     assert_eq!(names(&piranesi), ["Susanna Clarke"], "{piranesi}");
 }

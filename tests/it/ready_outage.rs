@@ -42,18 +42,8 @@ async fn ready_is_503_while_postgres_is_down_and_200_once_it_is_back() {
     let DatabaseUrl::Postgres { url } = &t.url else {
         unreachable!()
     };
-    let upstream = tokio::net::lookup_host((url.host_str().unwrap(), url.port().unwrap_or(5432)))
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let mut relay = Relay::start(upstream).await;
-    let mut relayed = url.clone();
-    relayed.set_host(Some("127.0.0.1")).unwrap();
-    relayed.set_port(Some(relay.addr.port())).unwrap();
-    let db = Database::connect(&DatabaseUrl::Postgres { url: relayed }, 2)
-        .await
-        .unwrap();
+    let (mut relay, relayed) = Relay::to(url).await;
+    let db = Database::connect(&relayed, 2).await.unwrap();
     let server = TestServer::start(t.settings(), db).await;
 
     assert_eq!(ready_status(&server).await, StatusCode::OK);

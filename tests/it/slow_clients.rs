@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::Backend;
 use crate::support::api::Api;
-use crate::support::{Backend, TestDb, TestServer};
 
 /// Reads until the server closes the connection; how long that took, or `None` within `wait`.
 async fn closed_within(stream: &mut TcpStream, wait: Duration) -> Option<Duration> {
@@ -24,14 +24,10 @@ async fn closed_within(stream: &mut TcpStream, wait: Duration) -> Option<Duratio
     }
 }
 
-async fn server(vars: &[(&str, &str)]) -> (TestDb, TestServer) {
-    let Api { t, server } = Api::start_with(&Backend::Sqlite, vars).await;
-    (t, server)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_do_not_finish_a_request_are_closed_after_the_header_timeout() {
-    let (_t, server) = server(&[("FOLIO_HEADER_TIMEOUT_SECS", "1")]).await;
+    let vars = [("FOLIO_HEADER_TIMEOUT_SECS", "1")];
+    let Api { t: _t, server } = Api::start_with(&Backend::Sqlite, &vars).await;
     let wait = Duration::from_secs(5);
 
     let mut partial = TcpStream::connect(server.addr).await.unwrap();
@@ -67,11 +63,11 @@ async fn connections_that_do_not_finish_a_request_are_closed_after_the_header_ti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
-    let (_t, server) = server(&[
+    let vars = [
         ("FOLIO_MAX_CONNECTIONS", "2"),
         ("FOLIO_HEADER_TIMEOUT_SECS", "2"),
-    ])
-    .await;
+    ];
+    let Api { t: _t, server } = Api::start_with(&Backend::Sqlite, &vars).await;
     let mut holders = vec![
         TcpStream::connect(server.addr).await.unwrap(),
         TcpStream::connect(server.addr).await.unwrap(),

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend_tests;
-use crate::support::api::{Api, PASSWORD, assert_unauthorized, expect, fields, id, items, problem};
+use crate::support::api::{
+    Api, PASSWORD, assert_unauthorized, expect, fields, id, items, problem, refused,
+};
 use crate::support::user::{N, User, admin, ids, new_book, new_edition, pick, signed_in, user};
 use crate::support::{Backend, TestServer};
 
@@ -122,18 +124,12 @@ async fn library(user: &User<'_>) -> Vec<Value> {
     items(&user.get("/me/library").await).clone()
 }
 
-/// A 422 naming `field`.
-async fn invalid(response: Response, field: &str) {
-    let refused = problem(response, 422, "validation-error").await;
-    assert_eq!(fields(&refused), [field]);
-}
-
 async fn a_purchase_is_made_once_per_idempotency_key(backend: Backend) {
     let (api, _, [ebook, audiobook, unpriced]) = shop(&backend).await;
     let (ada, bob) = (user(&api, "ada").await, user(&api, "bob").await);
 
-    invalid(buy(&ada, None, ebook).await, "Idempotency-Key").await;
-    invalid(buy(&ada, Some(""), ebook).await, "Idempotency-Key").await;
+    refused(buy(&ada, None, ebook).await, "Idempotency-Key").await;
+    refused(buy(&ada, Some(""), ebook).await, "Idempotency-Key").await;
     let body = json!({"edition_id": ebook});
     let anonymous = api.post("/purchases", None, body).await;
     assert_unauthorized(anonymous, "buying needs a sign-in").await;
@@ -156,7 +152,7 @@ async fn a_purchase_is_made_once_per_idempotency_key(backend: Backend) {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(expect(again, 200).await, purchase);
     // The same key for another edition is a client's mistake.
-    invalid(buy(&ada, Some("key-1"), audiobook).await, "Idempotency-Key").await;
+    refused(buy(&ada, Some("key-1"), audiobook).await, "Idempotency-Key").await;
     assert_eq!(api.t.count("purchase").await, 1);
 
     // Keys are each buyer's own.
@@ -164,8 +160,8 @@ async fn a_purchase_is_made_once_per_idempotency_key(backend: Backend) {
     assert_ne!(bobs["id"], purchase["id"]);
     assert_eq!(pick(&bobs, &price), json!([2499, "EUR"]));
 
-    invalid(buy(&ada, Some("key-2"), unpriced).await, "edition_id").await;
-    invalid(buy(&ada, Some("key-3"), 999_999).await, "edition_id").await;
+    refused(buy(&ada, Some("key-2"), unpriced).await, "edition_id").await;
+    refused(buy(&ada, Some("key-3"), 999_999).await, "edition_id").await;
     assert_eq!(ids(&ada.get("/me/purchases").await), [id(&purchase)]);
     assert_eq!(api.t.count("purchase").await, 2);
 }
@@ -214,7 +210,7 @@ async fn the_price_is_the_one_at_purchase_time(backend: Backend) {
     // The provider must charge what the purchase says, not today's price.
     let mut today = event(&purchase, "paid", "evt-1");
     today["amount_minor"] = json!(1999);
-    invalid(webhook(&api, &today).await, "amount_minor").await;
+    refused(webhook(&api, &today).await, "amount_minor").await;
     assert_eq!(mine(&ada, &purchase).await["status"], "pending");
     let paid = settle(&api, &purchase, "paid", "evt-2").await;
     assert_eq!(paid["amount_minor"], 1299);

@@ -34,6 +34,13 @@ impl Api {
         Self { t, server }
     }
 
+    /// A server on a database the test made itself (filled by `folio import`, on a small
+    /// disk…).
+    pub async fn serve(t: TestDb) -> Self {
+        let server = TestServer::start(t.settings(), t.db.clone()).await;
+        Self { t, server }
+    }
+
     /// A request to `/api/v1{path}`, with `Authorization: Bearer` when `bearer` is given.
     pub async fn call(
         &self,

@@ -1,14 +1,17 @@
 //! Running the `folio` binary as a user would: commands, and `serve` with its JSON log lines.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::TestDb;
+
 /// `folio` with a clean environment: only what the test sets, in a scratch directory.
-pub fn folio(dir: &std::path::Path) -> Command {
+pub fn folio(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
     command.current_dir(dir).env_clear();
     if let Some(path) = std::env::var_os("PATH") {
@@ -19,9 +22,38 @@ pub fn folio(dir: &std::path::Path) -> Command {
 
 pub fn run(command: &mut Command) -> (Output, String, String) {
     let output = command.output().expect("folio runs");
+    texts(output)
+}
+
+/// Runs `command` with `input` as its standard input (a password for `--password-stdin`).
+pub fn run_with_input(command: &mut Command, input: &str) -> (Output, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("folio starts");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(input.as_bytes())
+        .expect("folio reads its input");
+    drop(stdin);
+    texts(child.wait_with_output().expect("folio runs"))
+}
+
+fn texts(output: Output) -> (Output, String, String) {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (output, stdout, stderr)
+}
+
+/// `folio import KIND ARGS…` in `dir`, on the test's database: exit code, stdout, stderr.
+pub fn import(dir: &Path, t: &TestDb, kind: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let (output, out, err) = run(folio(dir)
+        .args(["import", kind])
+        .args(args)
+        .env("DATABASE_URL", t.url_string()));
+    (output.status.code(), out, err)
 }
 
 /// A `folio serve` process whose JSON log lines arrive on a channel.
@@ -54,7 +86,7 @@ impl Served {
 
 impl Served {
     /// Starts `folio serve` on a free port with JSON logs; `envs` go into its environment.
-    pub fn start(dir: &std::path::Path, envs: &[(&str, String)]) -> (Self, String) {
+    pub fn start(dir: &Path, envs: &[(&str, String)]) -> (Self, String) {
         let mut command = folio(dir);
         command
             .arg("serve")
