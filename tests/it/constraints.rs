@@ -23,7 +23,7 @@ backend_tests!(
 /// Runs `work` in its own unit of work and returns its error.
 macro_rules! write_err {
     ($db:expr, |$tx:ident| $body:expr) => {
-        $db.write(|$tx| Box::pin(async move { $body.await.map_err(DbError::from) }))
+        $db.write(|$tx| Box::pin(async move { $body.await }))
             .await
             .unwrap_err()
     };
@@ -113,7 +113,7 @@ async fn deleting_a_book_deletes_its_editions_comments_progress_and_notes(backen
         let mut books = vec![];
         for title in ["Piranesi", "Jonathan Strange"] {
             let book = fx::book(&**tx, title).await.unwrap();
-            fx::credit(&**tx, book.id, writer.id, 0).await.unwrap();
+            fx::credit(&**tx, book.id, &[writer.id]).await.unwrap();
             fx::edition(&**tx, book.id, Some(1299)).await.unwrap();
             fx::comment(&**tx, reader.id, book.id, None).await.unwrap();
             fx::progress(&**tx, reader.id, book.id, 0.1).await.unwrap();
@@ -149,7 +149,7 @@ async fn an_author_still_credited_cannot_be_deleted(backend: Backend) {
     let author = committed(&t.db, async |tx| {
         let author = fx::author(&**tx, "Terry Pratchett").await.unwrap();
         let book = fx::book(&**tx, "Small Gods").await.unwrap();
-        fx::credit(&**tx, book.id, author.id, 0).await.unwrap();
+        fx::credit(&**tx, book.id, &[author.id]).await.unwrap();
         author
     })
     .await;

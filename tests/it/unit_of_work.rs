@@ -33,11 +33,9 @@ async fn work_that_fails_half_way_leaves_no_rows(backend: Backend) {
     let result: Result<(), WorkError> =
         t.db.write(|tx| {
             Box::pin(async move {
-                let author = fx::author(&**tx, "Half").await.map_err(DbError::from)?;
-                let book = fx::book(&**tx, "Written").await.map_err(DbError::from)?;
-                fx::credit(&**tx, book.id, author.id, 0)
-                    .await
-                    .map_err(DbError::from)?;
+                let author = fx::author(&**tx, "Half").await?;
+                let book = fx::book(&**tx, "Written").await?;
+                fx::credit(&**tx, book.id, &[author.id]).await?;
                 Err(WorkError::Refused)
             })
         })
@@ -55,11 +53,9 @@ async fn work_that_fails_half_way_leaves_no_rows(backend: Backend) {
     let result: Result<(), WorkError> =
         t.db.write(|tx| {
             Box::pin(async move {
-                fx::book(&**tx, "Before the failure")
-                    .await
-                    .map_err(DbError::from)?;
-                fx::author(&**tx, "Twin").await.map_err(DbError::from)?;
-                fx::author(&**tx, "Twin").await.map_err(DbError::from)?;
+                fx::book(&**tx, "Before the failure").await?;
+                fx::author(&**tx, "Twin").await?;
+                fx::author(&**tx, "Twin").await?;
                 Ok(())
             })
         })
@@ -88,11 +84,9 @@ async fn work_that_panics_half_way_leaves_no_rows(backend: Backend) {
     assert!(task.await.unwrap_err().is_panic());
     assert_eq!(t.count("author").await, 0);
     // The writer is usable afterwards: the rollback released it.
-    t.db.write(|tx| {
-        Box::pin(async move { fx::author(&**tx, "After").await.map_err(DbError::from) })
-    })
-    .await
-    .unwrap();
+    t.db.write(|tx| Box::pin(async move { fx::author(&**tx, "After").await }))
+        .await
+        .unwrap();
     assert_eq!(t.count("author").await, 1);
 }
 
@@ -112,7 +106,7 @@ async fn work_that_returns_ok_is_committed(backend: Backend) {
             Box::pin(async move {
                 let author = fx::author(&**tx, "Jane Austen").await?;
                 let book = fx::book(&**tx, "Emma").await?;
-                fx::credit(&**tx, book.id, author.id, 0).await?;
+                fx::credit(&**tx, book.id, &[author.id]).await?;
                 Ok::<_, DbError>(book)
             })
         })
@@ -137,7 +131,7 @@ async fn sixty_four_concurrent_writers_all_succeed(backend: Backend) {
                     Box::pin(async move {
                         let book = fx::book(&**tx, &format!("Book {i}")).await?;
                         let author = fx::author(&**tx, &format!("Author {i}")).await?;
-                        fx::credit(&**tx, book.id, author.id, 0).await?;
+                        fx::credit(&**tx, book.id, &[author.id]).await?;
                         Ok::<_, DbError>(())
                     })
                 })
@@ -325,19 +319,15 @@ async fn assert_units_of_work_are_real_transactions(t: &TestDb) {
     let failed: Result<(), WorkError> =
         t.db.write(|tx| {
             Box::pin(async move {
-                fx::author(&**tx, "Rolled back")
-                    .await
-                    .map_err(DbError::from)?;
+                fx::author(&**tx, "Rolled back").await?;
                 Err(WorkError::Refused)
             })
         })
         .await;
     assert!(matches!(failed, Err(WorkError::Refused)));
-    t.db.write(|tx| {
-        Box::pin(async move { fx::author(&**tx, "Committed").await.map_err(DbError::from) })
-    })
-    .await
-    .expect("a write after the failed COMMIT commits");
+    t.db.write(|tx| Box::pin(async move { fx::author(&**tx, "Committed").await }))
+        .await
+        .expect("a write after the failed COMMIT commits");
     // Counted through the reader, another connection: the row is committed, not held in a
     // transaction the writer still has open.
     assert_eq!(

@@ -1,75 +1,53 @@
-//! Rows for tests, inserted through the entities (or, where noted, the repositories).
+//! Rows for tests, written through folio's repositories in the caller's unit of work, as the
+//! services write them: `db::now()` timestamps, folded names, and a book's search entry
+//! rewritten whenever what it is found by changes.
 
-use chrono::Utc;
 use folio::db::DbError;
-use folio::entity::enums::ContributorRole;
-use folio::entity::enums::{EditionFormat, PurchaseStatus, ReadingStatus, UserRole};
-use folio::entity::{
-    api_key, auth_session, author, book, book_author, comment, edition, note, progress, purchase,
-    refresh_token, user,
-};
+use folio::entity::enums::UserRole;
+use folio::entity::enums::{ContributorRole, EditionFormat, PurchaseStatus, ReadingStatus};
+use folio::entity::{author, book, comment, edition, note, progress, purchase, user};
+use folio::repo;
+use folio::repo::book::BookFields;
 use folio::repo::edition::EditionFields;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::ConnectionTrait;
 
-pub async fn author(conn: &impl ConnectionTrait, name: &str) -> Result<author::Model, DbErr> {
-    let now = Utc::now();
-    author::ActiveModel {
-        name: Set(name.to_string()),
-        name_folded: Set(folio::text::fold(name)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
+pub async fn author(conn: &impl ConnectionTrait, name: &str) -> Result<author::Model, DbError> {
+    repo::author::insert(conn, name.to_string(), None).await
 }
 
-pub async fn book(conn: &impl ConnectionTrait, title: &str) -> Result<book::Model, DbErr> {
-    let now = Utc::now();
-    book::ActiveModel {
-        title: Set(title.to_string()),
-        title_folded: Set(folio::text::fold(title)),
-        rating_count: Set(0),
-        rating_sum: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
+/// A book with only a title, and its search entry.
+pub async fn book(conn: &impl ConnectionTrait, title: &str) -> Result<book::Model, DbError> {
+    let fields = BookFields {
+        title: title.to_string(),
         ..Default::default()
-    }
-    .insert(conn)
-    .await
+    };
+    let book = repo::book::insert(conn, fields).await?;
+    repo::search::refresh(conn, &[book.id]).await?;
+    Ok(book)
 }
 
+/// Credits exactly `author_ids` on the book, in this order (replacing any credits before), and
+/// rewrites its search entry, which holds the authors' names.
 pub async fn credit(
     conn: &impl ConnectionTrait,
     book_id: i64,
-    author_id: i64,
-    position: i32,
-) -> Result<book_author::Model, DbErr> {
-    book_author::ActiveModel {
-        book_id: Set(book_id),
-        author_id: Set(author_id),
-        position: Set(position),
-    }
-    .insert(conn)
-    .await
+    author_ids: &[i64],
+) -> Result<(), DbError> {
+    repo::book::set_authors(conn, book_id, author_ids).await?;
+    repo::search::refresh(conn, &[book_id]).await
 }
 
+/// An ebook edition of the book, at `price_minor` EUR minor units when given.
 pub async fn edition(
     conn: &impl ConnectionTrait,
     book_id: i64,
     price_minor: Option<i64>,
-) -> Result<edition::Model, DbErr> {
-    let now = Utc::now();
-    edition::ActiveModel {
-        book_id: Set(book_id),
-        format: Set(EditionFormat::Ebook),
-        price_minor: Set(price_minor),
-        currency: Set(price_minor.map(|_| "EUR".to_string())),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
+) -> Result<edition::Model, DbError> {
+    repo::edition::insert(
+        conn,
+        book_id,
+        bare_edition(EditionFormat::Ebook, price_minor),
+    )
     .await
 }
 
@@ -90,16 +68,15 @@ pub fn bare_edition(format: EditionFormat, price: Option<i64>) -> EditionFields 
     }
 }
 
-/// An edition written by the repository, as the API writes one, with `narrator_id` credited
-/// as its narrator.
+/// An edition of the book with `narrator_id` credited as its narrator.
 pub async fn narrated_edition(
     conn: &impl ConnectionTrait,
     book_id: i64,
     fields: EditionFields,
     narrator_id: i64,
 ) -> Result<edition::Model, DbError> {
-    let edition = folio::repo::edition::insert(conn, book_id, fields).await?;
-    folio::repo::edition::set_contributors(
+    let edition = repo::edition::insert(conn, book_id, fields).await?;
+    repo::edition::set_contributors(
         conn,
         edition.id,
         &[(narrator_id, ContributorRole::Narrator)],
@@ -108,24 +85,17 @@ pub async fn narrated_edition(
     Ok(edition)
 }
 
-pub async fn user(conn: &impl ConnectionTrait, username: &str) -> Result<user::Model, DbErr> {
-    let now = Utc::now();
-    // Unique per call, so that only the username can collide.
-    let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
-    user::ActiveModel {
-        username: Set(username.to_string()),
-        username_folded: Set(username.to_lowercase()),
-        email_folded: Set(email.clone()),
-        email: Set(email),
-        password_hash: Set("not-a-real-hash".to_string()),
-        role: Set(UserRole::Reader),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
+/// A reader named `username`, with an email address unique per call (so that only the
+/// username can collide) and a password hash nothing matches.
+pub async fn user(conn: &impl ConnectionTrait, username: &str) -> Result<user::Model, DbError> {
+    let new = repo::user::NewUser {
+        username: username.to_string(),
+        email: format!("{}@example.org", uuid::Uuid::new_v4().simple()),
+        password_hash: "not-a-real-hash".to_string(),
+        role: UserRole::Reader,
+        referred_by_link_id: None,
+    };
+    repo::user::insert(conn, new).await
 }
 
 pub async fn comment(
@@ -133,108 +103,77 @@ pub async fn comment(
     user_id: i64,
     book_id: i64,
     rating: Option<i32>,
-) -> Result<comment::Model, DbErr> {
-    let now = Utc::now();
-    comment::ActiveModel {
-        user_id: Set(user_id),
-        book_id: Set(book_id),
-        text: Set("A fine read.".to_string()),
-        rating: Set(rating),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
+) -> Result<comment::Model, DbError> {
+    let text = "A fine read.".to_string();
+    repo::comment::insert(conn, user_id, book_id, text, rating).await
 }
 
+/// The reader's position in the book, as of now.
 pub async fn progress(
     conn: &impl ConnectionTrait,
     user_id: i64,
     book_id: i64,
     percent: f64,
-) -> Result<progress::Model, DbErr> {
-    progress::ActiveModel {
-        user_id: Set(user_id),
-        book_id: Set(book_id),
-        percent: Set(percent),
-        status: Set(ReadingStatus::Reading),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
+) -> Result<progress::Model, DbError> {
+    let write = repo::progress::ProgressWrite {
+        user_id,
+        book_id,
+        edition_id: None,
+        percent,
+        locator: None,
+        status: ReadingStatus::Reading,
+        device: None,
+        updated_at: folio::db::now(),
+    };
+    repo::progress::upsert_if_newer(conn, write).await?;
+    let stored = repo::progress::find(conn, user_id, book_id).await?;
+    Ok(stored.expect("the progress just written"))
 }
 
 pub async fn note(
     conn: &impl ConnectionTrait,
     user_id: i64,
     book_id: i64,
-) -> Result<note::Model, DbErr> {
-    let now = Utc::now();
-    note::ActiveModel {
-        user_id: Set(user_id),
-        book_id: Set(book_id),
-        locator: Set("epubcfi(/6/4!/4/2)".to_string()),
-        text: Set(Some("remember this".to_string())),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
+) -> Result<note::Model, DbError> {
+    let fields = repo::note::NoteFields {
+        edition_id: None,
+        locator: "epubcfi(/6/4!/4/2)".to_string(),
+        text: Some("remember this".to_string()),
+    };
+    repo::note::insert(conn, user_id, book_id, fields).await
 }
 
+/// A paid purchase of the edition at 9.99 EUR: made pending, then moved to paid, as the store
+/// and the payment webhook do.
 pub async fn purchase(
     conn: &impl ConnectionTrait,
     user_id: i64,
     edition_id: i64,
-) -> Result<purchase::Model, DbErr> {
-    let now = Utc::now();
-    purchase::ActiveModel {
-        user_id: Set(user_id),
-        edition_id: Set(edition_id),
-        status: Set(PurchaseStatus::Paid),
-        amount_minor: Set(999),
-        currency: Set("EUR".to_string()),
-        idempotency_key: Set(uuid::Uuid::new_v4().to_string()),
-        request_fingerprint: Set("test".to_string()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
+) -> Result<purchase::Model, DbError> {
+    let new = repo::purchase::NewPurchase {
+        user_id,
+        edition_id,
+        amount_minor: 999,
+        currency: "EUR".to_string(),
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        request_fingerprint: "test".to_string(),
+    };
+    let pending = repo::purchase::insert(conn, new).await?;
+    let (from, to) = (PurchaseStatus::Pending, PurchaseStatus::Paid);
+    let moved = repo::purchase::transition(conn, pending.id, from, to, None).await?;
+    assert!(moved, "a new purchase is pending");
+    let paid = repo::purchase::find(conn, pending.id).await?;
+    Ok(paid.expect("the purchase just written"))
 }
 
 /// A sign-in with one refresh token, and an API key, for `user_id`.
-pub async fn credentials(conn: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
-    let now = Utc::now();
-    let session = auth_session::ActiveModel {
-        user_id: Set(user_id),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
-    refresh_token::ActiveModel {
-        session_id: Set(session.id),
-        token_hash: Set(uuid::Uuid::new_v4().to_string()),
-        expires_at: Set(now + chrono::Duration::days(30)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
-    api_key::ActiveModel {
-        user_id: Set(user_id),
-        name: Set("e-reader".to_string()),
-        prefix: Set("fk_test".to_string()),
-        key_hash: Set(uuid::Uuid::new_v4().to_string()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+pub async fn credentials(conn: &impl ConnectionTrait, user_id: i64) -> Result<(), DbError> {
+    let session = repo::session::create(conn, user_id).await?;
+    let token_hash = uuid::Uuid::new_v4().to_string();
+    let expires_at = folio::db::now() + chrono::Duration::days(30);
+    repo::session::add_refresh_token(conn, session.id, token_hash, expires_at).await?;
+    let key_hash = uuid::Uuid::new_v4().to_string();
+    let (name, prefix) = ("e-reader".to_string(), "fk_test".to_string());
+    repo::api_key::insert(conn, user_id, name, prefix, key_hash).await?;
     Ok(())
 }
