@@ -5,11 +5,11 @@
 use folio::db::DbError;
 use folio::entity::enums::UserRole;
 use folio::entity::enums::{ContributorRole, EditionFormat, PurchaseStatus, ReadingStatus};
-use folio::entity::{author, book, comment, edition, note, progress, purchase, user};
+use folio::entity::{author, book, book_author, comment, edition, note, progress, purchase, user};
 use folio::repo;
 use folio::repo::book::BookFields;
 use folio::repo::edition::EditionFields;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Set};
 
 pub async fn author(conn: &impl ConnectionTrait, name: &str) -> Result<author::Model, DbError> {
     repo::author::insert(conn, name.to_string(), None).await
@@ -24,6 +24,35 @@ pub async fn book(conn: &impl ConnectionTrait, title: &str) -> Result<book::Mode
     let book = repo::book::insert(conn, fields).await?;
     repo::search::refresh(conn, &[book.id]).await?;
     Ok(book)
+}
+
+/// Many books at once, written as an import writes them (ids taken up front, a few multi-row
+/// statements a table), each with `author_ids` credited in this order, and their search
+/// entries. Their ids, in order.
+pub async fn books_in_bulk(
+    conn: &impl ConnectionTrait,
+    books: Vec<BookFields>,
+    author_ids: &[i64],
+) -> Result<Vec<i64>, DbError> {
+    let ids = repo::bulk::reserve_ids(conn, "book", books.len()).await?;
+    let now = folio::db::now();
+    let rows = books.into_iter().zip(&ids).map(|(fields, id)| {
+        let mut row = repo::book::new_row(fields, now);
+        row.id = Set(*id);
+        row
+    });
+    repo::bulk::insert_all(conn, rows.collect()).await?;
+    let credits = ids.iter().flat_map(|book_id| {
+        let credited = author_ids.iter().enumerate();
+        credited.map(|(position, author_id)| book_author::ActiveModel {
+            book_id: Set(*book_id),
+            author_id: Set(*author_id),
+            position: Set(position as i32),
+        })
+    });
+    repo::bulk::insert_all(conn, credits.collect()).await?;
+    repo::search::refresh(conn, &ids).await?;
+    Ok(ids)
 }
 
 /// Credits exactly `author_ids` on the book, in this order (replacing any credits before), and
