@@ -2,9 +2,8 @@
 //! under `/api/v1`, sign-up and sign-in, and checks on responses.
 
 use folio::entity::enums::UserRole;
-use folio::entity::user;
+use folio::repo;
 use reqwest::{Method, Response};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, TestDb, TestServer};
@@ -103,29 +102,24 @@ impl Api {
         (user, self.login(username, PASSWORD).await)
     }
 
-    /// Makes the user an admin straight in the database: there is no HTTP way to.
+    /// Makes the user an admin through the repository: there is no HTTP way to.
     pub async fn make_admin(&self, id: i64) {
         self.set_user(id, Some(UserRole::Admin), None).await;
     }
 
-    /// Sets a user's role and disabled flag straight in the database, as no request can (the
-    /// first admin), or without what a request does beside (a disable racing a refresh, before
-    /// its sign-ins are revoked).
+    /// Sets a user's role and disabled flag through the repository (`updated_at` moves), as no
+    /// request can (the first admin), or without what the service does beside (a disable
+    /// racing a refresh, before its sign-ins are revoked).
     pub async fn set_user(&self, id: i64, role: Option<UserRole>, disabled: Option<bool>) {
-        let found = user::Entity::find_by_id(id)
-            .one(self.t.db.reader())
-            .await
-            .unwrap()
-            .expect("the user exists");
-        let mut active: user::ActiveModel = found.into();
-        if let Some(role) = role {
-            active.role = Set(role);
-        }
-        if let Some(disabled) = disabled {
-            active.disabled = Set(disabled);
-        }
         let tx = self.t.db.begin().await.unwrap();
-        active.update(&*tx).await.unwrap();
+        let found = repo::user::find(&*tx, id).await.unwrap();
+        let found = found.expect("the user exists");
+        let changes = repo::user::UserChanges {
+            role,
+            disabled,
+            ..Default::default()
+        };
+        repo::user::update(&*tx, found, changes).await.unwrap();
         tx.commit().await.unwrap();
     }
 
