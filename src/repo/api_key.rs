@@ -10,6 +10,13 @@ use super::Slice;
 use crate::db::DbError;
 use crate::entity::{api_key, user};
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.api_key.insert",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -29,6 +36,13 @@ pub async fn insert(
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.api_key.page",
+    skip_all,
+    fields(user_id, limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -46,6 +60,13 @@ pub async fn page(
 }
 
 /// Deletes the key if it is `user_id`'s; `false` when there was no such key of theirs.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.api_key.delete",
+    skip_all,
+    fields(user_id, id),
+    err(level = "debug")
+)]
 pub async fn delete(conn: &impl ConnectionTrait, user_id: i64, id: i64) -> Result<bool, DbError> {
     let result = api_key::Entity::delete_many()
         .filter(api_key::Column::Id.eq(id))
@@ -57,6 +78,13 @@ pub async fn delete(conn: &impl ConnectionTrait, user_id: i64, id: i64) -> Resul
 }
 
 /// Deletes every key of `user_id`; how many there were.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.api_key.delete_all",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
 pub async fn delete_all(conn: &impl ConnectionTrait, user_id: i64) -> Result<u64, DbError> {
     let result = api_key::Entity::delete_many()
         .filter(api_key::Column::UserId.eq(user_id))
@@ -66,6 +94,12 @@ pub async fn delete_all(conn: &impl ConnectionTrait, user_id: i64) -> Result<u64
     Ok(result.rows_affected)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.api_key.find_with_user",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_with_user(
     conn: &impl ConnectionTrait,
     key_hash: &str,
@@ -78,6 +112,13 @@ pub async fn find_with_user(
     Ok(found.and_then(|(key, user)| user.map(|u| (key, u))))
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.api_key.touch",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn touch(conn: &impl ConnectionTrait, id: i64) -> Result<(), DbError> {
     api_key::Entity::update_many()
         .col_expr(api_key::Column::LastUsedAt, Expr::val(crate::db::now()))

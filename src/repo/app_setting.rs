@@ -6,6 +6,12 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use crate::db::DbError;
 use crate::entity::app_setting;
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.app_setting.get",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn get(conn: &impl ConnectionTrait, key: &str) -> Result<Option<String>, DbError> {
     Ok(app_setting::Entity::find_by_id(key.to_string())
         .one(conn)
@@ -15,6 +21,12 @@ pub async fn get(conn: &impl ConnectionTrait, key: &str) -> Result<Option<String
 
 /// Stores `value` under `key` unless a value is there already; returns the value that won,
 /// so two processes starting at once agree.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.app_setting.get_or_insert",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn get_or_insert(
     conn: &impl ConnectionTrait,
     key: &str,

@@ -44,6 +44,12 @@ pub fn new_row(fields: BookFields, now: sea_orm::prelude::DateTimeUtc) -> book::
     }
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.insert",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     fields: BookFields,
@@ -53,6 +59,13 @@ pub async fn insert(
 
 /// A book by id: SeaORM's statement for it (without its `LIMIT 1`, which a primary key makes
 /// moot), built once per backend: building it anew was 3 % of a book by id's CPU.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.find",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find<'a>(read: impl Into<Read<'a>>, id: i64) -> Result<Option<book::Model>, DbError> {
     let read = read.into();
     static BY_ID: PerBackend = PerBackend::new();
@@ -81,6 +94,12 @@ pub fn decode(row: &Row<'_>) -> Result<book::Model, DbError> {
 }
 
 /// Writes `fields` over the book's; `updated_at` moves.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.update",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update(
     conn: &impl ConnectionTrait,
     existing: book::Model,
@@ -99,6 +118,13 @@ pub async fn update(
 
 /// Deletes the book with its editions, comments, progress and notes; a Conflict when one of
 /// its editions has been purchased.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
     let result = book::Entity::delete_by_id(id)
         .exec(conn)
@@ -108,6 +134,13 @@ pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbErro
 }
 
 /// Replaces the book's authors with `author_ids`, in that credit order.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.set_authors",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn set_authors(
     conn: &impl ConnectionTrait,
     book_id: i64,
@@ -135,6 +168,13 @@ pub async fn set_authors(
     Ok(())
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.set_categories",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn set_categories(
     conn: &impl ConnectionTrait,
     book_id: i64,
@@ -160,6 +200,12 @@ pub async fn set_categories(
 }
 
 /// Files each book under a category: (book id, category id) pairs, in a few statements.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.file_all",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn file_all(conn: &impl ConnectionTrait, pairs: &[(i64, i64)]) -> Result<(), DbError> {
     let rows = pairs
         .iter()
@@ -247,6 +293,13 @@ impl BookRow {
 const MATCHES: &str = "m";
 
 /// A page of books: at most `limit` after `after`, in `order`, narrowed by `filter`.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.list",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn list<'a>(
     read: impl Into<Read<'a>>,
     filter: &BookFilter,

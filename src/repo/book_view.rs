@@ -44,6 +44,12 @@ pub struct BookView {
 
 /// The books with their authors (in credit order), categories (by name) and editions (by id,
 /// each with its contributors in credit order), in the order the books came.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book_view.load",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn load<'a>(
     read: impl Into<Read<'a>>,
     books: Vec<book::Model>,

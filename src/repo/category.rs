@@ -9,6 +9,12 @@ use super::Slice;
 use crate::db::DbError;
 use crate::entity::category;
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.insert",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     name: String,
@@ -28,6 +34,13 @@ pub async fn insert(
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.find",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find(
     conn: &impl ConnectionTrait,
     id: i64,
@@ -35,6 +48,12 @@ pub async fn find(
     Ok(category::Entity::find_by_id(id).one(conn).await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.find_by_slug",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_by_slug(
     conn: &impl ConnectionTrait,
     slug: &str,
@@ -46,12 +65,25 @@ pub async fn find_by_slug(
 }
 
 /// The ids among `ids` that name no category.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.missing",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn missing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbError> {
     super::missing_ids::<category::Entity>(conn, category::Column::Id, ids).await
 }
 
 /// Categories by name, after the cursor `(name, id)`; only the children of `parent_id` when
 /// given.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     parent_id: Option<i64>,
@@ -80,6 +112,13 @@ pub async fn page(
 }
 
 /// `root_id` and every category below it, in one recursive query.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.subtree",
+    skip_all,
+    fields(root_id),
+    err(level = "debug")
+)]
 pub async fn subtree(conn: &impl ConnectionTrait, root_id: i64) -> Result<Vec<i64>, DbError> {
     let sql = "WITH RECURSIVE tree(id) AS ( \
                    SELECT id FROM category WHERE id = ? \
@@ -102,6 +141,12 @@ const TREE_LOCK_KEY: i64 = 0x666f_6c69_6f63_6174;
 /// READ COMMITTED each would check a tree without the other's move. With this lock the second
 /// checks the tree after the first committed. SQLite needs nothing: its units of work begin
 /// with `BEGIN IMMEDIATE` and so already run one at a time.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.lock_tree",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn lock_tree(conn: &impl ConnectionTrait) -> Result<(), DbError> {
     let backend = conn.get_database_backend();
     if backend == DbBackend::Postgres {
@@ -119,6 +164,12 @@ pub struct CategoryChanges {
     pub parent_id: Option<Option<i64>>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.update",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update(
     conn: &impl ConnectionTrait,
     existing: category::Model,
@@ -139,6 +190,13 @@ pub async fn update(
 }
 
 /// Deletes the category (its books lose the tag); a Conflict while it has sub-categories.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.category.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
     let result = category::Entity::delete_by_id(id)
         .exec(conn)

@@ -10,6 +10,13 @@ use super::Slice;
 use crate::db::DbError;
 use crate::entity::comment;
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.insert",
+    skip_all,
+    fields(user_id, book_id),
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -31,10 +38,23 @@ pub async fn insert(
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.find",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<comment::Model>, DbError> {
     Ok(comment::Entity::find_by_id(id).one(conn).await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.update",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update(
     conn: &impl ConnectionTrait,
     existing: comment::Model,
@@ -52,6 +72,13 @@ pub async fn update(
     Ok(active.update(conn).await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
     let result = comment::Entity::delete_by_id(id)
         .exec(conn)
@@ -76,6 +103,13 @@ pub struct CommentRow {
 const COMMENT_COLUMNS: &str = "c.id, c.book_id, c.user_id, u.username, c.text, c.rating, \
                                c.created_at, c.updated_at";
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.find_row",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find_row(conn: &impl ConnectionTrait, id: i64) -> Result<Option<CommentRow>, DbError> {
     let sql = format!(
         "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id WHERE c.id = ?"
@@ -90,6 +124,13 @@ pub async fn find_row(conn: &impl ConnectionTrait, id: i64) -> Result<Option<Com
 }
 
 /// A book's comments, newest first, after the cursor `(created_at, id)`.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.page_for_book",
+    skip_all,
+    fields(book_id, limit),
+    err(level = "debug")
+)]
 pub async fn page_for_book(
     conn: &impl ConnectionTrait,
     book_id: i64,
@@ -115,6 +156,13 @@ pub async fn page_for_book(
 }
 
 /// Whether `user_id` has commented on `book_id` (for tests of cascades and for the API).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.comment.exists",
+    skip_all,
+    fields(user_id, book_id),
+    err(level = "debug")
+)]
 pub async fn exists(
     conn: &impl ConnectionTrait,
     user_id: i64,

@@ -75,6 +75,13 @@ pub fn new_row(
     active
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.insert",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     book_id: i64,
@@ -86,6 +93,12 @@ pub async fn insert(
 }
 
 /// Adds many editions, each to its book, in a few statements.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.insert_all",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn insert_all(
     conn: &impl ConnectionTrait,
     editions: Vec<(i64, EditionFields)>,
@@ -98,10 +111,23 @@ pub async fn insert_all(
     super::bulk::insert_all(conn, rows).await
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.find",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<edition::Model>, DbError> {
     Ok(edition::Entity::find_by_id(id).one(conn).await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.update",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update(
     conn: &impl ConnectionTrait,
     existing: edition::Model,
@@ -114,6 +140,13 @@ pub async fn update(
 }
 
 /// Deletes the edition; a Conflict once it has been purchased.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbError> {
     let result = edition::Entity::delete_by_id(id)
         .exec(conn)
@@ -123,6 +156,13 @@ pub async fn delete(conn: &impl ConnectionTrait, id: i64) -> Result<bool, DbErro
 }
 
 /// Replaces the edition's contributors, in the order given.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.set_contributors",
+    skip_all,
+    fields(edition_id),
+    err(level = "debug")
+)]
 pub async fn set_contributors(
     conn: &impl ConnectionTrait,
     edition_id: i64,
@@ -159,6 +199,13 @@ pub struct EditionFilter {
     pub format: Option<EditionFormat>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     filter: &EditionFilter,

@@ -25,6 +25,12 @@ pub struct EditionView {
 }
 
 /// Editions with their contributors (in credit order), in the order the editions came.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition_view.with_contributors",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn with_contributors<'a>(
     read: impl Into<Read<'a>>,
     editions: Vec<edition::Model>,
@@ -43,6 +49,12 @@ pub async fn with_contributors<'a>(
 
 /// The contributors of the editions `ids`, in credit order, by edition id; no statement when
 /// there are none.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition_view.contributors",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn contributors(
     read: Read<'_>,
     ids: &[i64],

@@ -15,6 +15,13 @@ pub struct NoteFields {
     pub text: Option<String>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.note.insert",
+    skip_all,
+    fields(user_id, book_id),
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -37,6 +44,13 @@ pub async fn insert(
 }
 
 /// The note if it is `user_id`'s; someone else's note is as good as missing.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.note.find_own",
+    skip_all,
+    fields(user_id, id),
+    err(level = "debug")
+)]
 pub async fn find_own(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -48,6 +62,12 @@ pub async fn find_own(
         .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.note.update",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update(
     conn: &impl ConnectionTrait,
     existing: note::Model,
@@ -61,6 +81,13 @@ pub async fn update(
     Ok(active.update(conn).await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.note.delete_own",
+    skip_all,
+    fields(user_id, id),
+    err(level = "debug")
+)]
 pub async fn delete_own(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -74,6 +101,13 @@ pub async fn delete_own(
     Ok(result.rows_affected == 1)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.note.page",
+    skip_all,
+    fields(user_id, limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     user_id: i64,

@@ -21,6 +21,12 @@ pub struct ProgressWrite {
 
 /// Stores the position unless a newer one is already stored, in one statement, so two
 /// devices syncing at once cannot interleave. Returns whether this write was applied.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.progress.upsert_if_newer",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn upsert_if_newer(
     conn: &impl ConnectionTrait,
     write: ProgressWrite,
@@ -49,6 +55,13 @@ pub async fn upsert_if_newer(
     Ok(result.rows_affected() == 1)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.progress.find",
+    skip_all,
+    fields(user_id, book_id),
+    err(level = "debug")
+)]
 pub async fn find(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -77,6 +90,13 @@ pub struct ProgressRow {
 }
 
 /// The reader's books, most recently touched first, after the cursor `(updated_at, id)`.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.progress.page",
+    skip_all,
+    fields(user_id, limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     user_id: i64,

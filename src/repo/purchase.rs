@@ -19,6 +19,12 @@ pub struct NewPurchase {
     pub request_fingerprint: String,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.insert",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     new: NewPurchase,
@@ -40,6 +46,13 @@ pub async fn insert(
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.find",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find(
     conn: &impl ConnectionTrait,
     id: i64,
@@ -47,6 +60,13 @@ pub async fn find(
     Ok(purchase::Entity::find_by_id(id).one(conn).await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.find_by_key",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
 pub async fn find_by_key(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -61,6 +81,13 @@ pub async fn find_by_key(
 
 /// The user's pending or paid purchase of the edition, if any: at most one exists (the index
 /// `uq_purchase__edition_id`).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.open_purchase",
+    skip_all,
+    fields(user_id, edition_id),
+    err(level = "debug")
+)]
 pub async fn open_purchase(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -76,6 +103,13 @@ pub async fn open_purchase(
 
 /// Moves the purchase from `from` to `to`, only if it is still in `from`: two payment events
 /// racing cannot both apply. Returns whether it moved.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.transition",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn transition(
     conn: &impl ConnectionTrait,
     id: i64,
@@ -103,6 +137,13 @@ pub struct PurchaseFilter {
 }
 
 /// Purchases, newest first, after the cursor (an id).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     filter: &PurchaseFilter,
@@ -140,6 +181,13 @@ pub struct LibraryRow {
 
 /// The editions the user owns (paid, not refunded), each once however often it was paid for,
 /// most recent purchase first. The cursor is that purchase's id.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.library",
+    skip_all,
+    fields(user_id, limit),
+    err(level = "debug")
+)]
 pub async fn library(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -179,6 +227,12 @@ pub const OPEN_PURCHASE: Unique = Unique {
 pub const EVENT_ID: Unique = Unique { field: "event_id" };
 
 /// The payment event recorded under this id, if any.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.find_event",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_event(
     conn: &impl ConnectionTrait,
     event_id: &str,
@@ -189,6 +243,13 @@ pub async fn find_event(
         .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.record_event",
+    skip_all,
+    fields(purchase_id),
+    err(level = "debug")
+)]
 pub async fn record_event(
     conn: &impl ConnectionTrait,
     event_id: String,

@@ -9,6 +9,13 @@ use super::Slice;
 use crate::db::DbError;
 use crate::entity::referral_link;
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.referral.insert",
+    skip_all,
+    fields(owner_id),
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     owner_id: i64,
@@ -25,6 +32,12 @@ pub async fn insert(
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.referral.find_by_code",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_by_code(
     conn: &impl ConnectionTrait,
     code: &str,
@@ -36,6 +49,12 @@ pub async fn find_by_code(
 }
 
 /// Counts a click; `false` when there is no link with that code.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.referral.count_click",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn count_click(conn: &impl ConnectionTrait, code: &str) -> Result<bool, DbError> {
     let result = referral_link::Entity::update_many()
         .col_expr(
@@ -61,6 +80,13 @@ pub struct LinkStats {
 
 /// One query for a whole page: the counts are correlated subqueries on indexed columns
 /// (`user.referred_by_link_id`, `purchase.user_id`).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.referral.page_with_stats",
+    skip_all,
+    fields(owner_id, limit),
+    err(level = "debug")
+)]
 pub async fn page_with_stats(
     conn: &impl ConnectionTrait,
     owner_id: i64,

@@ -31,6 +31,12 @@ struct AuthorName {
 }
 
 /// Rewrites the index entries of `book_ids` from the tables, in the caller's unit of work.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.search.refresh",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn refresh(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<(), DbError> {
     if book_ids.is_empty() {
         return Ok(());
@@ -99,6 +105,12 @@ pub struct Entry<'a> {
 /// Writes the entries of books that have none (new ones, or ones whose entries were just
 /// deleted) from what the caller already holds: no reads, one statement per
 /// `ENTRIES_PER_STATEMENT` books.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.search.insert",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     entries: &[(i64, Entry<'_>)],

@@ -9,6 +9,13 @@ use sea_orm::{
 use crate::db::DbError;
 use crate::entity::{auth_session, refresh_token, user};
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.create",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
 pub async fn create(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -22,6 +29,13 @@ pub async fn create(
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.add_refresh_token",
+    skip_all,
+    fields(session_id),
+    err(level = "debug")
+)]
 pub async fn add_refresh_token(
     conn: &impl ConnectionTrait,
     session_id: i64,
@@ -41,6 +55,12 @@ pub async fn add_refresh_token(
 }
 
 /// A refresh token with the sign-in it belongs to.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.find_refresh_token",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_refresh_token(
     conn: &impl ConnectionTrait,
     token_hash: &str,
@@ -54,6 +74,13 @@ pub async fn find_refresh_token(
 }
 
 /// Marks the token used, if nobody did first. `false` means it was already used: a replay.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.use_refresh_token",
+    skip_all,
+    fields(token_id),
+    err(level = "debug")
+)]
 pub async fn use_refresh_token(
     conn: &impl ConnectionTrait,
     token_id: i64,
@@ -67,6 +94,13 @@ pub async fn use_refresh_token(
     Ok(result.rows_affected == 1)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.revoke",
+    skip_all,
+    fields(session_id),
+    err(level = "debug")
+)]
 pub async fn revoke(conn: &impl ConnectionTrait, session_id: i64) -> Result<(), DbError> {
     auth_session::Entity::update_many()
         .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()))
@@ -78,6 +112,13 @@ pub async fn revoke(conn: &impl ConnectionTrait, session_id: i64) -> Result<(), 
 }
 
 /// Revokes every sign-in of `user_id` except `keep` (the one asking, if any).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.revoke_all_but",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
 pub async fn revoke_all_but(
     conn: &impl ConnectionTrait,
     user_id: i64,
@@ -95,6 +136,13 @@ pub async fn revoke_all_but(
 
 /// The user behind a live sign-in, in one indexed lookup: what every request with an access
 /// token costs. `None` when the sign-in is unknown or revoked.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.live_user",
+    skip_all,
+    fields(session_id, user_id),
+    err(level = "debug")
+)]
 pub async fn live_user(
     conn: &impl ConnectionTrait,
     session_id: i64,

@@ -18,6 +18,12 @@ pub struct NewUser {
     pub referred_by_link_id: Option<i64>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.insert",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbError> {
     let now = crate::db::now();
     Ok(user::ActiveModel {
@@ -37,6 +43,13 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<user::M
     .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.find",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbError> {
     Ok(user::Entity::find_by_id(id).one(conn).await?)
 }
@@ -44,6 +57,13 @@ pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::M
 /// The user, with their row locked until the unit of work ends (`FOR UPDATE` on PostgreSQL;
 /// SQLite's units of work hold the database's one write lock already). Changes that depend on
 /// what the row says (an admin's rights, a disabled flag) read it this way.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.lock",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn lock(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbError> {
     Ok(user::Entity::find_by_id(id)
         .lock_exclusive()
@@ -52,6 +72,12 @@ pub async fn lock(conn: &impl ConnectionTrait, id: i64) -> Result<Option<user::M
 }
 
 /// How many accounts are admins and not disabled, `except` one.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.count_active_admins_except",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn count_active_admins_except(
     conn: &impl ConnectionTrait,
     except: i64,
@@ -71,6 +97,12 @@ pub fn fold(value: &str) -> String {
 
 /// The user whose username or email is `identifier`, without regard to case: two lookups on
 /// the unique folded columns.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.find_by_login",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_by_login(
     conn: &impl ConnectionTrait,
     identifier: &str,
@@ -86,6 +118,13 @@ pub async fn find_by_login(
         .await?)
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     after_id: Option<i64>,
@@ -109,6 +148,12 @@ pub struct UserChanges {
     pub disabled: Option<bool>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.user.update",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update(
     conn: &impl ConnectionTrait,
     existing: user::Model,
