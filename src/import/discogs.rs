@@ -25,6 +25,7 @@ use super::fields::{check_authors, check_title, parse_year, squeeze};
 use super::{BookRecord, EditionRecord, HeaderIndex, ImportError, ImportOptions, Summary, field};
 use crate::db::Database;
 use crate::entity::enums::EditionFormat;
+use crate::service::validate::Checked;
 
 const FORMAT: &str = "Discogs collection";
 
@@ -64,7 +65,7 @@ pub async fn import(
     super::run(db, path, headers, rows, total_bytes, options, &mut ()).await
 }
 
-fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<BookRecord, String> {
+fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Checked<BookRecord>, String> {
     let format = field(row, columns.format);
     if !is_vinyl(format) {
         return Err(format!("not a vinyl record (Format: {format})"));
@@ -81,7 +82,7 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<BookRecord, Strin
         .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("none"));
     let label = Some(without_number_suffixes(field(row, columns.label)))
         .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("not on label"));
-    Ok(BookRecord {
+    super::checked(BookRecord {
         title,
         subtitle: None,
         description: None,
@@ -168,7 +169,7 @@ mod tests {
         let headers = reader.headers().expect("headers").clone();
         let columns = Columns::find(&headers).expect("columns");
         let row = reader.records().next().expect("a row").expect("a record");
-        parse(&row, &columns)
+        parse(&row, &columns).map(Checked::into_inner)
     }
 
     #[test]

@@ -12,19 +12,18 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
 use super::{
     AfterWrite, BookRecord, EditionRecord, ImportError, ImportOptions, Outcome, ReadRow, Rejected,
-    Row, Summary, Written,
+    Row, Summary, Written, reason,
 };
-use crate::db::{Database, DbError};
+use crate::db::{Database, UnitOfWork};
 use crate::entity::enums::{ContributorRole, EditionFormat};
-use crate::repo;
-use crate::repo::edition::EditionFields;
-use crate::service::ServiceError;
-use crate::service::catalog::editions;
+use crate::service::catalog::batch::{self, BookParts, EditionParts};
+use crate::service::catalog::editions::{self, EditionFields};
+use crate::service::catalog::{authors, categories};
+use crate::service::validate::Checked;
 
 /// Names the export in the error for a file that cannot be one.
 const FORMAT: &str = "folio catalog";
@@ -73,14 +72,12 @@ struct ExportedContributor {
 
 /// A book of the export: the record matched like any import, and what a new book gets.
 pub(crate) struct CatalogRow {
-    record: BookRecord,
-    book: ExportedBook,
-    /// `book.editions`' fields, checked and normalised by the editions service.
-    editions: Vec<EditionFields>,
+    record: Checked<BookRecord>,
+    parts: BookParts,
 }
 
 impl Row for CatalogRow {
-    fn book(&self) -> &BookRecord {
+    fn book(&self) -> &Checked<BookRecord> {
         &self.record
     }
 }
@@ -103,29 +100,58 @@ fn parse(line: &str) -> Result<CatalogRow, String> {
             publisher: None,
             pages: None,
         });
-    // The editions service's rules, as for an edition made over the API: a bad ISBN or a price
-    // without a currency rejects the row here, instead of failing its batch in the database.
+    // The services' rules, as for a book made over the API: a bad ISBN, a price without a
+    // currency, a slug that is not one rejects the row here, instead of failing its batch in
+    // the database.
     let editions = book
         .editions
         .iter()
         .enumerate()
         .map(|(i, edition)| {
-            editions::checked(fields(edition)).map_err(|e| format!("edition {}: {}", i + 1, why(e)))
+            edition_parts(edition).map_err(|reason| format!("edition {}: {reason}", i + 1))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let record = BookRecord {
-        title: book.title.clone(),
-        subtitle: book.subtitle.clone(),
-        description: book.description.clone(),
+    let categories = book
+        .categories
+        .iter()
+        .map(|c| {
+            categories::checked(c.name.clone(), c.slug.clone())
+                .map_err(|e| format!("category '{}': {}", c.slug, reason(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let record = super::checked(BookRecord {
+        title: book.title,
+        subtitle: book.subtitle,
+        description: book.description,
         authors,
         original_year: book.original_year,
-        language: book.language.clone(),
+        language: book.language,
         edition,
-    };
+    })?;
     Ok(CatalogRow {
         record,
-        book,
-        editions,
+        parts: BookParts {
+            editions,
+            categories,
+        },
+    })
+}
+
+/// An exported edition with its contributors, each held to its service's rules.
+fn edition_parts(edition: &ExportedEdition) -> Result<EditionParts, String> {
+    let fields = editions::checked(fields(edition)).map_err(reason)?;
+    let contributors = edition
+        .contributors
+        .iter()
+        .map(|c| {
+            authors::checked_name(c.name.clone())
+                .map(|name| (name, c.role))
+                .map_err(|e| format!("contributor: {}", reason(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EditionParts {
+        fields,
+        contributors,
     })
 }
 
@@ -267,52 +293,17 @@ struct NewBookParts;
 impl AfterWrite<CatalogRow> for NewBookParts {
     async fn after_write(
         &mut self,
-        conn: &impl ConnectionTrait,
+        unit: &UnitOfWork,
         row: &CatalogRow,
         written: &Written,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), ImportError> {
         if written.outcome != Outcome::Created {
             return Ok(());
         }
-        for (edition, checked) in row.book.editions.iter().zip(&row.editions) {
-            // The writer already created the edition that identifies the book.
-            if written.edition_id.is_some()
-                && edition.isbn.is_some()
-                && edition.isbn == row.record.edition.as_ref().and_then(|e| e.isbn.clone())
-            {
-                if let Some(id) = written.edition_id {
-                    complete_edition(conn, id, edition, checked).await?;
-                }
-                continue;
-            }
-            let created = repo::edition::insert(conn, written.book_id, checked.clone()).await?;
-            set_contributors(conn, created.id, &edition.contributors).await?;
-        }
-        let mut category_ids = vec![];
-        for category in &row.book.categories {
-            let id = match repo::category::find_by_slug(conn, &category.slug).await? {
-                Some(existing) => existing.id,
-                None => {
-                    repo::category::insert(conn, category.name.clone(), category.slug.clone(), None)
-                        .await?
-                        .id
-                }
-            };
-            category_ids.push(id);
-        }
-        repo::book::set_categories(conn, written.book_id, &category_ids).await
-    }
-}
-
-/// A service's refusal as one line of the rejects file: `field: message; …`.
-fn why(error: ServiceError) -> String {
-    match error {
-        ServiceError::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
+        // The writer made the edition that identifies the book from the record; its part of
+        // the export completes it.
+        batch::add_parts(unit, written.book_id, written.edition_id, &row.parts).await?;
+        Ok(())
     }
 }
 
@@ -329,37 +320,6 @@ fn fields(edition: &ExportedEdition) -> EditionFields {
         price_minor: edition.price_minor,
         currency: edition.currency.clone(),
     }
-}
-
-/// The identifying edition was created with the ISBN only; give it the rest.
-async fn complete_edition(
-    conn: &impl ConnectionTrait,
-    id: i64,
-    edition: &ExportedEdition,
-    checked: &EditionFields,
-) -> Result<(), DbError> {
-    if let Some(existing) = repo::edition::find(conn, id).await? {
-        repo::edition::update(conn, existing, checked.clone()).await?;
-    }
-    set_contributors(conn, id, &edition.contributors).await
-}
-
-async fn set_contributors(
-    conn: &impl ConnectionTrait,
-    edition_id: i64,
-    contributors: &[ExportedContributor],
-) -> Result<(), DbError> {
-    let mut pairs = vec![];
-    for contributor in contributors {
-        let author = match repo::author::find_by_name(conn, &contributor.name).await? {
-            Some(author) => author,
-            None => repo::author::insert(conn, contributor.name.clone(), None).await?,
-        };
-        if !pairs.contains(&(author.id, contributor.role)) {
-            pairs.push((author.id, contributor.role));
-        }
-    }
-    repo::edition::set_contributors(conn, edition_id, &pairs).await
 }
 
 #[cfg(test)]
@@ -381,7 +341,7 @@ mod tests {
             if let Some(parsed) = read_line(line) {
                 rows.push(
                     parsed
-                        .map(|row| row.book.title)
+                        .map(|row| row.record.title.clone())
                         .map_err(|rejected| (rejected.fields, rejected.reason)),
                 );
             }

@@ -12,6 +12,7 @@ use super::fields::{check_authors, check_title, known_isbn, parse_year, split_au
 use super::{BookRecord, EditionRecord, HeaderIndex, ImportError, ImportOptions, Summary, field};
 use crate::db::Database;
 use crate::entity::enums::EditionFormat;
+use crate::service::validate::Checked;
 
 const FORMAT: &str = "goodbooks-10k books.csv";
 
@@ -53,7 +54,7 @@ pub async fn import(
 }
 
 /// Every good row of a goodbooks file, in memory: the raw material `folio seed` repeats.
-pub(crate) fn read_records(path: &Path) -> Result<Vec<BookRecord>, ImportError> {
+pub(crate) fn read_records(path: &Path) -> Result<Vec<Checked<BookRecord>>, ImportError> {
     let (reader, headers, _) = super::open_csv(path, FORMAT)?;
     let columns = Columns::find(&headers)?;
     let mut records = vec![];
@@ -65,7 +66,7 @@ pub(crate) fn read_records(path: &Path) -> Result<Vec<BookRecord>, ImportError> 
     Ok(records)
 }
 
-fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<BookRecord, String> {
+fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Checked<BookRecord>, String> {
     let title = match field(row, columns.original_title) {
         "" => field(row, columns.title),
         original => original,
@@ -75,7 +76,7 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<BookRecord, Strin
     check_authors(&authors)?;
     let original_year = parse_year(field(row, columns.year))?;
     let isbn = known_isbn(field(row, columns.isbn13), field(row, columns.isbn));
-    Ok(BookRecord {
+    super::checked(BookRecord {
         title: title.to_string(),
         subtitle: None,
         description: None,
@@ -105,7 +106,7 @@ mod tests {
         let headers = reader.headers().expect("headers").clone();
         let columns = Columns::find(&headers).expect("columns");
         let row = reader.records().next().expect("a row").expect("a record");
-        parse(&row, &columns)
+        parse(&row, &columns).map(Checked::into_inner)
     }
 
     #[test]

@@ -16,22 +16,20 @@
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sea_orm::ConnectionTrait;
 
 use super::fields::{check_authors, check_title, known_isbn, parse_year, split_authors, squeeze};
 use super::{
     AfterWrite, BookRecord, EditionRecord, HeaderIndex, ImportError, ImportOptions, Row, Summary,
     Written, field,
 };
-use crate::db::{Database, DbError};
+use crate::db::{Database, UnitOfWork};
 use crate::entity::enums::{EditionFormat, ReadingStatus};
-use crate::repo;
-use crate::repo::progress::ProgressWrite;
+use crate::service::comments::{self, MAX_TEXT as MAX_COMMENT, NewComment};
+use crate::service::progress::{self, Meets, ProgressInput};
+use crate::service::validate::Checked;
+use crate::service::{ServiceError, accounts};
 
 const FORMAT: &str = "Goodreads library";
-
-/// The longest comment folio keeps: the comments service's rule.
-use crate::service::comments::MAX_TEXT as MAX_COMMENT;
 
 /// Column positions, found by name. The `Option`s are columns the import can do without.
 struct Columns {
@@ -84,14 +82,15 @@ pub async fn import(
     user: Option<&str>,
 ) -> Result<Summary, ImportError> {
     let user_id = match user {
-        Some(name) => Some(
-            repo::user::find_by_login(db.reader(), name)
-                .await?
-                .ok_or_else(|| ImportError::UnknownUser {
+        Some(name) => match accounts::find_by_login(db, name).await {
+            Ok(user) => Some(user.id),
+            Err(ServiceError::NotFound(_)) => {
+                return Err(ImportError::UnknownUser {
                     name: name.to_string(),
-                })?
-                .id,
-        ),
+                });
+            }
+            Err(other) => return Err(other.into()),
+        },
         None => None,
     };
     let (reader, headers, total_bytes) = super::open_csv(path, FORMAT)?;
@@ -104,18 +103,16 @@ pub async fn import(
 /// A row of the export: the book, and the reader's part of it.
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
-    book: BookRecord,
-    /// 1–5; Goodreads writes 0 for "not rated".
-    rating: Option<i32>,
-    /// As plain text, ready to be a comment.
-    review: Option<String>,
+    book: Checked<BookRecord>,
+    /// The reader's rating and review, as their comment on the book.
+    comment: Option<Checked<NewComment>>,
     shelf: Option<Shelf>,
     read_on: Option<NaiveDate>,
     added_on: Option<NaiveDate>,
 }
 
 impl Row for Entry {
-    fn book(&self) -> &BookRecord {
+    fn book(&self) -> &Checked<BookRecord> {
         &self.book
     }
 }
@@ -169,18 +166,23 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Entry, String> {
         "currently-reading" => Some(Shelf::CurrentlyReading),
         _ => None,
     };
+    let book = super::checked(BookRecord {
+        title: title.to_string(),
+        subtitle: None,
+        description: None,
+        authors,
+        original_year,
+        language: None,
+        edition,
+    })?;
+    let rating = parse_rating(field(row, columns.my_rating))?;
+    let comment = comment_of(review_text(field(row, columns.my_review)), rating)
+        .map(|(text, rating)| comments::checked(text, rating))
+        .transpose()
+        .map_err(super::reason)?;
     Ok(Entry {
-        book: BookRecord {
-            title: title.to_string(),
-            subtitle: None,
-            description: None,
-            authors,
-            original_year,
-            language: None,
-            edition,
-        },
-        rating: parse_rating(field(row, columns.my_rating))?,
-        review: review_text(field(row, columns.my_review)),
+        book,
+        comment,
         shelf,
         read_on: parse_date(field(row, columns.date_read), "Date Read")?,
         added_on: parse_date(field(row, columns.date_added), "Date Added")?,
@@ -354,17 +356,15 @@ const DEVICE: &str = "Goodreads";
 impl AfterWrite<Entry> for Reader {
     async fn after_write(
         &mut self,
-        conn: &impl ConnectionTrait,
+        unit: &UnitOfWork,
         entry: &Entry,
         written: &Written,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), ImportError> {
         let Some(user_id) = self.user_id else {
             return Ok(());
         };
-        if let Some((text, rating)) = entry.comment()
-            && !repo::comment::exists(conn, user_id, written.book_id).await?
-        {
-            repo::comment::insert(conn, user_id, written.book_id, text, rating).await?;
+        if let Some(comment) = &entry.comment {
+            comments::add_unless_commented(unit, user_id, written.book_id, comment).await?;
         }
         let Some(shelf) = entry.shelf else {
             return Ok(());
@@ -375,45 +375,33 @@ impl AfterWrite<Entry> for Reader {
             .or(entry.added_on)
             .map(on_day)
             .filter(|&when| when <= now);
-        let stored = repo::progress::find(conn, user_id, written.book_id).await?;
-        let replace = match (&stored, shelf, dated) {
-            (None, _, _) => true,
-            (Some(stored), Shelf::Read, Some(when)) => stored.updated_at < when,
-            (Some(_), _, _) => false,
+        let (percent, status, meets) = match (shelf, dated) {
+            (Shelf::Read, Some(_)) => (1.0, ReadingStatus::Finished, Meets::NewerWins),
+            (Shelf::Read, None) => (1.0, ReadingStatus::Finished, Meets::OnlyIfNone),
+            (Shelf::CurrentlyReading, _) => (0.0, ReadingStatus::Reading, Meets::OnlyIfNone),
         };
-        if !replace {
-            return Ok(());
-        }
-        let (percent, status) = match shelf {
-            Shelf::Read => (1.0, ReadingStatus::Finished),
-            Shelf::CurrentlyReading => (0.0, ReadingStatus::Reading),
+        let input = ProgressInput {
+            edition_id: written.edition_id,
+            percent,
+            locator: None,
+            status: Some(status),
+            device: Some(DEVICE.to_string()),
+            // None is the server's time.
+            updated_at: dated,
         };
-        repo::progress::upsert_if_newer(
-            conn,
-            ProgressWrite {
-                user_id,
-                book_id: written.book_id,
-                edition_id: written.edition_id,
-                percent,
-                locator: None,
-                status,
-                device: Some(DEVICE.to_string()),
-                updated_at: dated.unwrap_or(now),
-            },
-        )
-        .await?;
+        progress::import(unit, user_id, written.book_id, input, meets).await?;
         Ok(())
     }
 }
 
-impl Entry {
-    /// The comment's text and rating, when the reader rated or reviewed the book.
-    fn comment(&self) -> Option<(String, Option<i32>)> {
-        match (&self.review, self.rating) {
-            (Some(review), rating) => Some((review.clone(), rating)),
-            (None, Some(rating)) => Some((format!("Rated {rating}/5 on Goodreads."), Some(rating))),
-            (None, None) => None,
-        }
+/// The comment a row makes when the reader rated or reviewed the book: the review as its
+/// text, with the rating. A comment is never empty, so a rating alone reads "Rated 4/5 on
+/// Goodreads.", which says where it came from and which they can edit.
+fn comment_of(review: Option<String>, rating: Option<i32>) -> Option<(String, Option<i32>)> {
+    match (review, rating) {
+        (Some(review), rating) => Some((review, rating)),
+        (None, Some(rating)) => Some((format!("Rated {rating}/5 on Goodreads."), Some(rating))),
+        (None, None) => None,
     }
 }
 
@@ -477,11 +465,9 @@ mod tests {
         assert_eq!(edition.format, EditionFormat::Print);
         assert_eq!(edition.publisher.as_deref(), Some("Scholastic Press"));
         assert_eq!(edition.pages, Some(374));
-        assert_eq!(entry.rating, Some(5));
-        assert_eq!(
-            entry.review.as_deref(),
-            Some("Could not put it down.\n\nReally.")
-        );
+        let comment = entry.comment.as_ref().expect("a comment");
+        assert_eq!(comment.rating, Some(5));
+        assert_eq!(comment.text, "Could not put it down.\n\nReally.");
         assert_eq!(entry.shelf, Some(Shelf::Read));
         assert_eq!(entry.read_on, NaiveDate::from_ymd_opt(2012, 3, 4));
         assert_eq!(entry.added_on, NaiveDate::from_ymd_opt(2011, 12, 1));
@@ -504,7 +490,7 @@ mod tests {
         assert_eq!(entry.book.title, "Dune");
         assert_eq!(entry.book.edition, None);
         assert_eq!(
-            (entry.rating, entry.shelf, entry.read_on),
+            (entry.comment, entry.shelf, entry.read_on),
             (None, None, None)
         );
         let missing = csv::StringRecord::from(vec!["Title", "Author", "ISBN"]);
@@ -643,14 +629,14 @@ mod tests {
 
     #[test]
     fn a_rating_alone_still_makes_a_comment() {
-        let mut entry = parse_with(CURRENT, HUNGER_GAMES).expect("parsed");
-        entry.review = None;
-        entry.rating = Some(4);
         assert_eq!(
-            entry.comment(),
+            comment_of(None, Some(4)),
             Some(("Rated 4/5 on Goodreads.".to_string(), Some(4)))
         );
-        entry.rating = None;
-        assert_eq!(entry.comment(), None);
+        assert_eq!(
+            comment_of(Some("Loved it.".into()), None),
+            Some(("Loved it.".to_string(), None))
+        );
+        assert_eq!(comment_of(None, None), None);
     }
 }

@@ -1,16 +1,14 @@
-//! Writing imported records into the catalog: matching first, creating what is new.
+//! Matching imported records to the catalog, and handing what is new to the catalog's batch
+//! writes (`service::catalog::batch`), which write it under the catalog's rules.
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Set, Statement};
-
 use super::{BookRecord, EditionRecord};
-use crate::db::{Database, DbError};
-use crate::entity::book_author;
+use crate::db::{Database, UnitOfWork};
 use crate::entity::enums::EditionFormat;
-use crate::repo;
-use crate::repo::book::BookFields;
-use crate::repo::edition::EditionFields;
+use crate::service::ServiceResult;
+use crate::service::catalog::batch::{self, AuthorName, NewBook, NewEdition, NewRows, Ref};
+use crate::service::validate::Checked;
 use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,57 +83,17 @@ pub struct CatalogWriter {
     authors: HashMap<String, i64>,
 }
 
-#[derive(FromQueryResult)]
-struct IdName {
-    id: i64,
-    name: String,
-}
-
-#[derive(FromQueryResult)]
-struct KnownEdition {
-    id: i64,
-    book_id: i64,
-    format: EditionFormat,
-    isbn: Option<String>,
-    catalog_number: Option<String>,
-    publisher: Option<String>,
-}
-
-#[derive(FromQueryResult)]
-struct TitleAuthor {
-    id: i64,
-    title_folded: String,
-    name_folded: String,
-}
-
-fn raw(db: &Database, sql: &str) -> Statement {
-    Statement::from_string(db.backend(), sql)
-}
-
 impl CatalogWriter {
-    pub async fn load(db: &Database) -> Result<Self, DbError> {
-        let conn = db.reader();
-        let authors = IdName::find_by_statement(raw(db, "SELECT id, name FROM author"))
-            .all(conn)
-            .await?;
-        let editions = KnownEdition::find_by_statement(raw(
-            db,
-            "SELECT id, book_id, format, isbn, catalog_number, publisher FROM edition \
-             WHERE isbn IS NOT NULL OR (format = 'vinyl' AND catalog_number IS NOT NULL)",
-        ))
-        .all(conn)
-        .await?;
-        let titles = TitleAuthor::find_by_statement(raw(
-            db,
-            "SELECT b.id, b.title_folded, a.name_folded FROM book b \
-             JOIN book_author ba ON ba.book_id = b.id AND ba.position = 0 \
-             JOIN author a ON a.id = ba.author_id",
-        ))
-        .all(conn)
-        .await?;
+    pub async fn load(db: &Database) -> ServiceResult<Self> {
+        let known = batch::known(db).await?;
         Ok(Self {
-            authors: authors.into_iter().map(|a| (a.name, a.id)).collect(),
-            editions: editions
+            authors: known
+                .authors
+                .into_iter()
+                .map(|(id, name)| (name, id))
+                .collect(),
+            editions: known
+                .editions
                 .into_iter()
                 .filter_map(|e| {
                     let key = EditionKey::of(
@@ -147,7 +105,8 @@ impl CatalogWriter {
                     Some((key, (e.book_id, e.id)))
                 })
                 .collect(),
-            by_title_and_author: titles
+            by_title_and_author: known
+                .titles
                 .into_iter()
                 .map(|t| ((t.title_folded, t.name_folded), t.id))
                 .collect(),
@@ -160,24 +119,25 @@ impl CatalogWriter {
     /// matches. A matched book gains the record's edition when that edition can be recognised
     /// and is new.
     ///
-    /// Matching happens in memory; what is new is then written table by table in multi-row
-    /// statements with ids taken up front, so a batch costs a handful of statements however
-    /// many rows it has.
+    /// Matching happens in memory; what is new is then written by `batch::add` table by table
+    /// in multi-row statements, so a batch costs a handful of statements however many rows it
+    /// has.
     pub async fn write_batch(
         &mut self,
-        conn: &impl ConnectionTrait,
-        records: &[&BookRecord],
-    ) -> Result<Vec<Written>, DbError> {
+        unit: &UnitOfWork,
+        records: &[&Checked<BookRecord>],
+    ) -> ServiceResult<Vec<Written>> {
         let mut plan = Plan::default();
         let placed: Vec<Placed> = records
             .iter()
             .map(|record| self.place(&mut plan, record))
             .collect();
-        let ids = plan.write(conn).await?;
+        let ids = batch::add(unit, &plan.rows).await?;
 
         for (name, author) in plan.author_names {
-            if let Ref::New(slot) = author {
-                self.authors.insert(name.to_string(), ids.authors[slot]);
+            if matches!(author, Ref::New(_)) {
+                self.authors
+                    .insert(name.as_str().to_string(), ids.author(author));
             }
         }
         for (key, book) in plan.titles {
@@ -198,7 +158,7 @@ impl CatalogWriter {
     }
 
     /// Decides what becomes of one record: which stored or planned book and edition it is.
-    fn place<'r>(&self, plan: &mut Plan<'r>, record: &'r BookRecord) -> Placed {
+    fn place<'r>(&self, plan: &mut Plan<'r>, record: &'r Checked<BookRecord>) -> Placed {
         let edition_key = record.edition.as_ref().and_then(EditionKey::of_record);
         if let Some(key) = &edition_key {
             let known = self
@@ -232,12 +192,7 @@ impl CatalogWriter {
         if let Some(book) = known {
             // An edition that cannot be recognised is not added to a matched book: a second
             // run could not tell it is there and would add it again.
-            let edition = match (&record.edition, edition_key) {
-                (Some(edition), Some(key)) => {
-                    Some(plan.add_edition(book, edition, record, Some(key)))
-                }
-                _ => None,
-            };
+            let edition = edition_key.and_then(|key| plan.add_edition(book, record, Some(key)));
             return Placed {
                 outcome: Outcome::Matched,
                 book,
@@ -246,23 +201,20 @@ impl CatalogWriter {
         }
 
         let mut authors = Vec::with_capacity(record.authors.len());
-        for name in &record.authors {
+        for name in record.author_names() {
             let author = self
                 .authors
-                .get(name)
+                .get(name.as_str())
                 .map(|&id| Ref::Stored(id))
                 .unwrap_or_else(|| plan.author(name));
             if !authors.contains(&author) {
                 authors.push(author);
             }
         }
-        let book = Ref::New(plan.books.len());
-        plan.books.push(NewBook { record, authors });
+        let book = Ref::New(plan.rows.books.len());
+        plan.rows.books.push(NewBook { record, authors });
         plan.titles.insert(key, book);
-        let edition = record
-            .edition
-            .as_ref()
-            .map(|edition| plan.add_edition(book, edition, record, edition_key));
+        let edition = plan.add_edition(book, record, edition_key);
         Placed {
             outcome: Outcome::Created,
             book,
@@ -271,182 +223,44 @@ impl CatalogWriter {
     }
 }
 
-/// A row that is in the catalog already, or the n-th of its kind that the batch adds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ref {
-    Stored(i64),
-    New(usize),
-}
-
 struct Placed {
     outcome: Outcome,
     book: Ref,
     edition: Option<Ref>,
 }
 
-struct NewBook<'r> {
-    record: &'r BookRecord,
-    authors: Vec<Ref>,
-}
-
-struct NewEdition<'r> {
-    book: Ref,
-    edition: &'r EditionRecord,
-    /// The book record's language, which its edition shares.
-    language: &'r Option<String>,
-}
-
 /// What a batch adds, and how its records find what an earlier record of the same batch
 /// added.
 #[derive(Default)]
 struct Plan<'r> {
-    authors: Vec<&'r str>,
-    books: Vec<NewBook<'r>>,
-    editions: Vec<NewEdition<'r>>,
-    author_names: HashMap<&'r str, Ref>,
+    rows: NewRows<'r>,
+    author_names: HashMap<AuthorName<'r>, Ref>,
     titles: HashMap<(String, String), Ref>,
     edition_keys: HashMap<EditionKey, (Ref, Ref)>,
 }
 
-/// The ids a batch's new rows were given, by slot.
-struct Ids {
-    authors: Vec<i64>,
-    books: Vec<i64>,
-    editions: Vec<i64>,
-}
-
-impl Ids {
-    fn book(&self, book: Ref) -> i64 {
-        match book {
-            Ref::Stored(id) => id,
-            Ref::New(slot) => self.books[slot],
-        }
-    }
-
-    fn edition(&self, edition: Ref) -> i64 {
-        match edition {
-            Ref::Stored(id) => id,
-            Ref::New(slot) => self.editions[slot],
-        }
-    }
-
-    fn author(&self, author: Ref) -> i64 {
-        match author {
-            Ref::Stored(id) => id,
-            Ref::New(slot) => self.authors[slot],
-        }
-    }
-}
-
 impl<'r> Plan<'r> {
-    fn author(&mut self, name: &'r str) -> Ref {
+    fn author(&mut self, name: AuthorName<'r>) -> Ref {
         *self.author_names.entry(name).or_insert_with(|| {
-            self.authors.push(name);
-            Ref::New(self.authors.len() - 1)
+            self.rows.authors.push(name);
+            Ref::New(self.rows.authors.len() - 1)
         })
     }
 
+    /// Adds the record's edition to `book`; `None` when the record names no edition.
     fn add_edition(
         &mut self,
         book: Ref,
-        edition: &'r EditionRecord,
-        record: &'r BookRecord,
+        record: &'r Checked<BookRecord>,
         key: Option<EditionKey>,
-    ) -> Ref {
-        let slot = Ref::New(self.editions.len());
-        self.editions.push(NewEdition {
-            book,
-            edition,
-            language: &record.language,
-        });
+    ) -> Option<Ref> {
+        let edition = NewEdition::of(book, record)?;
+        let slot = Ref::New(self.rows.editions.len());
+        self.rows.editions.push(edition);
         if let Some(key) = key {
             self.edition_keys.insert(key, (book, slot));
         }
-        slot
-    }
-
-    /// Writes the new authors, books, credits, editions and search entries.
-    async fn write(&self, conn: &impl ConnectionTrait) -> Result<Ids, DbError> {
-        let ids = Ids {
-            authors: repo::bulk::reserve_ids(conn, "author", self.authors.len()).await?,
-            books: repo::bulk::reserve_ids(conn, "book", self.books.len()).await?,
-            editions: repo::bulk::reserve_ids(conn, "edition", self.editions.len()).await?,
-        };
-        let now = crate::db::now();
-        let authors = self.authors.iter().zip(&ids.authors).map(|(name, id)| {
-            let mut row = repo::author::new_row(name.to_string(), None, now);
-            row.id = Set(*id);
-            row
-        });
-        repo::bulk::insert_all(conn, authors.collect()).await?;
-
-        let books = self.books.iter().zip(&ids.books).map(|(new, id)| {
-            let record = new.record;
-            let fields = BookFields {
-                title: record.title.clone(),
-                subtitle: record.subtitle.clone(),
-                description: record.description.clone(),
-                original_year: record.original_year,
-                language: record.language.clone(),
-            };
-            let mut row = repo::book::new_row(fields, now);
-            row.id = Set(*id);
-            row
-        });
-        repo::bulk::insert_all(conn, books.collect()).await?;
-
-        let credits =
-            self.books
-                .iter()
-                .zip(&ids.books)
-                .flat_map(|(new, book_id)| {
-                    new.authors.iter().enumerate().map(|(position, author)| {
-                        book_author::ActiveModel {
-                            book_id: Set(*book_id),
-                            author_id: Set(ids.author(*author)),
-                            position: Set(position as i32),
-                        }
-                    })
-                });
-        repo::bulk::insert_all(conn, credits.collect()).await?;
-
-        let editions = self.editions.iter().zip(&ids.editions).map(|(new, id)| {
-            let edition = new.edition;
-            let fields = EditionFields {
-                format: edition.format,
-                isbn: edition.isbn.clone(),
-                catalog_number: edition.catalog_number.clone(),
-                publisher: edition.publisher.clone(),
-                release_date: None,
-                language: new.language.clone(),
-                pages: edition.pages,
-                duration_seconds: None,
-                price_minor: None,
-                currency: None,
-            };
-            let mut row = repo::edition::new_row(ids.book(new.book), fields, now);
-            row.id = Set(*id);
-            row
-        });
-        repo::bulk::insert_all(conn, editions.collect()).await?;
-
-        let entries: Vec<(i64, repo::search::Entry)> = self
-            .books
-            .iter()
-            .zip(&ids.books)
-            .map(|(new, id)| {
-                let record = new.record;
-                let entry = repo::search::Entry {
-                    title: &record.title,
-                    subtitle: record.subtitle.as_deref(),
-                    authors: &record.authors,
-                    description: record.description.as_deref(),
-                };
-                (*id, entry)
-            })
-            .collect();
-        repo::search::insert(conn, &entries).await?;
-        Ok(ids)
+        Some(slot)
     }
 }
 

@@ -1,11 +1,12 @@
 //! Bringing catalogs in from elsewhere (`folio import …`).
 //!
-//! Every importer turns its rows into [`BookRecord`]s and hands them to the
-//! [`CatalogWriter`], which matches them against the catalog (by ISBN, or by catalog number
-//! and label for a record, else by folded title and first author) and writes what is new in
-//! units of work of `batch_size` rows. An importer that brings more than books (a reader's
-//! ratings and shelves) writes it beside each row's book, in the same unit of work: see
-//! `AfterWrite`. A killed import leaves whole batches behind and nothing half-written;
+//! Every importer turns its rows into [`BookRecord`]s, held to the catalog's rules as they are
+//! read (`service::catalog::batch::check`, the rules the API's writes keep), and hands them to
+//! the [`CatalogWriter`], which matches them against the catalog (by ISBN, or by catalog number
+//! and label for a record, else by folded title and first author) and has the catalog's batch
+//! writes add what is new, in units of work of `batch_size` rows. An importer that brings more
+//! than books (a reader's ratings and shelves) writes it beside each row's book through the
+//! services, in the same unit of work: see `AfterWrite`. Nothing here writes through `repo`. A killed import leaves whole batches behind and nothing half-written;
 //! running it again matches what is there and adds the rest, so an import is idempotent. A bad
 //! row goes to a rejects CSV beside the input, with the reason; `--strict` instead stops at the
 //! first bad row and writes nothing at all.
@@ -27,33 +28,27 @@ use std::path::{Path, PathBuf};
 pub use matching::{CatalogWriter, Outcome, Written};
 use progress::Progress;
 use rejects::Rejects;
-use sea_orm::ConnectionTrait;
 
 use crate::db::{Database, DbError, UnitOfWork};
-use crate::entity::enums::EditionFormat;
+pub use crate::service::catalog::batch::{BookRecord, EditionRecord};
+use crate::service::validate::Checked;
+use crate::service::{ServiceError, catalog};
 
-/// A book as an importer understood it, before matching.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BookRecord {
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub description: Option<String>,
-    /// In credit order; at least one.
-    pub authors: Vec<String>,
-    pub original_year: Option<i32>,
-    pub language: Option<String>,
-    /// The edition the row describes, when it names one.
-    pub edition: Option<EditionRecord>,
+/// A record held to the catalog's rules, or the reason for the rejects file.
+pub(crate) fn checked(record: BookRecord) -> Result<Checked<BookRecord>, String> {
+    catalog::batch::check(record).map_err(reason)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct EditionRecord {
-    pub format: EditionFormat,
-    /// ISBN-13 digits, checked.
-    pub isbn: Option<String>,
-    pub catalog_number: Option<String>,
-    pub publisher: Option<String>,
-    pub pages: Option<i32>,
+/// A service's refusal as one line of a rejects file: `field: message; …`.
+pub(crate) fn reason(error: ServiceError) -> String {
+    match error {
+        ServiceError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,6 +91,23 @@ pub enum ImportError {
     UnknownUser { name: String },
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A service refused a write whose values the import made itself (a reader's progress):
+    /// a fault of the import's, not a bad row.
+    #[error("a write was refused: {0}")]
+    Refused(String),
+    /// A fault of folio's own met on the way, with its causes.
+    #[error(transparent)]
+    Failed(ServiceError),
+}
+
+impl From<ServiceError> for ImportError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Unavailable(e) | ServiceError::StorageFull(e) => Self::Db(e),
+            failed @ ServiceError::Internal { .. } => Self::Failed(failed),
+            other => Self::Refused(reason(other)),
+        }
+    }
 }
 
 /// Where rejected rows of `input` go: `books.csv` → `books.rejects.csv`, beside it.
@@ -272,35 +284,35 @@ pub(crate) fn field(row: &csv::StringRecord, index: impl Into<Option<usize>>) ->
 
 /// A parsed row: the book it describes, and whatever else the importer keeps from it.
 pub(crate) trait Row {
-    fn book(&self) -> &BookRecord;
+    fn book(&self) -> &Checked<BookRecord>;
 }
 
-impl Row for BookRecord {
-    fn book(&self) -> &BookRecord {
+impl Row for Checked<BookRecord> {
+    fn book(&self) -> &Checked<BookRecord> {
         self
     }
 }
 
 /// What an importer writes beside a row's book once the book is matched or created: in the
 /// same unit of work, so that a batch's books and what belongs to them land, or vanish,
-/// together.
+/// together. It writes through the services, as every adapter does.
 pub(crate) trait AfterWrite<R> {
     async fn after_write(
         &mut self,
-        conn: &impl ConnectionTrait,
+        unit: &UnitOfWork,
         row: &R,
         written: &Written,
-    ) -> Result<(), DbError>;
+    ) -> Result<(), ImportError>;
 }
 
 /// Nothing beside the books.
 impl<R> AfterWrite<R> for () {
     async fn after_write(
         &mut self,
-        _conn: &impl ConnectionTrait,
+        _unit: &UnitOfWork,
         _row: &R,
         _written: &Written,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), ImportError> {
         Ok(())
     }
 }
@@ -443,11 +455,11 @@ async fn write_rows<R: Row>(
     writer: &mut CatalogWriter,
     after: &mut impl AfterWrite<R>,
     rows: &[R],
-) -> Result<Vec<Outcome>, DbError> {
-    let books: Vec<&BookRecord> = rows.iter().map(Row::book).collect();
-    let written = writer.write_batch(&**unit, &books).await?;
+) -> Result<Vec<Outcome>, ImportError> {
+    let books: Vec<&Checked<BookRecord>> = rows.iter().map(Row::book).collect();
+    let written = writer.write_batch(unit, &books).await?;
     for (row, written) in rows.iter().zip(&written) {
-        after.after_write(&**unit, row, written).await?;
+        after.after_write(unit, row, written).await?;
     }
     Ok(written.into_iter().map(|w| w.outcome).collect())
 }

@@ -15,8 +15,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{BookRecord, CatalogWriter, EditionRecord, ImportError, Outcome, Summary};
 use crate::db::Database;
 use crate::entity::enums::EditionFormat;
-use crate::repo;
-use crate::repo::edition::EditionFields;
+use crate::service::catalog::editions::{self, EditionFields};
+use crate::service::catalog::{batch, categories};
+use crate::service::validate::Checked;
 
 /// The category tree seeded books are filed under: (name, slug, parent slug).
 const CATEGORIES: &[(&str, &str, Option<&str>)] = &[
@@ -59,10 +60,12 @@ pub async fn seed(
     let mut next = 0u64;
     while next < books {
         let end = (next + batch_size as u64).min(books);
-        let records: Vec<BookRecord> = (next..end).map(|i| variant(&base, i)).collect();
+        let records = (next..end)
+            .map(|i| variant(&base, i))
+            .collect::<Result<Vec<_>, _>>()?;
         let unit = db.begin().await?;
         let written = writer
-            .write_batch(&*unit, &records.iter().collect::<Vec<_>>())
+            .write_batch(&unit, &records.iter().collect::<Vec<_>>())
             .await?;
         let mut ebooks = vec![];
         let mut filed = vec![];
@@ -72,14 +75,14 @@ pub async fn seed(
                 Outcome::Matched => summary.matched += 1,
                 Outcome::Created => {
                     summary.created += 1;
-                    ebooks.push((written.book_id, ebook(record, 299 + (i % 20) as i64 * 100)));
+                    ebooks.push((written.book_id, ebook(record, 299 + (i % 20) as i64 * 100)?));
                     let category = categories[(i % categories.len() as u64) as usize];
                     filed.push((written.book_id, category));
                 }
             }
         }
-        repo::edition::insert_all(&*unit, ebooks).await?;
-        repo::book::file_all(&*unit, &filed).await?;
+        batch::add_editions(&unit, ebooks).await?;
+        batch::file_books(&unit, &filed).await?;
         unit.commit().await?;
         next = end;
         match &bar {
@@ -101,22 +104,29 @@ pub async fn seed(
     Ok(summary)
 }
 
-/// The i-th book: the base rows in order, then copies with the title suffixed.
-fn variant(base: &[BookRecord], i: u64) -> BookRecord {
+/// The i-th book: the base rows in order, then copies with the title suffixed. A copy is
+/// checked again: its title is longer than the row it copies.
+fn variant(base: &[Checked<BookRecord>], i: u64) -> Result<Checked<BookRecord>, ImportError> {
     let copy = i / base.len() as u64;
-    let mut record = base[(i % base.len() as u64) as usize].clone();
-    if copy > 0 {
-        record.title = format!("{} ({})", record.title, copy + 1);
-        record.edition = record.edition.map(|edition| EditionRecord {
-            isbn: None,
-            ..edition
-        });
+    let original = &base[(i % base.len() as u64) as usize];
+    if copy == 0 {
+        return Ok(original.clone());
     }
-    record
+    let mut record = (**original).clone();
+    record.title = format!("{} ({})", record.title, copy + 1);
+    record.edition = record.edition.map(|edition| EditionRecord {
+        isbn: None,
+        ..edition
+    });
+    super::checked(record).map_err(|reason| ImportError::Format {
+        format: "goodbooks-10k books.csv",
+        message: format!("copy {} of '{}': {reason}", copy + 1, original.title),
+    })
 }
 
-fn ebook(record: &BookRecord, price_minor: i64) -> EditionFields {
-    EditionFields {
+/// A priced ebook of the book, as the store sells it.
+fn ebook(record: &BookRecord, price_minor: i64) -> Result<Checked<EditionFields>, ImportError> {
+    let fields = EditionFields {
         format: EditionFormat::Ebook,
         isbn: None,
         catalog_number: None,
@@ -127,7 +137,8 @@ fn ebook(record: &BookRecord, price_minor: i64) -> EditionFields {
         duration_seconds: None,
         price_minor: Some(price_minor),
         currency: Some("EUR".into()),
-    }
+    };
+    Ok(editions::checked(fields)?)
 }
 
 /// The category tree, created where missing; the ids books are filed under.
@@ -136,14 +147,8 @@ async fn ensure_categories(db: &Database) -> Result<Vec<i64>, ImportError> {
     let mut ids: Vec<(&str, i64)> = vec![];
     for (name, slug, parent) in CATEGORIES {
         let parent_id = parent.and_then(|p| ids.iter().find(|(s, _)| s == &p).map(|(_, id)| *id));
-        let id = match repo::category::find_by_slug(&*unit, slug).await? {
-            Some(existing) => existing.id,
-            None => {
-                repo::category::insert(&*unit, name.to_string(), slug.to_string(), parent_id)
-                    .await?
-                    .id
-            }
-        };
+        let category = categories::checked(name.to_string(), slug.to_string())?;
+        let id = batch::ensure_category(&unit, &category, parent_id).await?;
         ids.push((slug, id));
     }
     unit.commit().await?;
@@ -156,23 +161,26 @@ mod tests {
 
     #[test]
     fn copies_are_suffixed_and_carry_no_isbn() {
-        let base = vec![BookRecord {
-            title: "Dune".into(),
-            subtitle: None,
-            description: None,
-            authors: vec!["Frank Herbert".into()],
-            original_year: Some(1965),
-            language: Some("en".into()),
-            edition: Some(EditionRecord {
-                format: EditionFormat::Print,
-                isbn: Some("9780441013593".into()),
-                catalog_number: None,
-                publisher: None,
-                pages: None,
-            }),
-        }];
-        assert_eq!(variant(&base, 0), base[0]);
-        let copy = variant(&base, 2);
+        let base = vec![
+            super::super::checked(BookRecord {
+                title: "Dune".into(),
+                subtitle: None,
+                description: None,
+                authors: vec!["Frank Herbert".into()],
+                original_year: Some(1965),
+                language: Some("en".into()),
+                edition: Some(EditionRecord {
+                    format: EditionFormat::Print,
+                    isbn: Some("9780441013593".into()),
+                    catalog_number: None,
+                    publisher: None,
+                    pages: None,
+                }),
+            })
+            .expect("checked"),
+        ];
+        assert_eq!(variant(&base, 0).expect("checked"), base[0]);
+        let copy = variant(&base, 2).expect("checked").into_inner();
         assert_eq!(copy.title, "Dune (3)");
         assert_eq!(copy.edition.unwrap().isbn, None);
         assert_eq!(copy.authors, base[0].authors);

@@ -26,6 +26,15 @@ pub fn new_row(
     }
 }
 
+/// A book's credit of an author, in credit order from 0; not yet written.
+pub fn credit_row(book_id: i64, author_id: i64, position: usize) -> book_author::ActiveModel {
+    book_author::ActiveModel {
+        book_id: Set(book_id),
+        author_id: Set(author_id),
+        position: Set(position as i32),
+    }
+}
+
 pub async fn insert(
     conn: &impl ConnectionTrait,
     name: String,

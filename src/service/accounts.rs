@@ -108,6 +108,13 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
         .ok_or_else(|| ServiceError::NotFound("user".into()))
 }
 
+/// The user whose username or email is `login`, without regard to case, as at sign-in.
+pub async fn find_by_login(db: &Database, login: &str) -> ServiceResult<user::Model> {
+    repo::user::find_by_login(db.reader(), login)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("user".into()))
+}
+
 /// Changes the email, from a signed-in session and with the current password: the email is
 /// where the account is recovered from, so a stolen token or key must not be able to move it.
 pub async fn update_email(

@@ -2,11 +2,11 @@
 
 use sea_orm::ConnectionTrait;
 
-use crate::db::Database;
+use crate::db::{Database, UnitOfWork};
 use crate::repo::comment::CommentRow;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
-use crate::service::validate::{self, Checks};
+use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
 /// The longest comment, in characters; imports shorten longer reviews to it.
@@ -23,6 +23,20 @@ fn check(text: Option<&str>, rating: Option<i32>) -> ServiceResult<()> {
     checks.finish()
 }
 
+/// A comment as its author writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewComment {
+    pub text: String,
+    pub rating: Option<i32>,
+}
+
+/// The comment as the catalog keeps it (its text trimmed), or why not.
+pub fn checked(mut text: String, rating: Option<i32>) -> ServiceResult<Checked<NewComment>> {
+    check(Some(&text), rating)?;
+    validate::trim(&mut text);
+    Ok(Checked::new(NewComment { text, rating }))
+}
+
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -30,9 +44,8 @@ pub async fn create(
     text: String,
     rating: Option<i32>,
 ) -> ServiceResult<CommentRow> {
-    check(Some(&text), rating)?;
+    let NewComment { text, rating } = checked(text, rating)?.into_inner();
     let user_id = who.user_id;
-    let text = text.trim().to_string();
     db.write(|tx| {
         Box::pin(async move {
             if repo::book::find(&**tx, book_id).await?.is_none() {
@@ -45,6 +58,24 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// A reader's comment that an import brings (`folio import goodreads --user`), in the
+/// import's unit of work; the book is one the import has just matched or made. Added only when
+/// the reader has no comment on the book: a second run adds no second one, and words they wrote
+/// in folio are never overwritten. Answers whether it was added.
+pub async fn add_unless_commented(
+    unit: &UnitOfWork,
+    user_id: i64,
+    book_id: i64,
+    comment: &Checked<NewComment>,
+) -> ServiceResult<bool> {
+    if repo::comment::exists(&**unit, user_id, book_id).await? {
+        return Ok(false);
+    }
+    let NewComment { text, rating } = (**comment).clone();
+    repo::comment::insert(&**unit, user_id, book_id, text, rating).await?;
+    Ok(true)
 }
 
 pub async fn get(db: &Database, id: i64) -> ServiceResult<CommentRow> {

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
-use crate::db::Database;
+use crate::db::{Database, UnitOfWork};
 use crate::entity::enums::ReadingStatus;
 use crate::entity::{edition, progress};
 use crate::repo::progress::{ProgressRow, ProgressWrite};
@@ -50,13 +50,9 @@ async fn edition_of(
     }
 }
 
-pub async fn record(
-    db: &Database,
-    who: &Principal,
-    book_id: i64,
-    input: ProgressInput,
-) -> ServiceResult<Recorded> {
-    let now = crate::db::now();
+/// Checks a position as any device's is checked; answers when it was taken (the server's time
+/// when the input has none).
+fn check(input: &ProgressInput, now: DateTime<Utc>) -> ServiceResult<DateTime<Utc>> {
     let updated_at = input.updated_at.map(|t| t.trunc_subsecs(6)).unwrap_or(now);
     let mut checks = Checks::default();
     if !(input.percent.is_finite() && (0.0..=1.0).contains(&input.percent)) {
@@ -75,27 +71,52 @@ pub async fn record(
         );
     }
     checks.finish()?;
+    Ok(updated_at)
+}
 
+/// Stores a checked position in `conn`'s unit of work unless a newer one is stored (the newer
+/// position wins, whichever device or import wrote it); answers whether it was stored.
+async fn write<C>(
+    conn: &C,
+    user_id: i64,
+    book_id: i64,
+    input: ProgressInput,
+    updated_at: DateTime<Utc>,
+) -> ServiceResult<bool>
+where
+    C: sea_orm::ConnectionTrait,
+    for<'a> &'a C: Into<crate::db::Read<'a>>,
+{
+    if repo::book::find(conn, book_id).await?.is_none() {
+        return Err(ServiceError::NotFound("book".into()));
+    }
+    if let Some(edition_id) = input.edition_id {
+        edition_of(conn, book_id, edition_id, "edition_id").await?;
+    }
+    let write = ProgressWrite {
+        user_id,
+        book_id,
+        edition_id: input.edition_id,
+        percent: input.percent,
+        locator: input.locator,
+        status: input.status.unwrap_or(ReadingStatus::Reading),
+        device: input.device,
+        updated_at,
+    };
+    Ok(repo::progress::upsert_if_newer(conn, write).await?)
+}
+
+pub async fn record(
+    db: &Database,
+    who: &Principal,
+    book_id: i64,
+    input: ProgressInput,
+) -> ServiceResult<Recorded> {
+    let updated_at = check(&input, crate::db::now())?;
     let user_id = who.user_id;
     db.write(|tx| {
         Box::pin(async move {
-            if repo::book::find(&**tx, book_id).await?.is_none() {
-                return Err(ServiceError::NotFound("book".into()));
-            }
-            if let Some(edition_id) = input.edition_id {
-                edition_of(&**tx, book_id, edition_id, "edition_id").await?;
-            }
-            let write = ProgressWrite {
-                user_id,
-                book_id,
-                edition_id: input.edition_id,
-                percent: input.percent,
-                locator: input.locator,
-                status: input.status.unwrap_or(ReadingStatus::Reading),
-                device: input.device,
-                updated_at,
-            };
-            let applied = repo::progress::upsert_if_newer(&**tx, write).await?;
+            let applied = write(&**tx, user_id, book_id, input, updated_at).await?;
             let progress = repo::progress::find(&**tx, user_id, book_id)
                 .await?
                 .ok_or_else(|| ServiceError::internal("progress vanished after its write"))?;
@@ -103,6 +124,38 @@ pub async fn record(
         })
     })
     .await
+}
+
+/// How progress that an import brings meets the progress a reader has on the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meets {
+    /// The newer position wins, as between devices.
+    NewerWins,
+    /// Stored only when the reader has no progress on the book: for a position that says
+    /// nothing of where they are (0 %), or one dated only "now", which would be the newer on
+    /// every run of the import.
+    OnlyIfNone,
+}
+
+/// A reader's progress that an import brings (`folio import goodreads --user`), in the
+/// import's unit of work: checked as a device's sync is, for the reader by id since nobody
+/// signs in. Answers whether it was stored.
+pub async fn import(
+    unit: &UnitOfWork,
+    user_id: i64,
+    book_id: i64,
+    input: ProgressInput,
+    meets: Meets,
+) -> ServiceResult<bool> {
+    let updated_at = check(&input, crate::db::now())?;
+    if meets == Meets::OnlyIfNone
+        && repo::progress::find(&**unit, user_id, book_id)
+            .await?
+            .is_some()
+    {
+        return Ok(false);
+    }
+    write(&**unit, user_id, book_id, input, updated_at).await
 }
 
 pub async fn page(

@@ -16,6 +16,7 @@ backend_tests!(
     a_user_export_holds_their_things_only,
     rows_of_one_file_match_each_other_and_ids_are_never_reused,
     a_row_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
+    a_row_the_catalog_rules_refuse_is_rejected_and_the_rest_imported,
 );
 
 const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
@@ -398,6 +399,55 @@ async fn rows_of_one_file_match_each_other_and_ids_are_never_reused(backend: Bac
     assert_eq!(
         mockingjay["items"][0]["authors"][0]["id"],
         hunger["authors"][0]["id"]
+    );
+}
+
+/// A row is held to the rules a book made over the API is held to, by the services that own
+/// them: the title's and each author's length and characters, the year. A title with a NUL
+/// (which PostgreSQL cannot store) used to stop the import there with a database error; it is
+/// rejected with its reason like any bad row, and the batches around it import.
+async fn a_row_the_catalog_rules_refuse_is_rejected_and_the_rest_imported(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let long_title = "T".repeat(501);
+    let long_name = "A".repeat(301);
+    let rows = [
+        HEADER.to_string(),
+        row("", "", "Jane Austen", "1815.0", "Emma", "Emma", "eng"),
+        row("", "", "Someone", "2001.0", "Nul\0Title", "", "eng"),
+        row("", "", "Someone", "2001.0", &long_title, "", "eng"),
+        row("", "", &long_name, "2001.0", "Long Name", "", "eng"),
+        row("", "", "Someone", "3000.0", "Far Future", "", "eng"),
+        row(
+            "",
+            "",
+            "Toni Morrison",
+            "1987.0",
+            "Beloved",
+            "Beloved",
+            "eng",
+        ),
+    ];
+    std::fs::write(dir.path().join("books.csv"), rows.join("\n") + "\n").unwrap();
+
+    let (code, out, err) = import(dir.path(), &t, &["books.csv", "--batch-size", "2"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("2 created, 0 matched, 4 rejected"), "{out}");
+    assert_eq!(t.count("book").await, 2);
+    let mut rejects = csv::Reader::from_path(dir.path().join("books.rejects.csv")).unwrap();
+    let reasons: Vec<String> = rejects
+        .records()
+        .map(|row| row.unwrap().iter().next_back().unwrap().to_string())
+        .collect();
+    let latest = chrono::Datelike::year(&chrono::Utc::now()) + 5;
+    assert_eq!(
+        reasons,
+        [
+            "title: must not contain control characters".to_string(),
+            "title: must be at most 500 characters".to_string(),
+            "authors[0]: must be at most 300 characters".to_string(),
+            format!("original_year: must be from -5000 to {latest}"),
+        ]
     );
 }
 

@@ -25,6 +25,7 @@ backend_tests!(
     an_empty_file_says_so_in_every_format,
     a_catalog_line_that_is_not_utf8_is_rejected_as_read_and_the_rest_imported,
     a_catalog_book_whose_edition_breaks_a_rule_is_rejected_and_the_rest_imported,
+    a_catalog_book_whose_other_parts_break_a_rule_is_rejected_and_the_rest_imported,
     an_empty_catalog_exports_and_imports_as_nothing,
 );
 
@@ -851,6 +852,70 @@ async fn a_catalog_book_whose_edition_breaks_a_rule_is_rejected_and_the_rest_imp
     assert!(
         rejects.contains("No Currency") && rejects.contains("edition 1: currency"),
         "{rejects}"
+    );
+}
+
+/// The rest of an exported book is held to its services' rules too: a contributor's name
+/// longer than an author's may be (before, the database refused the batch and the import
+/// stopped), a category slug that is not one (before, stored as it was), a title with a NUL
+/// (which PostgreSQL cannot store). Each rejects its book with the reason; the rest import.
+async fn a_catalog_book_whose_other_parts_break_a_rule_is_rejected_and_the_rest_imported(
+    backend: Backend,
+) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let book = |title: &str, categories: Value, contributors: Value| {
+        serde_json::to_vec(&json!({
+            "id": 1, "title": title, "authors": ["Someone"], "categories": categories,
+            "editions": [{"format": "audiobook", "contributors": contributors}],
+        }))
+        .unwrap()
+    };
+    let long_name = "N".repeat(301);
+    let books = [
+        exported_book("Emma", "Jane Austen"),
+        book(
+            "Long Narrator",
+            json!([]),
+            json!([{"name": long_name, "role": "narrator"}]),
+        ),
+        book(
+            "Bad Slug",
+            json!([{"name": "Sci-Fi", "slug": "Sci Fi!"}]),
+            json!([]),
+        ),
+        book("Nul\u{0}Title", json!([]), json!([])),
+        exported_book("Beloved", "Toni Morrison"),
+    ];
+    let export = [b"[\n".as_slice(), &books.join(b",\n".as_slice()), b"\n]\n"].concat();
+    std::fs::write(dir.path().join("catalog.json"), export).unwrap();
+
+    let summary = import_ok(
+        dir.path(),
+        &t,
+        "catalog",
+        &["catalog.json", "--batch-size", "2"],
+    );
+    assert_summary(&summary, 5, 2, 0, 3);
+    assert_eq!(t.count("book").await, 2);
+    assert_eq!(t.count("author").await, 2, "no narrator was made");
+    assert_eq!(
+        t.count("category").await,
+        1,
+        "fiction, from Emma and Beloved"
+    );
+    let mut rejects = csv::Reader::from_path(dir.path().join("catalog.rejects.csv")).unwrap();
+    let reasons: Vec<String> = rejects
+        .records()
+        .map(|row| row.unwrap()[1].to_string())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "edition 1: contributor: name: must be at most 300 characters",
+            "category 'Sci Fi!': slug: must be lower-case letters and digits in words joined by '-'",
+            "title: must not contain control characters",
+        ]
     );
 }
 

@@ -4,7 +4,7 @@ use crate::db::Database;
 use crate::entity::author;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
-use crate::service::validate::{self, Checks};
+use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
 pub struct AuthorPatch {
@@ -13,10 +13,25 @@ pub struct AuthorPatch {
     pub bio: Option<Option<String>>,
 }
 
+/// An author's name, trimmed: the one place the rule lives, for the API and the catalog's
+/// batch writes alike.
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    validate::text(name.trim(), 1, 300)
+}
+
+/// A name as a new author gets it (trimmed), or why not.
+pub fn checked_name(mut name: String) -> ServiceResult<Checked<String>> {
+    Checks::default()
+        .check("name", check_name(&name))
+        .finish()?;
+    validate::trim(&mut name);
+    Ok(Checked::new(name))
+}
+
 fn check(name: Option<&str>, bio: Option<&str>) -> ServiceResult<()> {
     let mut checks = Checks::default();
     if let Some(name) = name {
-        checks.check("name", validate::text(name.trim(), 1, 300));
+        checks.check("name", check_name(name));
     }
     if let Some(bio) = bio {
         checks.check("bio", validate::text(bio, 0, 10_000));

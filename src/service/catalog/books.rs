@@ -31,9 +31,10 @@ pub struct BookPatch {
     pub category_ids: Option<Vec<i64>>,
 }
 
-/// Checks and normalises the fields (trimmed title, language tag).
-fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
-    fields.title = fields.title.trim().to_string();
+/// Checks and normalises the fields (trimmed title, language tag): the one place a book's
+/// rules live, for the API and the catalog's batch writes alike.
+pub(super) fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
+    validate::trim(&mut fields.title);
     let mut checks = Checks::default();
     checks.check("title", validate::text(&fields.title, 1, 500));
     if let Some(subtitle) = &fields.subtitle {
@@ -43,12 +44,7 @@ fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
         checks.check("description", validate::text(description, 0, 20_000));
     }
     if let Some(year) = fields.original_year {
-        let latest = chrono::Utc::now()
-            .format("%Y")
-            .to_string()
-            .parse::<i32>()
-            .unwrap_or(9999)
-            + 5;
+        let latest = latest_year(year);
         if !(-5000..=latest).contains(&year) {
             checks.check(
                 "original_year",
@@ -65,6 +61,22 @@ fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
         }
     }
     checks.finish()
+}
+
+/// The latest first-publication year a book may have, five years ahead (books announced), for
+/// checking `year`. Imports check every row they read, so the clock is read once: the latest
+/// year only grows, so any year up to the one read then is within it. Only a later year (in a
+/// server running past New Year) reads the clock again.
+fn latest_year(year: i32) -> i32 {
+    static AT_START: std::sync::LazyLock<i32> = std::sync::LazyLock::new(now_latest);
+    fn now_latest() -> i32 {
+        chrono::Datelike::year(&chrono::Utc::now()) + 5
+    }
+    if year <= *AT_START {
+        *AT_START
+    } else {
+        now_latest()
+    }
 }
 
 /// Checks that the authors and categories named exist; 422 naming the missing ids.

@@ -5,7 +5,7 @@ use crate::entity::category;
 use crate::repo::category::CategoryChanges;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
-use crate::service::validate::{self, Checks};
+use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
 /// Lower-case letters and digits in words joined by `-`; not all digits, so that a slug can
@@ -29,6 +29,27 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
 /// A slug made from a name: "Science Fiction & Fantasy" → "science-fiction-fantasy".
 pub fn slug_from(name: &str) -> String {
     crate::text::fold(name).replace(' ', "-")
+}
+
+/// A category as an import or the seeder brings it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCategory {
+    pub name: String,
+    pub slug: String,
+}
+
+/// The name (trimmed) and slug a new category gets, or why not.
+pub fn checked(mut name: String, slug: String) -> ServiceResult<Checked<NewCategory>> {
+    validate::trim(&mut name);
+    check_new(&name, &slug)?;
+    Ok(Checked::new(NewCategory { name, slug }))
+}
+
+fn check_new(name: &str, slug: &str) -> ServiceResult<()> {
+    Checks::default()
+        .check("name", validate::text(name, 1, 100))
+        .check("slug", check_slug(slug))
+        .finish()
 }
 
 /// A category named by id (digits) or slug.
@@ -59,10 +80,7 @@ pub async fn create(
     super::require_admin(who)?;
     let name = name.trim().to_string();
     let slug = slug.unwrap_or_else(|| slug_from(&name));
-    Checks::default()
-        .check("name", validate::text(&name, 1, 100))
-        .check("slug", check_slug(&slug))
-        .finish()?;
+    check_new(&name, &slug)?;
     db.write(|tx| {
         Box::pin(async move {
             if let Some(parent) = parent_id

@@ -4,11 +4,12 @@ use sea_orm::ConnectionTrait;
 
 use crate::db::{Database, Read};
 use crate::entity::enums::{ContributorRole, EditionFormat};
-use crate::repo::edition::{EditionFields, EditionFilter};
+pub use crate::repo::edition::EditionFields;
+use crate::repo::edition::EditionFilter;
 use crate::repo::edition_view::{self, EditionView};
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
-use crate::service::validate::{self, Checks};
+use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
 
 pub const MAX_CONTRIBUTORS: usize = 50;
@@ -35,30 +36,25 @@ pub struct EditionPatch {
     pub contributors: Option<Vec<(i64, ContributorRole)>>,
 }
 
-/// An edition's fields as the catalog keeps them, or why not: the one place the edition rules
-/// live, for the API and every import alike.
-pub fn checked(mut fields: EditionFields) -> ServiceResult<EditionFields> {
+/// An edition's fields as the catalog keeps them, or why not.
+pub fn checked(mut fields: EditionFields) -> ServiceResult<Checked<EditionFields>> {
     check_fields(&mut fields)?;
-    Ok(fields)
+    Ok(Checked::new(fields))
 }
 
 /// Checks the fields together (a price needs a currency; vinyl has no ISBN) and normalises
-/// them: ISBN-13 digits, upper-case currency, a tidy language tag.
-fn check_fields(fields: &mut EditionFields) -> ServiceResult<()> {
+/// them: ISBN-13 digits, upper-case currency, a tidy language tag. The one place the edition
+/// rules live, for the API and the catalog's batch writes alike.
+pub(super) fn check_fields(fields: &mut EditionFields) -> ServiceResult<()> {
     let mut checks = Checks::default();
-    if let Some(isbn) = &fields.isbn {
+    if let Some(isbn) = &mut fields.isbn {
         if fields.format == EditionFormat::Vinyl {
             checks.check(
                 "isbn",
                 Err("a vinyl record has a catalog_number, not an ISBN".into()),
             );
         } else {
-            match super::isbn::normalize(isbn) {
-                Ok(isbn13) => fields.isbn = Some(isbn13),
-                Err(message) => {
-                    checks.check("isbn", Err(message));
-                }
-            }
+            checks.check("isbn", super::isbn::normalize_in_place(isbn));
         }
     }
     for (field, value, max) in [

@@ -2,6 +2,7 @@
 //! that changes what a book is found by rewrites its search entry in the same unit of work.
 
 pub mod authors;
+pub mod batch;
 pub mod books;
 pub mod categories;
 mod currency;
