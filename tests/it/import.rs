@@ -430,7 +430,12 @@ async fn a_row_the_catalog_rules_refuse_is_rejected_and_the_rest_imported(backen
     ];
     std::fs::write(dir.path().join("books.csv"), rows.join("\n") + "\n").unwrap();
 
-    let (code, out, err) = import(dir.path(), &t, &["books.csv", "--batch-size", "2"]);
+    let (code, out, err) = import(
+        dir.path(),
+        &t,
+        "goodbooks",
+        &["books.csv", "--batch-size", "2"],
+    );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("2 created, 0 matched, 4 rejected"), "{out}");
     assert_eq!(t.count("book").await, 2);
