@@ -14,10 +14,9 @@ use super::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use super::pagination::{self, Page, PageParams};
 use super::{ApiError, AppState, FieldError, Problem, patch};
 use crate::entity::enums::EditionFormat;
-use crate::repo::book::{BookFields, BookFilter, BookOrder, SortKey, SortValue};
-use crate::repo::book_view::BookView;
-use crate::service::catalog::books::{self, BookInput, BookPatch, BookQuery};
-use crate::service::catalog::normalize_language;
+use crate::service::catalog::books::{
+    self, BookFields, BookInput, BookOrder, BookPatch, BookQuery, BookView, SortKey, SortValue,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -213,25 +212,14 @@ async fn list_books(
         }
         None => None,
     };
-    let language = match &params.language {
-        Some(tag) => Some(
-            normalize_language(tag)
-                .map_err(|m| ApiError::Validation(vec![FieldError::new("language", m)]))?,
-        ),
-        None => None,
-    };
-    let filter = BookFilter {
+    let query = BookQuery {
+        search: params.q,
         author_id: params.author_id,
-        category_ids: None,
+        category: params.category,
         format: params.format,
         year_from: params.year_from,
         year_to: params.year_to,
-        language,
-        search: params.q.as_deref().map(crate::text::query_tokens),
-    };
-    let query = BookQuery {
-        category: params.category.clone(),
-        filter,
+        language: params.language,
         order,
         after,
         limit,

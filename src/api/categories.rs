@@ -13,8 +13,7 @@ use super::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use super::{ApiError, AppState, Problem, patch};
 use crate::entity::category;
-use crate::repo::category::CategoryChanges;
-use crate::service::catalog::categories;
+use crate::service::catalog::categories::{self, CategoryChanges};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

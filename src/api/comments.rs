@@ -12,8 +12,7 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use super::pagination::{Page, PageParams};
 use super::{ApiError, AppState, Problem, patch};
-use crate::repo::comment::CommentRow;
-use crate::service::comments;
+use crate::service::comments::{self, CommentRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -13,9 +13,9 @@ use super::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use super::{ApiError, AppState, Problem, patch};
 use crate::entity::enums::{ContributorRole, EditionFormat};
-use crate::repo::edition::{EditionFields, EditionFilter};
-use crate::repo::edition_view::EditionView;
-use crate::service::catalog::editions::{self, EditionInput, EditionPatch};
+use crate::service::catalog::editions::{
+    self, EditionFields, EditionFilter, EditionInput, EditionPatch, EditionView,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

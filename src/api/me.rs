@@ -14,8 +14,8 @@ use super::pagination::{Page, PageParams};
 use super::users::UserResponse;
 use super::{ApiError, AppState, Problem};
 use crate::entity::api_key;
-use crate::repo::referral::LinkStats;
 use crate::service::auth::PasswordChange;
+use crate::service::referrals::LinkStats;
 use crate::service::{accounts, api_keys, referrals};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -14,10 +14,8 @@ use super::pagination::{Page, PageParams};
 use super::{ApiError, AppState, Problem, patch};
 use crate::entity::enums::ReadingStatus;
 use crate::entity::{note, progress as progress_row};
-use crate::repo::note::NoteFields;
-use crate::repo::progress::ProgressRow;
-use crate::service::notes::{self, NotePatch};
-use crate::service::progress::{self, ProgressInput};
+use crate::service::notes::{self, NoteFields, NotePatch};
+use crate::service::progress::{self, ProgressInput, ProgressRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

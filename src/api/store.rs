@@ -18,9 +18,8 @@ use super::{ApiError, AppState, FieldError, Problem};
 use crate::config::Secret;
 use crate::entity::enums::{EditionFormat, PurchaseStatus};
 use crate::entity::purchase;
-use crate::repo::purchase::{LibraryRow, PurchaseFilter};
 use crate::service::payments::{self, Applied, PaymentEvent, SignatureHeader};
-use crate::service::store;
+use crate::service::store::{self, LibraryRow, PurchaseFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

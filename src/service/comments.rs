@@ -3,7 +3,7 @@
 use sea_orm::ConnectionTrait;
 
 use crate::db::{Database, UnitOfWork};
-use crate::repo::comment::CommentRow;
+pub use crate::repo::comment::CommentRow;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};

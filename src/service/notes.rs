@@ -2,7 +2,7 @@
 
 use crate::db::Database;
 use crate::entity::note;
-use crate::repo::note::NoteFields;
+pub use crate::repo::note::NoteFields;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::db::Database;
-use crate::repo::referral::LinkStats;
+pub use crate::repo::referral::LinkStats;
 use crate::repo::{self, Slice};
 use crate::service::auth::{Principal, SlidingWindow};
 use crate::service::{ServiceError, ServiceResult};

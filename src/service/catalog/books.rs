@@ -2,8 +2,11 @@
 
 use crate::db::{Database, DbError, Read};
 use crate::entity::book;
-use crate::repo::book::{BookFields, BookFilter, BookOrder, BookRow, SortValue};
-use crate::repo::book_view::{self, BookView};
+use crate::entity::enums::EditionFormat;
+pub use crate::repo::book::{BookFields, BookOrder, SortKey, SortValue};
+use crate::repo::book::{BookFilter, BookRow};
+use crate::repo::book_view;
+pub use crate::repo::book_view::BookView;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
@@ -200,10 +203,20 @@ pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()
     .await
 }
 
-/// What a listing asks for, already decoded: the category by id or slug, the search words.
+/// What a listing asks for: what narrows it as the client said it, its order and its page.
+/// All conditions apply together.
 pub struct BookQuery {
+    /// Words to find in the title, subtitle, author names or description, each as a prefix.
+    pub search: Option<String>,
+    pub author_id: Option<i64>,
+    /// A category by id or slug, with everything below it.
     pub category: Option<String>,
-    pub filter: BookFilter,
+    /// Books with an edition in this format.
+    pub format: Option<EditionFormat>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    /// A language tag in any usual spelling (`en`, `EN`, `en_us`).
+    pub language: Option<String>,
     pub order: BookOrder,
     pub after: Option<(SortValue, i64)>,
     pub limit: u64,
@@ -216,24 +229,14 @@ pub struct BookPage {
 }
 
 /// A page of books with everything shown of them, in a fixed number of statements.
-pub async fn page(db: &Database, mut query: BookQuery) -> ServiceResult<BookPage> {
-    if let Some(category) = &query.category {
-        let root = super::categories::find(db, category).await?;
-        query.filter.category_ids = Some(repo::category::subtree(db.reader(), root.id).await?);
-    }
-    if query
-        .filter
-        .search
-        .as_ref()
-        .is_some_and(|tokens| tokens.is_empty())
-    {
+pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<BookPage> {
+    let Some(filter) = filter_of(db, &query).await? else {
         return Ok(BookPage {
             books: vec![],
             next_after: None,
         });
-    }
+    };
     let BookQuery {
-        filter,
         order,
         after,
         limit,
@@ -266,6 +269,38 @@ async fn list_page(
         books: book_view::load(read, books).await?,
         next_after,
     })
+}
+
+/// What the query narrows the catalog by, as the repo reads it: the language tag checked, the
+/// category with everything below it, the search text as the index's tokens. `None` when the
+/// search holds no word, which matches no book.
+async fn filter_of(db: &Database, query: &BookQuery) -> ServiceResult<Option<BookFilter>> {
+    let language = query
+        .language
+        .as_deref()
+        .map(super::normalize_language)
+        .transpose()
+        .map_err(|m| ServiceError::invalid("language", m))?;
+    let category_ids = match &query.category {
+        Some(category) => {
+            let root = super::categories::find(db, category).await?;
+            Some(repo::category::subtree(db.reader(), root.id).await?)
+        }
+        None => None,
+    };
+    let search = query.search.as_deref().map(crate::text::query_tokens);
+    if search.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(None);
+    }
+    Ok(Some(BookFilter {
+        author_id: query.author_id,
+        category_ids,
+        format: query.format,
+        year_from: query.year_from,
+        year_to: query.year_to,
+        language,
+        search,
+    }))
 }
 
 /// Where the next page starts: the last row's sort value and id.

@@ -2,7 +2,7 @@
 
 use crate::db::Database;
 use crate::entity::category;
-use crate::repo::category::CategoryChanges;
+pub use crate::repo::category::CategoryChanges;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};

@@ -4,9 +4,9 @@ use sea_orm::ConnectionTrait;
 
 use crate::db::{Database, Read};
 use crate::entity::enums::{ContributorRole, EditionFormat};
-pub use crate::repo::edition::EditionFields;
-use crate::repo::edition::EditionFilter;
-use crate::repo::edition_view::{self, EditionView};
+pub use crate::repo::edition::{EditionFields, EditionFilter};
+use crate::repo::edition_view;
+pub use crate::repo::edition_view::EditionView;
 use crate::repo::{self, Slice};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};
