@@ -65,7 +65,19 @@ pub struct Problem {
     pub detail: String,
     /// The fields at fault (validation errors and conflicts).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<FieldErrorSchema>)]
     pub errors: Vec<FieldError>,
+}
+
+// The OpenAPI schema of the service's `FieldError`, which knows nothing of OpenAPI. The doc
+// comment below is the schema's description.
+/// A problem with one field of a request.
+#[derive(utoipa::ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code)] // describes the JSON; never built
+struct FieldErrorSchema {
+    field: String,
+    message: String,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

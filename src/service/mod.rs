@@ -16,7 +16,7 @@ pub mod validate;
 use crate::db::{DbError, Unique};
 
 /// A problem with one field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
