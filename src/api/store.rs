@@ -18,7 +18,8 @@ use super::{ApiError, AppState, FieldError, Problem};
 use crate::config::Secret;
 use crate::entity::enums::{EditionFormat, PurchaseStatus};
 use crate::entity::purchase;
-use crate::service::payments::{self, Applied, PaymentEvent, SignatureHeader};
+use crate::service::ServiceError;
+use crate::service::payments::{self, Applied, PaymentEvent, SignatureHeader, Unreadable};
 use crate::service::store::{self, LibraryRow, PurchaseFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -94,16 +95,18 @@ async fn create_purchase(
     ApiJson(body): ApiJson<CreatePurchaseRequest>,
 ) -> Result<Response, ApiError> {
     let key = headers
-        .get("idempotency-key")
+        .get(IDEMPOTENCY_KEY)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             ApiError::Validation(vec![FieldError::new(
-                "Idempotency-Key",
+                IDEMPOTENCY_KEY,
                 "the header is required, so that a retried request cannot buy twice",
             )])
         })?
         .to_string();
-    let purchased = store::purchase(&state.db, &me, body.edition_id, key).await?;
+    let purchased = store::purchase(&state.db, &me, body.edition_id, key)
+        .await
+        .map_err(|e| key_as_header(e.into()))?;
     let body = JsonResponse(PurchaseResponse::from(purchased.purchase));
     Ok(if purchased.created {
         (StatusCode::CREATED, body).into_response()
@@ -111,6 +114,22 @@ async fn create_purchase(
         let replayed = [("idempotent-replayed", HeaderValue::from_static("true"))];
         (StatusCode::OK, replayed, body).into_response()
     })
+}
+
+/// The header a purchase's key comes in.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// A refusal of the key names the header the client sent it in, not the service's field.
+fn key_as_header(error: ApiError) -> ApiError {
+    match error {
+        ApiError::Validation(mut errors) => {
+            for e in errors.iter_mut().filter(|e| e.field == store::KEY_FIELD) {
+                e.field = IDEMPOTENCY_KEY.into();
+            }
+            ApiError::Validation(errors)
+        }
+        other => other,
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -276,6 +295,9 @@ fn webhook_secret(state: &AppState) -> Result<&Secret, ApiError> {
         })
 }
 
+/// The header the payment provider signs a webhook's body in.
+const FOLIO_SIGNATURE: &str = "Folio-Signature";
+
 /// The `Folio-Signature` header, parsed and within its limits. An extractor of the request's
 /// parts, so it runs before the body is read: a header too long or with too many `v1` entries
 /// is refused (400) without waiting for, or buffering, a body it will never be checked against.
@@ -286,13 +308,24 @@ impl FromRequestParts<AppState> for WebhookSignature {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         webhook_secret(state)?;
-        let header = parts.headers.get("folio-signature").ok_or_else(|| {
-            ApiError::Unauthorized("The Folio-Signature header is missing.".into())
+        let header = parts.headers.get(FOLIO_SIGNATURE).ok_or_else(|| {
+            ApiError::Unauthorized(format!("The {FOLIO_SIGNATURE} header is missing."))
         })?;
         let header = header.to_str().map_err(|_| {
-            ApiError::Unauthorized("The Folio-Signature header is not ASCII.".into())
+            ApiError::Unauthorized(format!("The {FOLIO_SIGNATURE} header is not ASCII."))
         })?;
-        Ok(Self(SignatureHeader::parse(header)?))
+        let signature = SignatureHeader::parse(header).map_err(|why| match why {
+            Unreadable::TooLong => ApiError::BadRequest(format!(
+                "The {FOLIO_SIGNATURE} header is longer than {} bytes.",
+                payments::MAX_HEADER_BYTES
+            )),
+            Unreadable::TooManySignatures => ApiError::BadRequest(format!(
+                "The {FOLIO_SIGNATURE} header has more than {} v1 signatures.",
+                payments::MAX_SIGNATURES
+            )),
+            incomplete => ServiceError::from(incomplete).into(),
+        })?;
+        Ok(Self(signature))
     }
 }
 

@@ -42,14 +42,38 @@ fn refuse(why: &str) -> ServiceError {
     ServiceError::Unauthenticated(format!("Invalid webhook signature: {why}."))
 }
 
+/// Why a signature cannot be checked at all. An adapter words the first two for where the
+/// signature came from (the API: its header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Longer than [`MAX_HEADER_BYTES`]: a malformed request, refused before anything is hashed.
+    TooLong,
+    /// More than [`MAX_SIGNATURES`] `v1` entries: malformed likewise.
+    TooManySignatures,
+    /// No timestamp, or no `v1` signature: refused as a wrong signature is.
+    Incomplete(&'static str),
+}
+
+impl From<Unreadable> for ServiceError {
+    fn from(unreadable: Unreadable) -> Self {
+        match unreadable {
+            Unreadable::TooLong => ServiceError::Malformed(format!(
+                "The signature is longer than {MAX_HEADER_BYTES} bytes."
+            )),
+            Unreadable::TooManySignatures => ServiceError::Malformed(format!(
+                "The signature has more than {MAX_SIGNATURES} v1 entries."
+            )),
+            Unreadable::Incomplete(what) => refuse(what),
+        }
+    }
+}
+
 impl SignatureHeader {
-    /// Parses the header. Too long a header or too many `v1` entries is a malformed request
-    /// (400), refused before anything is hashed; a missing timestamp or signature is a 401.
-    pub fn parse(header: &str) -> ServiceResult<Self> {
+    /// Parses the header. Too long a header or too many `v1` entries is malformed, refused
+    /// before anything is hashed; a missing timestamp or signature is a refusal.
+    pub fn parse(header: &str) -> Result<Self, Unreadable> {
         if header.len() > MAX_HEADER_BYTES {
-            return Err(ServiceError::Malformed(format!(
-                "The Folio-Signature header is longer than {MAX_HEADER_BYTES} bytes."
-            )));
+            return Err(Unreadable::TooLong);
         }
         let mut timestamp = None;
         let mut signatures = vec![];
@@ -60,18 +84,16 @@ impl SignatureHeader {
                 Some(("v1", value)) => {
                     entries += 1;
                     if entries > MAX_SIGNATURES {
-                        return Err(ServiceError::Malformed(format!(
-                            "The Folio-Signature header has more than {MAX_SIGNATURES} v1 signatures."
-                        )));
+                        return Err(Unreadable::TooManySignatures);
                     }
                     signatures.extend(hex::decode(value).ok());
                 }
                 _ => {}
             }
         }
-        let timestamp = timestamp.ok_or_else(|| refuse("no timestamp"))?;
+        let timestamp = timestamp.ok_or(Unreadable::Incomplete("no timestamp"))?;
         if signatures.is_empty() {
-            return Err(refuse("no v1 signature"));
+            return Err(Unreadable::Incomplete("no v1 signature"));
         }
         Ok(Self {
             timestamp,
@@ -289,12 +311,19 @@ mod tests {
     #[test]
     fn headers_over_the_limits_are_malformed_before_any_hashing() {
         BODY_MACS.with(|count| count.set(0));
-        for header in [
-            format!("t=1{}", junk(MAX_SIGNATURES + 1)),
-            format!("t=1{}", junk(10_000)),
-            format!("t=1,v1={}", "0".repeat(MAX_HEADER_BYTES)),
+        for (header, why) in [
+            (
+                format!("t=1{}", junk(MAX_SIGNATURES + 1)),
+                Unreadable::TooManySignatures,
+            ),
+            (format!("t=1{}", junk(10_000)), Unreadable::TooLong),
+            (
+                format!("t=1,v1={}", "0".repeat(MAX_HEADER_BYTES)),
+                Unreadable::TooLong,
+            ),
         ] {
-            let refused = SignatureHeader::parse(&header).unwrap_err();
+            assert_eq!(SignatureHeader::parse(&header).unwrap_err(), why);
+            let refused = ServiceError::from(why);
             assert!(matches!(refused, ServiceError::Malformed(_)), "{refused:?}");
         }
         assert_eq!(BODY_MACS.with(Cell::get), 0);

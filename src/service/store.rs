@@ -24,13 +24,17 @@ fn fingerprint(edition_id: i64) -> String {
     ))
 }
 
+/// The field a purchase's key is named by in a refusal. (The API takes the key in a header,
+/// and names the header.)
+pub const KEY_FIELD: &str = "idempotency_key";
+
 pub fn check_idempotency_key(key: &str) -> ServiceResult<()> {
     let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
     if valid {
         Ok(())
     } else {
         Err(ServiceError::invalid(
-            "Idempotency-Key",
+            KEY_FIELD,
             "must be 1 to 255 visible ASCII characters, such as a UUID",
         ))
     }
@@ -45,7 +49,7 @@ fn replay(existing: purchase::Model, print: &str) -> ServiceResult<Purchased> {
         })
     } else {
         Err(ServiceError::invalid(
-            "Idempotency-Key",
+            KEY_FIELD,
             "was already used for a different purchase request",
         ))
     }

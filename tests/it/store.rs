@@ -488,12 +488,16 @@ async fn a_huge_signature_header_is_refused_before_the_body_is_read(backend: Bac
     );
 
     let oversized = format!("t={},v1={}", now(), "ab".repeat(2100));
-    problem(
+    let refused = problem(
         deliver(&api.server, b"{}", Some(&oversized)).await,
         400,
         "bad-request",
     )
     .await;
+    assert_eq!(
+        refused["detail"],
+        "The Folio-Signature header is longer than 4096 bytes."
+    );
     assert_eq!(api.t.count("payment_event").await, 0);
 }
 
@@ -509,9 +513,9 @@ async fn at_most_five_v1_signatures_are_accepted(backend: Backend) {
 
     let six = deliver(&api.server, &body, Some(&with_junk(5))).await;
     let refused = problem(six, 400, "bad-request").await;
-    assert!(
-        refused["detail"].as_str().unwrap().contains("v1"),
-        "{refused}"
+    assert_eq!(
+        refused["detail"],
+        "The Folio-Signature header has more than 5 v1 signatures."
     );
     assert_eq!(mine(&ada, &purchase).await["status"], "pending");
 
