@@ -70,10 +70,10 @@ async fn list_authors(
     let page = PageParams::of(params.limit, params.cursor.clone());
     let limit = page.limit()?;
     let after = page.after::<(String, i64)>()?;
-    let slice = authors::page(&state.db, params.q.as_deref(), after, limit).await?;
+    let found = authors::page(&state.db, params.q.as_deref(), after, limit).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |a| (a.name_folded.clone(), a.id),
         AuthorResponse::from,
     )))

@@ -224,18 +224,17 @@ async fn list_books(
         after,
         limit,
     };
-    let result = books::page(&state.db, query).await?;
-    let next_cursor = result.next_after.map(|(value, id)| {
-        pagination::encode(&BookCursor {
+    let page = books::page(&state.db, query).await?;
+    Ok(JsonResponse(Page::new(
+        page.rows,
+        page.has_more,
+        |book| BookCursor {
             sort: sort_name.clone(),
-            value,
-            id,
-        })
-    });
-    Ok(JsonResponse(Page {
-        items: result.books.into_iter().map(BookResponse::from).collect(),
-        next_cursor,
-    }))
+            value: book.position.0.clone(),
+            id: book.position.1,
+        },
+        |book| BookResponse::from(book.view),
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]

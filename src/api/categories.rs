@@ -77,10 +77,10 @@ async fn list_categories(
         Some(parent) => Some(categories::find(&state.db, parent).await?.id),
         None => None,
     };
-    let slice = categories::page(&state.db, parent_id, after, limit).await?;
+    let found = categories::page(&state.db, parent_id, after, limit).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |c| (c.name.clone(), c.id),
         CategoryResponse::from,
     )))

@@ -72,10 +72,10 @@ async fn list_comments(
     ApiPath(book_id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<JsonResponse<Page<CommentResponse>>, ApiError> {
-    let slice = comments::page(&state.db, book_id, page.after()?, page.limit()?).await?;
+    let found = comments::page(&state.db, book_id, page.after()?, page.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |c| (c.created_at, c.id),
         CommentResponse::from,
     )))

@@ -123,10 +123,10 @@ async fn editions_page(
     filter: EditionFilter,
     page: PageParams,
 ) -> Result<Page<EditionResponse>, ApiError> {
-    let slice = editions::page(&state.db, filter, page.after()?, page.limit()?).await?;
+    let found = editions::page(&state.db, filter, page.after()?, page.limit()?).await?;
     Ok(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |e| e.edition.id,
         EditionResponse::from,
     ))

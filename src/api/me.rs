@@ -212,10 +212,10 @@ async fn list_api_keys(
     CurrentUser(me): CurrentUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<JsonResponse<Page<ApiKeyResponse>>, ApiError> {
-    let slice = api_keys::page(&state.db, &me, params.after()?, params.limit()?).await?;
+    let found = api_keys::page(&state.db, &me, params.after()?, params.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |k| k.id,
         ApiKeyResponse::from,
     )))
@@ -319,10 +319,10 @@ async fn list_referral_links(
     CurrentUser(me): CurrentUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<JsonResponse<Page<ReferralLinkResponse>>, ApiError> {
-    let slice = referrals::page(&state.db, &me, params.after()?, params.limit()?).await?;
+    let found = referrals::page(&state.db, &me, params.after()?, params.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |l| l.id,
         ReferralLinkResponse::from,
     )))

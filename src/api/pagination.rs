@@ -55,7 +55,7 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// `items` from a slice of rows, with a cursor from the last row's key when more follow.
+    /// `items` from a page's rows, with a cursor from the last row's key when more follow.
     pub fn new<R, K: Serialize>(
         rows: Vec<R>,
         has_more: bool,

@@ -204,10 +204,10 @@ async fn list_progress(
     CurrentUser(me): CurrentUser,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<JsonResponse<Page<ProgressListItem>>, ApiError> {
-    let slice = progress::page(&state.db, &me, page.after()?, page.limit()?).await?;
+    let found = progress::page(&state.db, &me, page.after()?, page.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |p| (p.updated_at, p.id),
         ProgressListItem::from,
     )))
@@ -267,10 +267,10 @@ async fn list_notes(
     ApiQuery(params): ApiQuery<NoteListParams>,
 ) -> Result<JsonResponse<Page<NoteResponse>>, ApiError> {
     let page = PageParams::of(params.limit, params.cursor);
-    let slice = notes::page(&state.db, &me, params.book_id, page.after()?, page.limit()?).await?;
+    let found = notes::page(&state.db, &me, params.book_id, page.after()?, page.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |n| n.id,
         NoteResponse::from,
     )))

@@ -167,10 +167,10 @@ async fn list_purchases(
         edition_id: params.edition_id,
         status: params.status,
     };
-    let slice = store::page(&state.db, filter, page.after()?, page.limit()?).await?;
+    let found = store::page(&state.db, filter, page.after()?, page.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |p| p.id,
         PurchaseResponse::from,
     )))
@@ -196,10 +196,10 @@ async fn my_purchases(
         user_id: Some(me.user_id),
         ..Default::default()
     };
-    let slice = store::page(&state.db, filter, page.after()?, page.limit()?).await?;
+    let found = store::page(&state.db, filter, page.after()?, page.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |p| p.id,
         PurchaseResponse::from,
     )))
@@ -246,10 +246,10 @@ async fn my_library(
     CurrentUser(me): CurrentUser,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<JsonResponse<Page<LibraryItem>>, ApiError> {
-    let slice = store::library(&state.db, &me, page.after()?, page.limit()?).await?;
+    let found = store::library(&state.db, &me, page.after()?, page.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |r| r.purchase_id,
         LibraryItem::from,
     )))

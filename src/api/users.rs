@@ -64,10 +64,10 @@ async fn list_users(
     _admin: AdminUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<JsonResponse<Page<UserResponse>>, ApiError> {
-    let slice = accounts::page(&state.db, params.after()?, params.limit()?).await?;
+    let found = accounts::page(&state.db, params.after()?, params.limit()?).await?;
     Ok(JsonResponse(Page::new(
-        slice.rows,
-        slice.has_more,
+        found.rows,
+        found.has_more,
         |u| u.id,
         UserResponse::from,
     )))

@@ -6,7 +6,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::{api_key, user};
 
@@ -48,7 +48,7 @@ pub async fn page(
     user_id: i64,
     after_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<api_key::Model>, DbError> {
+) -> Result<Page<api_key::Model>, DbError> {
     let mut query = api_key::Entity::find()
         .filter(api_key::Column::UserId.eq(user_id))
         .order_by_asc(api_key::Column::Id)
@@ -56,7 +56,7 @@ pub async fn page(
     if let Some(after) = after_id {
         query = query.filter(api_key::Column::Id.gt(after));
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }
 
 /// Deletes the key if it is `user_id`'s; `false` when there was no such key of theirs.

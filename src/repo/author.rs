@@ -5,7 +5,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::{author, book_author, edition_contributor};
 use crate::text;
@@ -70,7 +70,7 @@ pub async fn page(
     prefix: Option<&str>,
     after: Option<(String, i64)>,
     limit: u64,
-) -> Result<Slice<author::Model>, DbError> {
+) -> Result<Page<author::Model>, DbError> {
     let mut query = author::Entity::find()
         .order_by_asc(author::Column::NameFolded)
         .order_by_asc(author::Column::Id)
@@ -93,7 +93,7 @@ pub async fn page(
                 ),
         );
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }
 
 pub async fn update(

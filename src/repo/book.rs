@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{PerBackend, Slice, search};
+use super::{Page, PerBackend, search};
 use crate::db::{DbError, Read, Row};
 use crate::entity::enums::EditionFormat;
 use crate::entity::{book, book_author, book_category, edition};
@@ -306,7 +306,7 @@ pub async fn list<'a>(
     order: BookOrder,
     after: Option<(SortValue, i64)>,
     limit: u64,
-) -> Result<Slice<BookRow>, DbError> {
+) -> Result<Page<BookRow>, DbError> {
     let read = read.into();
     let backend = read.backend();
     // When searching, the rank follows the book's columns.
@@ -328,7 +328,7 @@ pub async fn list<'a>(
             .await?;
         books.extend(rows);
     }
-    Ok(Slice::from_overfetch(books, limit))
+    Ok(Page::from_overfetch(books, limit))
 }
 
 /// Where a page's statements start. One statement, but for a page in year order after a book

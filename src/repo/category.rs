@@ -5,7 +5,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::category;
 
@@ -89,7 +89,7 @@ pub async fn page(
     parent_id: Option<i64>,
     after: Option<(String, i64)>,
     limit: u64,
-) -> Result<Slice<category::Model>, DbError> {
+) -> Result<Page<category::Model>, DbError> {
     let mut query = category::Entity::find()
         .order_by_asc(category::Column::Name)
         .order_by_asc(category::Column::Id)
@@ -108,7 +108,7 @@ pub async fn page(
                 ),
         );
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }
 
 /// `root_id` and every category below it, in one recursive query.

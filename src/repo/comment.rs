@@ -6,7 +6,7 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::comment;
 
@@ -136,7 +136,7 @@ pub async fn page_for_book(
     book_id: i64,
     after: Option<(DateTime<Utc>, i64)>,
     limit: u64,
-) -> Result<Slice<CommentRow>, DbError> {
+) -> Result<Page<CommentRow>, DbError> {
     let mut sql = format!(
         "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id \
          WHERE c.book_id = ?"
@@ -152,7 +152,7 @@ pub async fn page_for_book(
         CommentRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))
             .all(conn)
             .await?;
-    Ok(Slice::from_overfetch(rows, limit))
+    Ok(Page::from_overfetch(rows, limit))
 }
 
 /// Whether `user_id` has commented on `book_id` (for tests of cascades and for the API).

@@ -5,7 +5,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::{DbError, Row, Unique};
 use crate::entity::enums::{ContributorRole, EditionFormat};
 use crate::entity::{edition, edition_contributor};
@@ -211,7 +211,7 @@ pub async fn page(
     filter: &EditionFilter,
     after_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<edition::Model>, DbError> {
+) -> Result<Page<edition::Model>, DbError> {
     let mut query = edition::Entity::find()
         .order_by_asc(edition::Column::Id)
         .limit(limit + 1);
@@ -227,7 +227,7 @@ pub async fn page(
     if let Some(after) = after_id {
         query = query.filter(edition::Column::Id.gt(after));
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }
 
 /// An `edition` row, its columns in declaration order as SeaORM selects them. The hot-read

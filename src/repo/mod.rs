@@ -21,14 +21,15 @@ pub mod user;
 
 use sea_orm::{DbBackend, Statement, Value};
 
-/// A page of a keyset-paginated list: at most `limit` rows after `after`, plus whether more
-/// follow. Fetching `limit + 1` rows answers the second question without a count.
-pub struct Slice<T> {
+/// A page of a keyset-paginated list: at most `limit` rows after the cursor, plus whether more
+/// follow. Fetching `limit + 1` rows answers the second question without a count. The one page
+/// type below the API (repo and services alike); `api::pagination::Page` is its JSON.
+pub struct Page<T> {
     pub rows: Vec<T>,
     pub has_more: bool,
 }
 
-impl<T> Slice<T> {
+impl<T> Page<T> {
     pub fn from_overfetch(mut rows: Vec<T>, limit: u64) -> Self {
         let has_more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);

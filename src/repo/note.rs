@@ -5,7 +5,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::note;
 
@@ -114,7 +114,7 @@ pub async fn page(
     book_id: Option<i64>,
     after_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<note::Model>, DbError> {
+) -> Result<Page<note::Model>, DbError> {
     let mut query = note::Entity::find()
         .filter(note::Column::UserId.eq(user_id))
         .order_by_asc(note::Column::Id)
@@ -125,5 +125,5 @@ pub async fn page(
     if let Some(after) = after_id {
         query = query.filter(note::Column::Id.gt(after));
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }

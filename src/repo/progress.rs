@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::enums::ReadingStatus;
 use crate::entity::progress;
@@ -102,7 +102,7 @@ pub async fn page(
     user_id: i64,
     after: Option<(DateTime<Utc>, i64)>,
     limit: u64,
-) -> Result<Slice<ProgressRow>, DbError> {
+) -> Result<Page<ProgressRow>, DbError> {
     let mut sql = "SELECT p.id, p.book_id, b.title, p.edition_id, p.percent, p.locator, p.status, \
                           p.device, p.updated_at \
                    FROM progress p JOIN book b ON b.id = p.book_id WHERE p.user_id = ?"
@@ -118,5 +118,5 @@ pub async fn page(
         ProgressRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))
             .all(conn)
             .await?;
-    Ok(Slice::from_overfetch(rows, limit))
+    Ok(Page::from_overfetch(rows, limit))
 }

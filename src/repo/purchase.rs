@@ -5,7 +5,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::{DbError, Unique};
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
@@ -149,7 +149,7 @@ pub async fn page(
     filter: &PurchaseFilter,
     before_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<purchase::Model>, DbError> {
+) -> Result<Page<purchase::Model>, DbError> {
     let mut query = purchase::Entity::find()
         .order_by_desc(purchase::Column::Id)
         .limit(limit + 1);
@@ -165,7 +165,7 @@ pub async fn page(
     if let Some(before) = before_id {
         query = query.filter(purchase::Column::Id.lt(before));
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }
 
 /// An edition in a reader's library: what they bought, when, and which book it is.
@@ -193,7 +193,7 @@ pub async fn library(
     user_id: i64,
     before_purchase_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<LibraryRow>, DbError> {
+) -> Result<Page<LibraryRow>, DbError> {
     let mut sql = "SELECT MAX(p.id) AS purchase_id, e.id AS edition_id, b.id AS book_id, b.title, \
                           e.format, MAX(p.updated_at) AS purchased_at \
                    FROM purchase p JOIN edition e ON e.id = p.edition_id \
@@ -212,7 +212,7 @@ pub async fn library(
         LibraryRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))
             .all(conn)
             .await?;
-    Ok(Slice::from_overfetch(rows, limit))
+    Ok(Page::from_overfetch(rows, limit))
 }
 
 /// One purchase per idempotency key and buyer.

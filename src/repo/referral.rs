@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::referral_link;
 
@@ -92,7 +92,7 @@ pub async fn page_with_stats(
     owner_id: i64,
     after_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<LinkStats>, DbError> {
+) -> Result<Page<LinkStats>, DbError> {
     let sql = r#"SELECT l.id, l.code, l.clicks, l.created_at,
                   (SELECT COUNT(*) FROM "user" u WHERE u.referred_by_link_id = l.id) AS signups,
                   (SELECT COUNT(*) FROM purchase p JOIN "user" u ON u.id = p.user_id
@@ -108,5 +108,5 @@ pub async fn page_with_stats(
     ];
     let statement = super::statement(conn.get_database_backend(), sql, values);
     let rows = LinkStats::find_by_statement(statement).all(conn).await?;
-    Ok(Slice::from_overfetch(rows, limit))
+    Ok(Page::from_overfetch(rows, limit))
 }

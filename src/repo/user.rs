@@ -5,7 +5,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::Slice;
+use super::Page;
 use crate::db::DbError;
 use crate::entity::enums::UserRole;
 use crate::entity::user::{self, Column};
@@ -129,14 +129,14 @@ pub async fn page(
     conn: &impl ConnectionTrait,
     after_id: Option<i64>,
     limit: u64,
-) -> Result<Slice<user::Model>, DbError> {
+) -> Result<Page<user::Model>, DbError> {
     let mut query = user::Entity::find()
         .order_by_asc(Column::Id)
         .limit(limit + 1);
     if let Some(after) = after_id {
         query = query.filter(Column::Id.gt(after));
     }
-    Ok(Slice::from_overfetch(query.all(conn).await?, limit))
+    Ok(Page::from_overfetch(query.all(conn).await?, limit))
 }
 
 /// The changes an update may make; `None` leaves a field as it is.

@@ -6,7 +6,7 @@ use sea_orm::ConnectionTrait;
 use crate::db::Database;
 use crate::entity::enums::UserRole;
 use crate::entity::user;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::password::Hasher;
 use crate::service::auth::{self, Principal};
 use crate::service::validate::{self, Checks};
@@ -150,7 +150,7 @@ pub async fn page(
     db: &Database,
     after_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<user::Model>> {
+) -> ServiceResult<Page<user::Model>> {
     Ok(repo::user::page(db.reader(), after_id, limit).await?)
 }
 

@@ -2,7 +2,7 @@
 
 use crate::db::Database;
 use crate::entity::api_key;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::{API_KEY_PREFIX, Principal, token};
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -40,7 +40,7 @@ pub async fn page(
     who: &Principal,
     after_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<api_key::Model>> {
+) -> ServiceResult<Page<api_key::Model>> {
     Ok(repo::api_key::page(db.reader(), who.user_id, after_id, limit).await?)
 }
 

@@ -4,7 +4,7 @@ use sea_orm::ConnectionTrait;
 
 use crate::db::{Database, UnitOfWork};
 pub use crate::repo::comment::CommentRow;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -96,7 +96,7 @@ pub async fn page(
     book_id: i64,
     after: Option<(chrono::DateTime<chrono::Utc>, i64)>,
     limit: u64,
-) -> ServiceResult<Slice<CommentRow>> {
+) -> ServiceResult<Page<CommentRow>> {
     if repo::book::find(db.reader(), book_id).await?.is_none() {
         return Err(ServiceError::NotFound("book".into()));
     }

@@ -3,7 +3,7 @@
 use crate::db::Database;
 use crate::entity::note;
 pub use crate::repo::note::NoteFields;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -110,6 +110,6 @@ pub async fn page(
     book_id: Option<i64>,
     after_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<note::Model>> {
+) -> ServiceResult<Page<note::Model>> {
     Ok(repo::note::page(db.reader(), who.user_id, book_id, after_id, limit).await?)
 }

@@ -11,7 +11,7 @@ use crate::entity::enums::ReadingStatus;
 use crate::entity::{edition, progress};
 pub use crate::repo::progress::ProgressRow;
 use crate::repo::progress::ProgressWrite;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -164,7 +164,7 @@ pub async fn page(
     who: &Principal,
     after: Option<(DateTime<Utc>, i64)>,
     limit: u64,
-) -> ServiceResult<Slice<ProgressRow>> {
+) -> ServiceResult<Page<ProgressRow>> {
     Ok(repo::progress::page(db.reader(), who.user_id, after, limit).await?)
 }
 

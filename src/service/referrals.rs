@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::db::Database;
 pub use crate::repo::referral::LinkStats;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::{Principal, SlidingWindow};
 use crate::service::{ServiceError, ServiceResult};
 
@@ -65,7 +65,7 @@ pub async fn page(
     who: &Principal,
     after_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<LinkStats>> {
+) -> ServiceResult<Page<LinkStats>> {
     Ok(repo::referral::page_with_stats(db.reader(), who.user_id, after_id, limit).await?)
 }
 

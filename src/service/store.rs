@@ -7,7 +7,7 @@ use crate::entity::enums::PurchaseStatus;
 use crate::entity::purchase;
 use crate::repo::purchase::NewPurchase;
 pub use crate::repo::purchase::{LibraryRow, PurchaseFilter};
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::{ServiceError, ServiceResult};
 
@@ -153,7 +153,7 @@ pub async fn page(
     filter: PurchaseFilter,
     before_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<purchase::Model>> {
+) -> ServiceResult<Page<purchase::Model>> {
     Ok(repo::purchase::page(db.reader(), &filter, before_id, limit).await?)
 }
 
@@ -162,6 +162,6 @@ pub async fn library(
     who: &Principal,
     before_purchase_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<LibraryRow>> {
+) -> ServiceResult<Page<LibraryRow>> {
     Ok(repo::purchase::library(db.reader(), who.user_id, before_purchase_id, limit).await?)
 }

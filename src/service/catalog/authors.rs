@@ -2,7 +2,7 @@
 
 use crate::db::Database;
 use crate::entity::author;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -65,7 +65,7 @@ pub async fn page(
     query: Option<&str>,
     after: Option<(String, i64)>,
     limit: u64,
-) -> ServiceResult<Slice<author::Model>> {
+) -> ServiceResult<Page<author::Model>> {
     let prefix = query.map(crate::text::fold);
     Ok(repo::author::page(db.reader(), prefix.as_deref(), after, limit).await?)
 }

@@ -1,13 +1,12 @@
 //! Books: what they are, who wrote them, where they belong, and finding them.
 
 use crate::db::{Database, DbError, Read};
-use crate::entity::book;
 use crate::entity::enums::EditionFormat;
+use crate::repo::book::BookFilter;
 pub use crate::repo::book::{BookFields, BookOrder, SortKey, SortValue};
-use crate::repo::book::{BookFilter, BookRow};
 use crate::repo::book_view;
 pub use crate::repo::book_view::BookView;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -222,18 +221,19 @@ pub struct BookQuery {
     pub limit: u64,
 }
 
-pub struct BookPage {
-    pub books: Vec<BookView>,
-    /// Where the next page starts, when there is one.
-    pub next_after: Option<(SortValue, i64)>,
+/// A book of a page, with where it stands in the page's order: the last one's is where the
+/// next page starts.
+pub struct ListedBook {
+    pub view: BookView,
+    pub position: (SortValue, i64),
 }
 
 /// A page of books with everything shown of them, in a fixed number of statements.
-pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<BookPage> {
+pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<Page<ListedBook>> {
     let Some(filter) = filter_of(db, &query).await? else {
-        return Ok(BookPage {
-            books: vec![],
-            next_after: None,
+        return Ok(Page {
+            rows: vec![],
+            has_more: false,
         });
     };
     let BookQuery {
@@ -260,14 +260,32 @@ async fn list_page(
     read: Read<'_>,
     filter: BookFilter,
     order: BookOrder,
-    after: Option<Cursor>,
+    after: Option<(SortValue, i64)>,
     limit: u64,
-) -> ServiceResult<BookPage> {
-    let listed = repo::book::list(read, &filter, order, after, limit).await;
-    let (books, next_after) = split_page(listed, order)?;
-    Ok(BookPage {
-        books: book_view::load(read, books).await?,
-        next_after,
+) -> ServiceResult<Page<ListedBook>> {
+    let listed = repo::book::list(read, &filter, order, after, limit)
+        .await
+        .map_err(|e| match e {
+            DbError::Invalid { .. } => ServiceError::invalid(
+                "cursor",
+                "belongs to another sort order; start again without it",
+            ),
+            other => other.into(),
+        })?;
+    let positions: Vec<_> = listed
+        .rows
+        .iter()
+        .map(|row| (row.sort_value(order.key), row.book.id))
+        .collect();
+    let books = listed.rows.into_iter().map(|row| row.book).collect();
+    let views = book_view::load(read, books).await?;
+    Ok(Page {
+        rows: views
+            .into_iter()
+            .zip(positions)
+            .map(|(view, position)| ListedBook { view, position })
+            .collect(),
+        has_more: listed.has_more,
     })
 }
 
@@ -301,26 +319,4 @@ async fn filter_of(db: &Database, query: &BookQuery) -> ServiceResult<Option<Boo
         language,
         search,
     }))
-}
-
-/// Where the next page starts: the last row's sort value and id.
-type Cursor = (SortValue, i64);
-
-/// A page's books, and where the next page starts when there is one.
-fn split_page(
-    listed: Result<Slice<BookRow>, DbError>,
-    order: BookOrder,
-) -> ServiceResult<(Vec<book::Model>, Option<Cursor>)> {
-    let Slice { rows, has_more } = listed.map_err(|e| match e {
-        DbError::Invalid { .. } => ServiceError::invalid(
-            "cursor",
-            "belongs to another sort order; start again without it",
-        ),
-        other => other.into(),
-    })?;
-    let next_after = rows
-        .last()
-        .filter(|_| has_more)
-        .map(|row| (row.sort_value(order.key), row.book.id));
-    Ok((rows.into_iter().map(|row| row.book).collect(), next_after))
 }

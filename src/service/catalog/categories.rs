@@ -3,7 +3,7 @@
 use crate::db::Database;
 use crate::entity::category;
 pub use crate::repo::category::CategoryChanges;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -66,7 +66,7 @@ pub async fn page(
     parent_id: Option<i64>,
     after: Option<(String, i64)>,
     limit: u64,
-) -> ServiceResult<Slice<category::Model>> {
+) -> ServiceResult<Page<category::Model>> {
     Ok(repo::category::page(db.reader(), parent_id, after, limit).await?)
 }
 

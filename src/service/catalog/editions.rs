@@ -7,7 +7,7 @@ use crate::entity::enums::{ContributorRole, EditionFormat};
 pub use crate::repo::edition::{EditionFields, EditionFilter};
 use crate::repo::edition_view;
 pub use crate::repo::edition_view::EditionView;
-use crate::repo::{self, Slice};
+use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};
 use crate::service::{ServiceError, ServiceResult};
@@ -245,7 +245,7 @@ pub async fn page(
     mut filter: EditionFilter,
     after_id: Option<i64>,
     limit: u64,
-) -> ServiceResult<Slice<EditionView>> {
+) -> ServiceResult<Page<EditionView>> {
     if let Some(isbn) = &filter.isbn {
         let isbn13 = super::isbn::normalize(isbn).map_err(|m| ServiceError::invalid("isbn", m))?;
         filter.isbn = Some(isbn13);
@@ -255,9 +255,9 @@ pub async fn page(
     {
         return Err(ServiceError::NotFound("book".into()));
     }
-    let slice = repo::edition::page(db.reader(), &filter, after_id, limit).await?;
-    Ok(Slice {
-        rows: edition_view::with_contributors(db.reader(), slice.rows).await?,
-        has_more: slice.has_more,
+    let page = repo::edition::page(db.reader(), &filter, after_id, limit).await?;
+    Ok(Page {
+        rows: edition_view::with_contributors(db.reader(), page.rows).await?,
+        has_more: page.has_more,
     })
 }
