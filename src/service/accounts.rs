@@ -21,6 +21,12 @@ pub struct Registration {
 
 /// Registers a reader. `caller` is whoever is signed in while registering, if anyone: a link's
 /// owner cannot sign someone up through their own link.
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.register",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn register(
     db: &Database,
     hasher: &Hasher,
@@ -30,6 +36,12 @@ pub async fn register(
     register_with_role(db, hasher, form, UserRole::Reader, caller).await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.register_with_role",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn register_with_role(
     db: &Database,
     hasher: &Hasher,
@@ -102,6 +114,13 @@ fn same_mailbox(a: &str, b: &str) -> bool {
     mailbox(a).is_some_and(|m| Some(m) == mailbox(b))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.get",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
     repo::user::find(db.reader(), id)
         .await?
@@ -109,6 +128,12 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<user::Model> {
 }
 
 /// The user whose username or email is `login`, without regard to case, as at sign-in.
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.find_by_login",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find_by_login(db: &Database, login: &str) -> ServiceResult<user::Model> {
     repo::user::find_by_login(db.reader(), login)
         .await?
@@ -117,6 +142,12 @@ pub async fn find_by_login(db: &Database, login: &str) -> ServiceResult<user::Mo
 
 /// Changes the email, from a signed-in session and with the current password: the email is
 /// where the account is recovered from, so a stolen token or key must not be able to move it.
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.update_email",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn update_email(
     db: &Database,
     hasher: &Hasher,
@@ -146,6 +177,13 @@ pub async fn update_email(
     .await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     after_id: Option<i64>,
@@ -159,6 +197,13 @@ pub async fn page(
 /// admin's rights are checked again under a lock inside the unit of work, two admins demoting
 /// each other at once cannot both succeed. Disabling ends the account's sign-ins and revokes its
 /// API keys, so enabling it again brings none of them back.
+#[tracing::instrument(
+    level = "info",
+    name = "service.accounts.update_by_admin",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update_by_admin(
     db: &Database,
     admin: &Principal,

@@ -12,6 +12,12 @@ const SHOWN_PREFIX_CHARS: usize = 12;
 
 /// Creates a key; the returned string is the only time anyone sees it. Only a signed-in
 /// session may: a key that could mint keys would outlive its own revocation.
+#[tracing::instrument(
+    level = "info",
+    name = "service.api_keys.create",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -35,6 +41,13 @@ pub async fn create(
     Ok((model, key))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.api_keys.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     who: &Principal,
@@ -46,6 +59,13 @@ pub async fn page(
 
 /// Revokes one of the caller's keys. Someone else's key is "not found", never "forbidden",
 /// so ids reveal nothing.
+#[tracing::instrument(
+    level = "info",
+    name = "service.api_keys.revoke",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn revoke(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     let user_id = who.user_id;
     let deleted = db

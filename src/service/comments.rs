@@ -37,6 +37,13 @@ pub fn checked(mut text: String, rating: Option<i32>) -> ServiceResult<Checked<N
     Ok(Checked::new(NewComment { text, rating }))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.comments.create",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -64,6 +71,13 @@ pub async fn create(
 /// import's unit of work; the book is one the import has just matched or made. Added only when
 /// the reader has no comment on the book: a second run adds no second one, and words they wrote
 /// in folio are never overwritten. Answers whether it was added.
+#[tracing::instrument(
+    level = "info",
+    name = "service.comments.add_unless_commented",
+    skip_all,
+    fields(user_id, book_id),
+    err(level = "debug")
+)]
 pub async fn add_unless_commented(
     unit: &UnitOfWork,
     user_id: i64,
@@ -78,6 +92,13 @@ pub async fn add_unless_commented(
     Ok(true)
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.comments.get",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn get(db: &Database, id: i64) -> ServiceResult<CommentRow> {
     row(db.reader(), id).await
 }
@@ -91,6 +112,13 @@ async fn row(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<CommentRow> 
         .ok_or_else(|| ServiceError::NotFound("comment".into()))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.comments.page",
+    skip_all,
+    fields(book_id, limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     book_id: i64,
@@ -105,6 +133,13 @@ pub async fn page(
 
 /// The author edits their comment; nobody else may (not even an admin: words are the
 /// author's own). `rating: Some(None)` removes the rating.
+#[tracing::instrument(
+    level = "info",
+    name = "service.comments.update",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update(
     db: &Database,
     who: &Principal,
@@ -133,6 +168,13 @@ pub async fn update(
 }
 
 /// The author, or an admin moderating, deletes a comment.
+#[tracing::instrument(
+    level = "info",
+    name = "service.comments.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     let (user_id, admin) = (who.user_id, who.is_admin());
     db.write(|tx| {

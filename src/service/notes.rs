@@ -35,6 +35,13 @@ async fn check_edition(
     Ok(())
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.notes.create",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -55,6 +62,13 @@ pub async fn create(
     .await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.notes.get",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn get(db: &Database, who: &Principal, id: i64) -> ServiceResult<note::Model> {
     repo::note::find_own(db.reader(), who.user_id, id)
         .await?
@@ -67,6 +81,13 @@ pub struct NotePatch {
     pub text: Option<Option<String>>,
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.notes.update",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update(
     db: &Database,
     who: &Principal,
@@ -92,6 +113,13 @@ pub async fn update(
     .await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.notes.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     let user_id = who.user_id;
     let deleted = db
@@ -104,6 +132,13 @@ pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()
     }
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.notes.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     who: &Principal,

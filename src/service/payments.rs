@@ -174,6 +174,12 @@ fn allowed(from: PurchaseStatus, to: PurchaseStatus) -> bool {
 }
 
 /// Applies a verified event: pending → paid or failed, paid → refunded, and nothing else.
+#[tracing::instrument(
+    level = "info",
+    name = "service.payments.apply",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied> {
     let (event_id, purchase_id) = (event.event_id.clone(), event.purchase_id);
     let outcome = db

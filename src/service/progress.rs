@@ -107,6 +107,13 @@ where
     Ok(repo::progress::upsert_if_newer(conn, write).await?)
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.progress.record",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn record(
     db: &Database,
     who: &Principal,
@@ -141,6 +148,13 @@ pub enum Meets {
 /// A reader's progress that an import brings (`folio import goodreads --user`), in the
 /// import's unit of work: checked as a device's sync is, for the reader by id since nobody
 /// signs in. Answers whether it was stored.
+#[tracing::instrument(
+    level = "info",
+    name = "service.progress.import",
+    skip_all,
+    fields(user_id, book_id),
+    err(level = "debug")
+)]
 pub async fn import(
     unit: &UnitOfWork,
     user_id: i64,
@@ -159,6 +173,13 @@ pub async fn import(
     write(&**unit, user_id, book_id, input, updated_at).await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.progress.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     who: &Principal,
@@ -183,6 +204,13 @@ pub struct Position {
 }
 
 /// The reader's place in the book, translated to `edition_id` when asked.
+#[tracing::instrument(
+    level = "info",
+    name = "service.progress.position",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn position(
     db: &Database,
     who: &Principal,

@@ -34,6 +34,12 @@ fn generate_code() -> String {
         .collect()
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.referrals.create",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -60,6 +66,13 @@ pub async fn create(
     })
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.referrals.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     who: &Principal,
@@ -93,6 +106,12 @@ impl Default for ClickLimits {
 
 /// Counts a click on `code` from `address` and answers where to send the visitor. A visitor
 /// following the same link again within the hour is sent on without a second count.
+#[tracing::instrument(
+    level = "info",
+    name = "service.referrals.follow",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn follow(
     db: &Database,
     limits: &ClickLimits,

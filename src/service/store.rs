@@ -59,6 +59,13 @@ fn replay(existing: purchase::Model, print: &str) -> ServiceResult<Purchased> {
 /// with one key make exactly one purchase: the unique key decides, and the losers return the
 /// winner's purchase. An edition the buyer owns or has pending is a 409; twenty requests
 /// racing with twenty keys make one purchase too (the unique partial index decides).
+#[tracing::instrument(
+    level = "info",
+    name = "service.store.purchase",
+    skip_all,
+    fields(edition_id),
+    err(level = "debug")
+)]
 pub async fn purchase(
     db: &Database,
     who: &Principal,
@@ -148,6 +155,13 @@ fn already_bought(open: &purchase::Model) -> ServiceError {
     }
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.store.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     filter: PurchaseFilter,
@@ -157,6 +171,13 @@ pub async fn page(
     Ok(repo::purchase::page(db.reader(), &filter, before_id, limit).await?)
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.store.library",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn library(
     db: &Database,
     who: &Principal,

@@ -40,8 +40,11 @@ pub fn init(settings: &Settings) -> Option<Flush> {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
+            // The innermost span as `span`, and every span from the request's down as `spans`:
+            // a line logged inside a service's span (`service.store.purchase`) still carries
+            // the request's id.
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init(),
     };
     // Another subscriber was there first: its writer, not this one, gets the lines.

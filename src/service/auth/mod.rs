@@ -87,6 +87,12 @@ pub struct AuthService {
 impl AuthService {
     /// Loads the signing key: `FOLIO_SECRET_KEY`, or one generated on the first start and
     /// kept in the database so tokens survive restarts.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.new",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn new(
         db: Database,
         secret: Option<&Secret>,
@@ -132,6 +138,12 @@ impl AuthService {
 
     /// Signs in with a username or email and a password, from `address`. A wrong username and a
     /// wrong password are the same error, take the same time and count the same way.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.login",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn login(
         &self,
         identifier: &str,
@@ -204,6 +216,12 @@ impl AuthService {
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a
     /// used one again means it was stolen or replayed, and the whole sign-in is revoked.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.refresh",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn refresh(&self, refresh_token: &str) -> ServiceResult<Tokens> {
         let digest = token::digest(refresh_token);
         let next = token::random_secret("");
@@ -263,6 +281,13 @@ impl AuthService {
     }
 
     /// Ends the sign-in: its access tokens stop working at once and its refresh tokens too.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.logout",
+        skip_all,
+        fields(session_id),
+        err(level = "debug")
+    )]
     pub async fn logout(&self, session_id: i64) -> ServiceResult<()> {
         self.db
             .write(|tx| Box::pin(async move { repo::session::revoke(&**tx, session_id).await }))
@@ -271,6 +296,12 @@ impl AuthService {
     }
 
     /// Ends the sign-in a refresh token belongs to, for clients holding only that.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.logout_by_refresh_token",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn logout_by_refresh_token(&self, refresh_token: &str) -> ServiceResult<()> {
         let digest = token::digest(refresh_token);
         let found = repo::session::find_refresh_token(self.db.reader(), &digest).await?;
@@ -280,6 +311,12 @@ impl AuthService {
     }
 
     /// Checks a bearer credential: an API key (by its prefix) or an access token.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.authenticate",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn authenticate(&self, credential: &str) -> ServiceResult<Principal> {
         if credential.starts_with(API_KEY_PREFIX) {
             return self.authenticate_api_key(credential).await;
@@ -302,6 +339,12 @@ impl AuthService {
         Ok(Principal::of(&user, Some(claims.sid)))
     }
 
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.authenticate_api_key",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn authenticate_api_key(&self, key: &str) -> ServiceResult<Principal> {
         let found = repo::api_key::find_with_user(self.db.reader(), &token::digest(key)).await?;
         let (key, user) = found.ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
@@ -331,6 +374,12 @@ impl AuthService {
     /// Changes the password after checking the current one, from a signed-in session only.
     /// Every other sign-in ends, and the account's API keys are revoked unless the request
     /// keeps them: whoever learnt the old password may have made keys with it.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.change_password",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn change_password(
         &self,
         who: &Principal,
@@ -396,6 +445,12 @@ pub struct Revoked {
 /// Refuses unless `given` is the account's password: changing the email or the password asks
 /// for it again, so that a stolen access token alone cannot take the account over. A wrong
 /// one is a 422 naming `field`.
+#[tracing::instrument(
+    level = "info",
+    name = "service.auth.check_current_password",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn check_current_password(
     hasher: &Hasher,
     user: &user::Model,

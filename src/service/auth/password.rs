@@ -67,6 +67,12 @@ impl Hasher {
     }
 
     /// Hashes the normalised password.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.password.hash",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn hash(&self, password: String) -> ServiceResult<String> {
         let normalised = normalise(&password).into_owned();
         drop(password);
@@ -85,6 +91,12 @@ impl Hasher {
     /// made from the characters as typed, so when those differ from the normalised form they
     /// are tried too: an account registered with a decomposed "é" still signs in with it.
     /// Decoy checks try the same number of forms, so a missing account takes the same time.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.password.verify",
+        skip_all,
+        err(level = "debug")
+    )]
     pub async fn verify(&self, password: String, stored: Option<String>) -> ServiceResult<bool> {
         self.run(move || {
             let exists = stored.is_some();

@@ -39,6 +39,12 @@ fn check(name: Option<&str>, bio: Option<&str>) -> ServiceResult<()> {
     checks.finish()
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.authors.create",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -53,6 +59,13 @@ pub async fn create(
         .await?)
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.authors.get",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn get(db: &Database, id: i64) -> ServiceResult<author::Model> {
     repo::author::find(db.reader(), id)
         .await?
@@ -60,6 +73,13 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<author::Model> {
 }
 
 /// Authors whose name starts with `query`, ignoring case and accents.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.authors.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     query: Option<&str>,
@@ -71,6 +91,13 @@ pub async fn page(
 }
 
 /// Renames and edits an author; a rename rewrites the search entries of their books.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.authors.update",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update(
     db: &Database,
     who: &Principal,
@@ -101,6 +128,13 @@ pub async fn update(
 }
 
 /// Deletes an author nobody credits; while a book or edition credits them, a Conflict.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.authors.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
     db.write(|tx| {

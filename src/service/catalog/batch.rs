@@ -165,6 +165,12 @@ pub struct Known {
     pub titles: Vec<BookTitle>,
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.known",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn known(db: &Database) -> ServiceResult<Known> {
     let conn = db.reader();
     Ok(Known {
@@ -251,6 +257,12 @@ impl Ids {
 
 /// Writes a batch's new authors, books (with their credits and search entries) and editions,
 /// all stamped with one time, in a handful of multi-row statements; answers the ids they got.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.add",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn add(unit: &UnitOfWork, rows: &NewRows<'_>) -> Result<Ids, DbError> {
     let conn = &**unit;
     let ids = Ids {
@@ -334,6 +346,12 @@ pub async fn add(unit: &UnitOfWork, rows: &NewRows<'_>) -> Result<Ids, DbError> 
 }
 
 /// Adds an edition to each book: (book id, edition) pairs, in a few statements.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.add_editions",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn add_editions(
     unit: &UnitOfWork,
     editions: Vec<(i64, Checked<EditionFields>)>,
@@ -346,11 +364,23 @@ pub async fn add_editions(
 }
 
 /// Files each book under a category: (book id, category id) pairs, in a few statements.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.file_books",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn file_books(unit: &UnitOfWork, pairs: &[(i64, i64)]) -> Result<(), DbError> {
     repo::book::file_all(&**unit, pairs).await
 }
 
 /// The category with the slug, or a new one under `parent_id` when there is none.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.ensure_category",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn ensure_category(
     unit: &UnitOfWork,
     category: &Checked<NewCategory>,
@@ -383,6 +413,13 @@ pub struct EditionParts {
 /// contributors (authors found by name, or made), and its categories (found by slug, or made at
 /// the top of the tree). `made` is the edition the batch made from the record; the part with
 /// its ISBN completes it rather than adding it twice.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.add_parts",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn add_parts(
     unit: &UnitOfWork,
     book_id: i64,

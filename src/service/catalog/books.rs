@@ -111,6 +111,12 @@ async fn check_references(
     checks.finish()
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.books.create",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -131,6 +137,13 @@ pub async fn create(
     .await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.books.get",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn get(db: &Database, id: i64) -> ServiceResult<BookView> {
     db.read_bounded(move |read| Box::pin(view(read, id))).await
 }
@@ -147,6 +160,13 @@ async fn view(read: Read<'_>, id: i64) -> ServiceResult<BookView> {
         .ok_or_else(|| ServiceError::NotFound("book".into()))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.books.update",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update(
     db: &Database,
     who: &Principal,
@@ -191,6 +211,13 @@ pub async fn update(
 
 /// Deletes the book with its editions, comments, progress and notes. A book with a purchased
 /// edition cannot be deleted: purchases are records of money that changed hands.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.books.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
     super::delete_row(
@@ -229,6 +256,12 @@ pub struct ListedBook {
 }
 
 /// A page of books with everything shown of them, in a fixed number of statements.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.books.page",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<Page<ListedBook>> {
     let Some(filter) = filter_of(db, &query).await? else {
         return Ok(Page {

@@ -53,6 +53,12 @@ fn check_new(name: &str, slug: &str) -> ServiceResult<()> {
 }
 
 /// A category named by id (digits) or slug.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.categories.find",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn find(db: &Database, id_or_slug: &str) -> ServiceResult<category::Model> {
     let found = match id_or_slug.parse::<i64>() {
         Ok(id) => repo::category::find(db.reader(), id).await?,
@@ -61,6 +67,13 @@ pub async fn find(db: &Database, id_or_slug: &str) -> ServiceResult<category::Mo
     found.ok_or_else(|| ServiceError::NotFound("category".into()))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.categories.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     parent_id: Option<i64>,
@@ -70,6 +83,12 @@ pub async fn page(
     Ok(repo::category::page(db.reader(), parent_id, after, limit).await?)
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.categories.create",
+    skip_all,
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -97,6 +116,13 @@ pub async fn create(
     .await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.categories.update",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update(
     db: &Database,
     who: &Principal,
@@ -144,6 +170,13 @@ pub async fn update(
 }
 
 /// Deletes a category; its books lose the tag. While it has sub-categories, a Conflict.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.categories.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
     super::delete_row(

@@ -145,6 +145,13 @@ fn isbn_conflict(e: crate::db::DbError) -> ServiceError {
     e.into()
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.editions.create",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
 pub async fn create(
     db: &Database,
     who: &Principal,
@@ -169,6 +176,13 @@ pub async fn create(
     .await
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.editions.get",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn get(db: &Database, id: i64) -> ServiceResult<EditionView> {
     view(db.reader(), id).await
 }
@@ -188,6 +202,13 @@ where
         .remove(0))
 }
 
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.editions.update",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn update(
     db: &Database,
     who: &Principal,
@@ -228,6 +249,13 @@ pub async fn update(
 }
 
 /// Deletes an edition nobody bought; once purchased, a Conflict.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.editions.delete",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
 pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()> {
     super::require_admin(who)?;
     super::delete_row(
@@ -240,6 +268,13 @@ pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()
 }
 
 /// Editions by id, narrowed by book, format or ISBN (any spelling of it).
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.editions.page",
+    skip_all,
+    fields(limit),
+    err(level = "debug")
+)]
 pub async fn page(
     db: &Database,
     mut filter: EditionFilter,
