@@ -10,6 +10,7 @@ pub mod db;
 pub mod entity;
 pub mod export;
 pub mod import;
+pub mod media;
 pub mod migration;
 pub mod repo;
 pub mod server;
