@@ -15,5 +15,6 @@ pub mod migration;
 pub mod repo;
 pub mod server;
 pub mod service;
+pub mod storage;
 pub mod telemetry;
 pub mod text;

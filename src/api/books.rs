@@ -57,6 +57,8 @@ pub struct BookResponse {
     authors: Vec<AuthorSummary>,
     categories: Vec<CategorySummary>,
     editions: Vec<EditionResponse>,
+    /// The cover's images, or null when the book has none.
+    cover: Option<super::covers::CoverUrls>,
     rating: RatingSummary,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -99,6 +101,7 @@ impl From<BookView> for BookResponse {
                 .into_iter()
                 .map(EditionResponse::from)
                 .collect(),
+            cover: view.cover.map(super::covers::CoverUrls::from),
             rating: RatingSummary {
                 average,
                 count: book.rating_count,

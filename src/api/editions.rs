@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use super::{ApiError, AppState, Problem, patch};
-use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::entity::enums::{ContributorRole, EditionAccess, EditionFormat};
 use crate::service::catalog::editions::{
     self, EditionFields, EditionFilter, EditionInput, EditionPatch, EditionView,
 };
@@ -50,6 +50,9 @@ pub struct EditionResponse {
     price_minor: Option<i64>,
     #[schema(example = "EUR")]
     currency: Option<String>,
+    /// Who may download its files: anyone (`public`), any signed-in account (`members`), or
+    /// its buyers (`buyers`); admins always may.
+    access: EditionAccess,
     contributors: Vec<ContributorResponse>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -71,6 +74,7 @@ impl From<EditionView> for EditionResponse {
             duration_seconds: e.duration_seconds,
             price_minor: e.price_minor,
             currency: e.currency,
+            access: e.access,
             contributors: view
                 .contributors
                 .into_iter()
@@ -110,6 +114,9 @@ pub struct CreateEditionRequest {
     price_minor: Option<i64>,
     /// ISO 4217 code; requires `price_minor`.
     currency: Option<String>,
+    /// Who may download its files; `buyers` when left out.
+    #[serde(default)]
+    access: EditionAccess,
     #[serde(default)]
     contributors: Vec<ContributorRequest>,
 }
@@ -189,6 +196,7 @@ async fn create_edition(
             duration_seconds: body.duration_seconds,
             price_minor: body.price_minor,
             currency: body.currency,
+            access: body.access,
         },
     };
     let edition = editions::create(&state.db, &admin, book_id, input).await?;
@@ -279,6 +287,8 @@ pub struct UpdateEditionRequest {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
     currency: Option<Option<String>>,
+    /// Who may download its files.
+    access: Option<EditionAccess>,
     /// Replaces the contributors.
     contributors: Option<Vec<ContributorRequest>>,
 }
@@ -317,6 +327,7 @@ async fn update_edition(
         duration_seconds: body.duration_seconds,
         price_minor: body.price_minor,
         currency: body.currency,
+        access: body.access,
         contributors: body.contributors.as_deref().map(pairs),
     };
     Ok(JsonResponse(

@@ -22,10 +22,13 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{detail}")]
     Conflict { field: String, detail: String },
-    #[error("request body too large")]
-    PayloadTooLarge,
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A `Range` outside the file; the answer says how large it is.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("too many requests")]
@@ -46,6 +49,9 @@ pub enum ApiError {
     /// The disk under the database is full; nothing was written.
     #[error("insufficient storage")]
     InsufficientStorage,
+    /// The file storage cannot be reached (503) or is full (507); logged with its cause.
+    #[error("file storage: {0}")]
+    FileStorage(#[source] crate::storage::StorageError),
     /// The error and its causes go to the log only; the client learns nothing of the internals.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -110,6 +116,12 @@ impl Failure {
 }
 
 impl ApiError {
+    /// Storage trouble met in the API itself (staging an upload, opening a download), meant as
+    /// the services mean it.
+    pub fn from_storage(err: crate::storage::StorageError) -> Self {
+        ServiceError::from(err).into()
+    }
+
     /// A fault of folio's own, said in words; logged, never shown.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::Internal(message.into().into())
@@ -123,14 +135,19 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+            Self::FileStorage(crate::storage::StorageError::Full(_)) => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
+            Self::FileStorage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,14 +161,17 @@ impl ApiError {
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict { .. } => "conflict",
-            Self::PayloadTooLarge => "payload-too-large",
-            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             Self::Validation(_) => "validation-error",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) | Self::Busy { .. } | Self::DatabaseUnavailable(_) => {
                 "service-unavailable"
             }
             Self::InsufficientStorage => "insufficient-storage",
+            Self::FileStorage(crate::storage::StorageError::Full(_)) => "insufficient-storage",
+            Self::FileStorage(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -170,10 +190,10 @@ impl ApiError {
                 format!("Too many requests; retry after {retry_after_secs} seconds."),
                 vec![],
             ),
-            Self::PayloadTooLarge => ("The request body is too large.".to_string(), vec![]),
-            Self::UnsupportedMediaType => {
-                ("Send the body as application/json.".to_string(), vec![])
-            }
+            Self::RangeNotSatisfiable { size } => (
+                format!("The range is outside the file, which is {size} bytes."),
+                vec![],
+            ),
             Self::MethodNotAllowed => {
                 ("This path does not accept that method.".to_string(), vec![])
             }
@@ -187,6 +207,16 @@ impl ApiError {
                     .to_string(),
                 vec![],
             ),
+            Self::FileStorage(crate::storage::StorageError::Full(_)) => (
+                "The file storage is full, so nothing was stored. Try again once the operator \
+                 has freed space."
+                    .to_string(),
+                vec![],
+            ),
+            Self::FileStorage(_) => (
+                "The file storage is unavailable; try again shortly.".to_string(),
+                vec![],
+            ),
             Self::Internal(_) => (
                 "An unexpected error occurred. The server log has the details under this \
                  response's x-request-id."
@@ -198,6 +228,8 @@ impl ApiError {
             | Self::Forbidden(d)
             | Self::NotFound(d)
             | Self::Unavailable(d)
+            | Self::PayloadTooLarge(d)
+            | Self::UnsupportedMediaType(d)
             | Self::Busy { detail: d, .. } => (d.clone(), vec![]),
         };
         Problem {
@@ -217,6 +249,7 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable(Some(cause)) => {
                 Some(Failure::of(tracing::Level::WARN, cause.as_ref()))
             }
+            Self::FileStorage(cause) => Some(Failure::of(tracing::Level::WARN, cause)),
             Self::Unavailable(_) | Self::DatabaseUnavailable(None) => {
                 Some(Failure::of(tracing::Level::WARN, &self))
             }
@@ -233,12 +266,20 @@ impl IntoResponse for ApiError {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::Unavailable(_) | Self::DatabaseUnavailable(_) => Some(5),
+            Self::FileStorage(crate::storage::StorageError::Full(_)) => Some(60),
+            Self::FileStorage(_) => Some(5),
             // A full disk is freed by a person, not in seconds.
             Self::InsufficientStorage => Some(60),
             _ => None,
         };
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Self::RangeNotSatisfiable { size } = &self {
+            headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).expect("digits are a header"),
+            );
         }
         if matches!(self, Self::Unauthorized(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -282,6 +323,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(cause) => Self::DatabaseUnavailable(Some(Box::new(cause))),
             // Logged once per episode where it is noticed (`db::error`), not per request.
             ServiceError::StorageFull(_) => Self::InsufficientStorage,
+            ServiceError::FileStorage(cause) => Self::FileStorage(cause),
             internal @ ServiceError::Internal { .. } => Self::Internal(Box::new(internal)),
         }
     }

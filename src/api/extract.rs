@@ -23,7 +23,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if !has_content_type(request.headers(), "application/json") {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(
+                "Send the body as application/json.".into(),
+            ));
         }
         let bytes = read_body(request, state).await?;
         parse_json(&bytes).map(Self)
@@ -44,7 +46,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrForm<T> {
         } else if has_content_type(&headers, "application/x-www-form-urlencoded") {
             parse_form(&read_body(request, state).await?).map(Self)
         } else {
-            Err(ApiError::UnsupportedMediaType)
+            Err(ApiError::UnsupportedMediaType(
+                "Send the body as application/json.".into(),
+            ))
         }
     }
 }
@@ -104,7 +108,7 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
         .await
         .map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
+                ApiError::PayloadTooLarge("The request body is too large.".into())
             } else {
                 ApiError::BadRequest(format!(
                     "The body could not be read: {}",

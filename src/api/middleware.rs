@@ -142,6 +142,16 @@ async fn with_timeout(
     request: Request<Body>,
     next: axum::middleware::Next,
 ) -> Response<Body> {
+    // An upload runs as long as its client takes to send it; its parts are written to disk as
+    // they come, so it holds no more memory for being slow.
+    let uploading = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|route| route.as_str() == super::files::UPLOAD_ROUTE)
+        && request.method() == axum::http::Method::POST;
+    if uploading {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Unavailable(format!(

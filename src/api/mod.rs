@@ -6,10 +6,12 @@ mod authors;
 mod books;
 mod categories;
 mod comments;
+mod covers;
 pub mod docs;
 mod editions;
 mod error;
 pub mod extract;
+mod files;
 mod health;
 mod json;
 mod me;
@@ -31,25 +33,29 @@ use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::service::auth::AuthService;
 use crate::service::referrals::ClickLimits;
+use crate::storage::Storage;
 pub use error::{ApiError, DatabaseUnavailable, FieldError, PROBLEM_JSON, Problem};
 
-/// What every handler can reach: settings, the database, sign-in. Cloned per request (cheap).
+/// What every handler can reach: settings, the database, the file storage, sign-in. Cloned
+/// per request (cheap).
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
+    pub storage: Storage,
     pub auth: Arc<AuthService>,
     pub referral_clicks: Arc<ClickLimits>,
 }
 
 impl AppState {
     /// Builds the state; loads (or on a first start, creates) the token signing key.
-    pub async fn new(settings: Settings, db: Database) -> Result<Self, DbError> {
+    pub async fn new(settings: Settings, db: Database, storage: Storage) -> Result<Self, DbError> {
         let auth =
             AuthService::new(db.clone(), settings.secret_key.as_ref(), &settings.auth).await?;
         Ok(Self {
             settings: Arc::new(settings),
             db,
+            storage,
             auth: Arc::new(auth),
             referral_clicks: Arc::default(),
         })
@@ -66,6 +72,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(categories::router())
         .merge(books::router())
         .merge(editions::router())
+        .merge(files::router())
+        .merge(covers::router())
         .merge(comments::router())
         .merge(reading::router())
         .merge(store::router());

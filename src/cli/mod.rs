@@ -5,6 +5,7 @@ mod export;
 mod import;
 mod seed;
 mod serve;
+mod storage;
 mod user;
 
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ pub enum Command {
     Export(export::ExportCommand),
     /// Build a large catalog from real rows repeated, for benchmarks
     Seed(seed::SeedArgs),
+    /// Check the file storage and remove objects nothing names
+    #[command(subcommand)]
+    Storage(storage::StorageCommand),
 }
 
 /// An error a command reports to the user; `main` prints it and exits with its code.
@@ -92,7 +96,31 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), CommandError> {
         Command::Import(command) => import::run(command, &settings).await,
         Command::Export(command) => export::run(command, &settings).await,
         Command::Seed(args) => seed::run(args, &settings).await,
+        Command::Storage(command) => storage::run(command, &settings).await,
     }
+}
+
+/// Opens the file storage, or explains which could not be opened (secrets redacted).
+fn open_storage(settings: &Settings) -> Result<crate::storage::Storage, CommandError> {
+    crate::storage::Storage::open(&settings.storage).map_err(|e| {
+        CommandError::failed(format!(
+            "cannot open the file storage {} (FOLIO_STORAGE_URL): {}",
+            settings.storage.url,
+            chain(&e)
+        ))
+    })
+}
+
+/// An error and its causes, one after another: what a command prints.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 /// Connects, or explains which database could not be reached (password redacted).

@@ -24,6 +24,7 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         let applied = schema::init(&db).await?;
         tracing::info!(count = applied.len(), "applied pending migrations");
     }
+    let storage = super::open_storage(&settings)?;
     let listener = TcpListener::bind(settings.bind).await.map_err(|e| {
         CommandError::failed(format!(
             "cannot listen on {} (FOLIO_BIND): {e}",
@@ -36,10 +37,11 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
     tracing::info!(
         %address,
         database = %settings.database_url,
+        storage = %storage.describe(),
         "folio {} serving",
         env!("CARGO_PKG_VERSION")
     );
-    let state = AppState::new(settings, db.clone()).await?;
+    let state = AppState::new(settings, db.clone(), storage).await?;
     db.trim_when_idle();
     let result = server::serve(listener, state, server::shutdown_signal()).await;
     db.close().await;

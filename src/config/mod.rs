@@ -3,6 +3,7 @@
 
 mod database_url;
 mod secret;
+mod storage_url;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 pub use database_url::DatabaseUrl;
 pub use secret::Secret;
+pub use storage_url::{S3Location, StorageSettings, StorageUrl};
 
 /// Everything folio reads from its environment.
 #[derive(Clone, Debug)]
@@ -28,6 +30,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: RequestLimits,
     pub connections: ConnectionLimits,
+    pub storage: StorageSettings,
 }
 
 /// Token lifetimes and the abuse limits on signing in and registering.
@@ -112,6 +115,7 @@ impl Settings {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
         let database_url = database_url(&get)?;
+        let storage = StorageSettings::from_settings(&get, &database_url)?;
         let bind = get("FOLIO_BIND")
             .unwrap_or_else(|| DEFAULT_BIND.to_string())
             .trim()
@@ -194,6 +198,7 @@ impl Settings {
                     as usize,
                 header_read_timeout: seconds(&get, "FOLIO_HEADER_TIMEOUT_SECS", 10, 1..=3600)?,
             },
+            storage,
         })
     }
 }

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use super::enums::EditionFormat;
+use super::enums::{EditionAccess, EditionFormat};
 
 /// A concrete format of a book that the store lists and sells.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -25,6 +25,8 @@ pub struct Model {
     pub currency: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Who may fetch its files.
+    pub access: EditionAccess,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

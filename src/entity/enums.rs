@@ -3,6 +3,36 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Who may fetch an edition's files (admins always may).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum EditionAccess {
+    /// Anyone, signed in or not: public-domain works.
+    #[sea_orm(string_value = "public")]
+    Public,
+    /// Any signed-in account.
+    #[sea_orm(string_value = "members")]
+    Members,
+    /// Accounts with a paid purchase of the edition, until it is refunded.
+    #[default]
+    #[sea_orm(string_value = "buyers")]
+    Buyers,
+}
+
 #[derive(
     Debug,
     Clone,

@@ -49,6 +49,7 @@ struct ExportedEdition<'a> {
     duration_seconds: Option<i64>,
     price_minor: Option<i64>,
     currency: Option<&'a str>,
+    access: crate::entity::enums::EditionAccess,
     contributors: Vec<ExportedContributor<'a>>,
 }
 
@@ -92,6 +93,7 @@ fn exported(view: &BookView) -> ExportedBook<'_> {
                     duration_seconds: ed.duration_seconds,
                     price_minor: ed.price_minor,
                     currency: ed.currency.as_deref(),
+                    access: ed.access,
                     contributors: e
                         .contributors
                         .iter()

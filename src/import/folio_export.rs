@@ -19,7 +19,7 @@ use super::{
     Row, Summary, Written, reason,
 };
 use crate::db::{Database, UnitOfWork};
-use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::entity::enums::{ContributorRole, EditionAccess, EditionFormat};
 use crate::service::catalog::batch::{self, BookParts, EditionParts};
 use crate::service::catalog::editions::{self, EditionFields};
 use crate::service::catalog::{authors, categories};
@@ -60,6 +60,9 @@ struct ExportedEdition {
     duration_seconds: Option<i64>,
     price_minor: Option<i64>,
     currency: Option<String>,
+    /// Exports from before issue 16 have none: the default, buyers.
+    #[serde(default)]
+    access: EditionAccess,
     #[serde(default)]
     contributors: Vec<ExportedContributor>,
 }
@@ -319,6 +322,7 @@ fn fields(edition: &ExportedEdition) -> EditionFields {
         duration_seconds: edition.duration_seconds,
         price_minor: edition.price_minor,
         currency: edition.currency.clone(),
+        access: edition.access,
     }
 }
 

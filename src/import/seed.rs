@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{BookRecord, CatalogWriter, EditionRecord, ImportError, Outcome, Summary};
 use crate::db::Database;
-use crate::entity::enums::EditionFormat;
+use crate::entity::enums::{EditionAccess, EditionFormat};
 use crate::service::catalog::editions::{self, EditionFields};
 use crate::service::catalog::{batch, categories};
 use crate::service::validate::Checked;
@@ -137,6 +137,7 @@ fn ebook(record: &BookRecord, price_minor: i64) -> Result<Checked<EditionFields>
         duration_seconds: None,
         price_minor: Some(price_minor),
         currency: Some("EUR".into()),
+        access: EditionAccess::default(),
     };
     Ok(editions::checked(fields)?)
 }

@@ -41,6 +41,11 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0005_one_open_purchase.sql"),
                 postgres: include_str!("sql/0005_one_open_purchase.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0006_files",
+                sqlite: include_str!("sql/0006_files.sql"),
+                postgres: include_str!("sql/0006_files.sql"),
+            }),
         ]
     }
 }
@@ -104,6 +109,8 @@ pub const TABLES: &[&str] = &[
     "payment_event",
     "purchase",
     "note",
+    "edition_file",
+    "book_cover",
     "progress",
     "comment",
     "referral_link",

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use super::edition_view::{self, ContributorRef, EditionView, by_key};
 use super::{PerBackend, in_list, numbered};
 use crate::db::{DbError, Read};
-use crate::entity::enums::EditionFormat;
+use crate::entity::enums::{EditionAccess, EditionFormat};
 use crate::entity::{book, edition};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -34,12 +34,21 @@ pub struct CategoryRef {
     pub slug: String,
 }
 
+/// A book's cover: the SHA-256 of the original and of its two thumbnails.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CoverRef {
+    pub sha256: String,
+    pub thumb: String,
+    pub medium: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookView {
     pub book: book::Model,
     pub authors: Vec<AuthorRef>,
     pub categories: Vec<CategoryRef>,
     pub editions: Vec<EditionView>,
+    pub cover: Option<CoverRef>,
 }
 
 /// The books with their authors (in credit order), categories (by name) and editions (by id,
@@ -69,6 +78,7 @@ struct BookParts {
     authors: String,
     categories: String,
     editions: String,
+    cover: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +97,7 @@ struct EditionJson {
     currency: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    access: EditionAccess,
     contributors: Vec<ContributorRef>,
 }
 
@@ -108,6 +119,7 @@ impl From<EditionJson> for EditionView {
                 currency: e.currency,
                 created_at: e.created_at,
                 updated_at: e.updated_at,
+                access: e.access,
             },
             contributors: e.contributors,
         }
@@ -147,6 +159,7 @@ fn parts_statement(backend: DbBackend, placeholders: &str) -> String {
              'release_date', e.release_date, 'language', e.language, 'pages', e.pages, \
              'duration_seconds', e.duration_seconds, 'price_minor', e.price_minor, \
              'currency', e.currency, 'created_at', e.created_at, 'updated_at', e.updated_at, \
+             'access', e.access, \
              'contributors', {open}SELECT {contributors} FROM edition_contributor ec \
                JOIN author ca ON ca.id = ec.author_id WHERE ec.edition_id = e.id{close}",
             open = nested.0,
@@ -160,13 +173,24 @@ fn parts_statement(backend: DbBackend, placeholders: &str) -> String {
         "'id', c.id, 'name', c.name, 'slug', c.slug",
         "c.name",
     );
+    let cover = match backend {
+        DbBackend::Postgres => {
+            "json_build_object('sha256', cv.sha256, 'thumb', \
+                                cv.thumb_sha256, 'medium', cv.medium_sha256)"
+        }
+        _ => {
+            "json_object('sha256', cv.sha256, 'thumb', cv.thumb_sha256, \
+              'medium', cv.medium_sha256)"
+        }
+    };
     format!(
         "SELECT b.id AS book_id, \
            (SELECT {authors} FROM book_author ba JOIN author a ON a.id = ba.author_id \
              WHERE ba.book_id = b.id){text} AS authors, \
            (SELECT {categories} FROM book_category bc JOIN category c ON c.id = bc.category_id \
              WHERE bc.book_id = b.id){text} AS categories, \
-           (SELECT {editions} FROM edition e WHERE e.book_id = b.id){text} AS editions \
+           (SELECT {editions} FROM edition e WHERE e.book_id = b.id){text} AS editions, \
+           (SELECT {cover} FROM book_cover cv WHERE cv.book_id = b.id){text} AS cover \
          FROM book b WHERE b.id IN ({placeholders})"
     )
 }
@@ -195,6 +219,7 @@ async fn as_json(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView
                 authors: row.get(1)?,
                 categories: row.get(2)?,
                 editions: row.get(3)?,
+                cover: row.get(4)?,
             })
         })
         .await?;
@@ -209,6 +234,7 @@ async fn as_json(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView
                     authors: vec![],
                     categories: vec![],
                     editions: vec![],
+                    cover: None,
                 });
             };
             let editions: Vec<EditionJson> = parse(&part.editions)?;
@@ -216,6 +242,7 @@ async fn as_json(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView
                 authors: parse(&part.authors)?,
                 categories: parse(&part.categories)?,
                 editions: editions.into_iter().map(EditionView::from).collect(),
+                cover: part.cover.as_deref().map(parse).transpose()?,
                 book,
             })
         })
@@ -276,6 +303,24 @@ async fn as_rows(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView
     let found = read
         .statement(&editions_of_page, super::edition::decode)
         .await?;
+    let covers = read
+        .rows(
+            &format!(
+                "SELECT book_id, sha256, thumb_sha256, medium_sha256 FROM book_cover \
+                 WHERE book_id IN ({placeholders})"
+            ),
+            &values,
+            |row| {
+                let cover = CoverRef {
+                    sha256: row.get(1)?,
+                    thumb: row.get(2)?,
+                    medium: row.get(3)?,
+                };
+                Ok((row.get::<i64>(0)?, cover))
+            },
+        )
+        .await?;
+    let mut covers: HashMap<i64, CoverRef> = covers.into_iter().collect();
     let edition_ids: Vec<i64> = found.iter().map(|e| e.id).collect();
     let mut contributors = edition_view::contributors(read, &edition_ids).await?;
 
@@ -298,6 +343,7 @@ async fn as_rows(read: Read<'_>, books: Vec<book::Model>) -> Result<Vec<BookView
             authors: authors.remove(&book.id).unwrap_or_default(),
             categories: categories.remove(&book.id).unwrap_or_default(),
             editions: editions.remove(&book.id).unwrap_or_default(),
+            cover: covers.remove(&book.id),
             book,
         })
         .collect())

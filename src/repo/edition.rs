@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::Page;
 use crate::db::{DbError, Row, Unique};
-use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::entity::enums::{ContributorRole, EditionAccess, EditionFormat};
 use crate::entity::{edition, edition_contributor};
 
 /// One edition per ISBN.
@@ -27,6 +27,7 @@ pub struct EditionFields {
     pub duration_seconds: Option<i64>,
     pub price_minor: Option<i64>,
     pub currency: Option<String>,
+    pub access: EditionAccess,
 }
 
 impl From<&edition::Model> for EditionFields {
@@ -42,6 +43,7 @@ impl From<&edition::Model> for EditionFields {
             duration_seconds: e.duration_seconds,
             price_minor: e.price_minor,
             currency: e.currency.clone(),
+            access: e.access,
         }
     }
 }
@@ -57,6 +59,7 @@ fn apply(active: &mut edition::ActiveModel, fields: EditionFields) {
     active.duration_seconds = Set(fields.duration_seconds);
     active.price_minor = Set(fields.price_minor);
     active.currency = Set(fields.currency);
+    active.access = Set(fields.access);
 }
 
 /// A new edition's row, not yet written; its id is the database's to give unless set.
@@ -248,5 +251,6 @@ pub fn decode(row: &Row<'_>) -> Result<edition::Model, DbError> {
         currency: row.get(11)?,
         created_at: row.get(12)?,
         updated_at: row.get(13)?,
+        access: row.stored(14)?,
     })
 }

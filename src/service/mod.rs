@@ -6,6 +6,8 @@ pub mod api_keys;
 pub mod auth;
 pub mod catalog;
 pub mod comments;
+pub mod covers;
+pub mod files;
 pub mod notes;
 pub mod payments;
 pub mod progress;
@@ -66,6 +68,9 @@ pub enum ServiceError {
     /// The disk under the database is full; nothing was written.
     #[error(transparent)]
     StorageFull(DbError),
+    /// The file storage cannot be reached or is full; nothing was stored.
+    #[error(transparent)]
+    FileStorage(crate::storage::StorageError),
     /// A fault of folio's own (a failed query, a hashing failure, a broken invariant): logged
     /// with its causes, never shown.
     #[error("{message}")]

@@ -269,6 +269,7 @@ mod tests {
             currency: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            access: Default::default(),
         }
     }
 

@@ -625,6 +625,7 @@ async fn an_exported_catalog_imports_into_an_empty_database_unchanged(backend: B
             duration_seconds: (format == EditionFormat::Audiobook).then_some(36_000),
             price_minor: price,
             currency: price.map(|_| "EUR".to_string()),
+            access: Default::default(),
         };
         folio::repo::edition::insert(
             &*tx,

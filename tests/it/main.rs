@@ -18,6 +18,7 @@ mod cli;
 mod constraints;
 mod disk_full;
 mod error_logging;
+mod files;
 mod http_frame;
 mod import;
 mod import_exports;

@@ -75,6 +75,7 @@ async fn seed(t: &TestDb) -> Vec<i64> {
                     duration_seconds: Some(86_399),
                     price_minor: Some(1299),
                     currency: Some("EUR".into()),
+                    access: Default::default(),
                 },
                 narrator.id,
             )

@@ -4,7 +4,7 @@
 use folio::config::Secret;
 use folio::service::payments::sign;
 use hmac::{KeyInit, Mac};
-use reqwest::{Method as M, Response};
+use reqwest::Method as M;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -12,6 +12,7 @@ use crate::backend_tests;
 use crate::support::api::{
     Api, PASSWORD, assert_unauthorized, expect, fields, id, items, problem, refused,
 };
+use crate::support::shop::{SECRET, SECRET_VAR, bought, buy, deliver, event, now, settle, webhook};
 use crate::support::user::{N, User, admin, ids, new_book, new_edition, pick, signed_in, user};
 use crate::support::{Backend, TestServer};
 
@@ -35,12 +36,10 @@ backend_tests!(
     parallel_duplicate_deliveries_apply_once,
 );
 
-const SECRET: &str = "whsec_test";
-
 /// A server with the webhook secret, and a book with two priced editions and an unpriced one:
 /// `(api, book, [ebook at 12.99 EUR, audiobook at 24.99 EUR, print without a price])`.
 async fn shop(backend: &Backend) -> (Api, i64, [i64; 3]) {
-    let api = Api::start_with(backend, &[("FOLIO_PAYMENT_WEBHOOK_SECRET", SECRET)]).await;
+    let api = Api::start_with(backend, &[SECRET_VAR]).await;
     let admin = admin(&api).await;
     let book = new_book(&admin, "The Name of the Rose").await;
     let mut editions = [0; 3];
@@ -52,65 +51,6 @@ async fn shop(backend: &Backend) -> (Api, i64, [i64; 3]) {
         *edition = new_edition(&admin, book, body).await;
     }
     (api, book, editions)
-}
-
-/// `POST /purchases` with this `Idempotency-Key` (or none).
-async fn buy(user: &User<'_>, key: Option<&str>, edition: i64) -> Response {
-    let server = &user.api.server;
-    let mut request = server.client.post(server.url("/api/v1/purchases"));
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let request = request.bearer_auth(&user.token);
-    let body = json!({"edition_id": edition});
-    request.json(&body).send().await.unwrap()
-}
-
-async fn bought(user: &User<'_>, key: &str, edition: i64) -> Value {
-    expect(buy(user, Some(key), edition).await, 201).await
-}
-
-/// The provider's event about `purchase`, with its amount and currency.
-fn event(purchase: &Value, status: &str, event_id: &str) -> Value {
-    json!({
-        "event_id": event_id, "purchase_id": purchase["id"], "status": status,
-        "provider_ref": format!("pi_{event_id}"),
-        "amount_minor": purchase["amount_minor"], "currency": purchase["currency"],
-    })
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// Raw bytes to the webhook with this `Folio-Signature`, and no bearer token.
-async fn deliver(server: &TestServer, body: &[u8], signature: Option<&str>) -> Response {
-    let url = server.url("/api/v1/payments/webhook");
-    let mut request = server.client.post(url).body(body.to_vec());
-    if let Some(signature) = signature {
-        request = request.header("Folio-Signature", signature);
-    }
-    let request = request.header("content-type", "application/json");
-    request.send().await.unwrap()
-}
-
-/// The event, signed now by folio's own helper.
-async fn webhook(api: &Api, event: &Value) -> Response {
-    let body = serde_json::to_vec(event).unwrap();
-    let signature = sign(&Secret::new(SECRET), &body, now());
-    deliver(&api.server, &body, Some(&signature)).await
-}
-
-/// Applies an event to `purchase`; the purchase the receipt shows.
-async fn settle(api: &Api, purchase: &Value, status: &str, event_id: &str) -> Value {
-    let receipt = webhook(api, &event(purchase, status, event_id)).await;
-    let receipt = expect(receipt, 200).await;
-    let keys = ["received", "duplicate"];
-    assert_eq!(pick(&receipt, &keys), json!([true, false]));
-    let moved = receipt["purchase"].clone();
-    assert_eq!(moved["id"], purchase["id"]);
-    assert_eq!(moved["status"], status);
-    moved
 }
 
 /// The user's purchase with this id, as `/me/purchases` shows it.

@@ -11,7 +11,7 @@ use sea_orm::Set;
 
 use super::categories::NewCategory;
 use crate::db::{Database, DbError, UnitOfWork};
-use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::entity::enums::{ContributorRole, EditionAccess, EditionFormat};
 use crate::repo;
 use crate::repo::book::BookFields;
 use crate::repo::bulk::{BookTitle, KnownEdition};
@@ -85,6 +85,7 @@ pub fn check(record: BookRecord) -> ServiceResult<Checked<BookRecord>> {
                 duration_seconds: None,
                 price_minor: None,
                 currency: None,
+                access: EditionAccess::default(),
             };
             let checked = super::editions::check_fields(&mut fields);
             collect(&mut errors, "edition.", checked)?;
@@ -317,6 +318,7 @@ pub async fn add(unit: &UnitOfWork, rows: &NewRows<'_>) -> Result<Ids, DbError> 
             duration_seconds: None,
             price_minor: None,
             currency: None,
+            access: EditionAccess::default(),
         };
         let mut row = repo::edition::new_row(ids.book(new.book), fields, now);
         row.id = Set(*id);

@@ -3,7 +3,7 @@
 use sea_orm::ConnectionTrait;
 
 use crate::db::{Database, Read};
-use crate::entity::enums::{ContributorRole, EditionFormat};
+use crate::entity::enums::{ContributorRole, EditionAccess, EditionFormat};
 pub use crate::repo::edition::{EditionFields, EditionFilter};
 use crate::repo::edition_view;
 pub use crate::repo::edition_view::EditionView;
@@ -33,6 +33,7 @@ pub struct EditionPatch {
     pub duration_seconds: Option<Option<i64>>,
     pub price_minor: Option<Option<i64>>,
     pub currency: Option<Option<String>>,
+    pub access: Option<EditionAccess>,
     pub contributors: Option<Vec<(i64, ContributorRole)>>,
 }
 
@@ -233,6 +234,7 @@ pub async fn update(
                 duration_seconds: patch.duration_seconds.unwrap_or(current.duration_seconds),
                 price_minor: patch.price_minor.unwrap_or(current.price_minor),
                 currency: patch.currency.unwrap_or(current.currency),
+                access: patch.access.unwrap_or(current.access),
             };
             check_fields(&mut fields)?;
             repo::edition::update(&**tx, existing, fields)

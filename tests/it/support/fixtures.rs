@@ -94,6 +94,7 @@ pub fn bare_edition(format: EditionFormat, price: Option<i64>) -> EditionFields 
         duration_seconds: None,
         price_minor: price,
         currency: price.map(|_| "EUR".into()),
+        access: Default::default(),
     }
 }
 

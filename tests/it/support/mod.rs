@@ -1,10 +1,12 @@
 //! Test support: fresh databases per test, a server on port 0, row fixtures.
 
 pub mod api;
+pub mod books;
 pub mod fixtures;
 pub mod process;
 pub mod relay;
 mod server;
+pub mod shop;
 pub mod user;
 
 use folio::config::{DatabaseUrl, Settings};
@@ -90,6 +92,8 @@ pub struct TestDb {
     pub db: Database,
     pub url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
+    /// The test's file storage (`FOLIO_STORAGE_URL`), on every backend.
+    pub files: tempfile::TempDir,
     postgres: Option<(Url, String)>,
 }
 
@@ -110,6 +114,7 @@ impl TestDb {
             db,
             url,
             _dir: None,
+            files: tempfile::tempdir().expect("temp dir"),
             postgres: None,
         }
     }
@@ -128,6 +133,7 @@ impl TestDb {
                     db,
                     url,
                     _dir: Some(dir),
+                    files: tempfile::tempdir().expect("temp dir"),
                     postgres: None,
                 }
             }
@@ -149,6 +155,7 @@ impl TestDb {
                     db,
                     url,
                     _dir: None,
+                    files: tempfile::tempdir().expect("temp dir"),
                     postgres: Some((admin_url.clone(), name)),
                 }
             }
@@ -163,13 +170,15 @@ impl TestDb {
     /// Settings pointing at this database, with some variables set (`FOLIO_LOGIN_MAX_FAILURES`…).
     pub fn settings_with(&self, vars: &[(&str, &str)]) -> Settings {
         let url = self.url_string();
+        let files = self.files.path().display().to_string();
         Settings::from_lookup(|name| {
-            if name == "DATABASE_URL" {
-                return Some(url.clone());
+            let given = vars.iter().find(|(key, _)| *key == name);
+            match (name, given) {
+                (_, Some((_, value))) => Some(value.to_string()),
+                ("DATABASE_URL", None) => Some(url.clone()),
+                ("FOLIO_STORAGE_URL", None) => Some(files.clone()),
+                _ => None,
             }
-            vars.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
         })
         .expect("test settings are valid")
     }

@@ -22,7 +22,10 @@ impl TestServer {
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(settings, db).await.expect("state builds");
+        let storage = folio::storage::Storage::open(&settings.storage).expect("storage opens");
+        let state = AppState::new(settings, db, storage)
+            .await
+            .expect("state builds");
         let task = tokio::spawn(folio::server::serve(listener, state, async move {
             let _ = stopped.await;
         }));
