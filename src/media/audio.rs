@@ -66,13 +66,13 @@ pub fn read(path: &Path, format: Format) -> Result<Metadata, MediaError> {
     // set them on every call rather than once.
     apply_global_options(GlobalOptions::new().allocation_limit(LOFTY_ALLOCATION_LIMIT));
     let parsed = match format {
-        Format::Mp3 => read_mp3(&mut reader)?,
+        Format::Mp3 => read_mp3(&mut reader, length)?,
         Format::Mp4Audio => read_mp4(&mut reader, length)?,
         Format::Ogg => read_ogg(&mut reader)?,
         Format::Flac => read_flac(&mut reader)?,
         _ => return Err(MediaError::damaged(format, "is not an audio format")),
     };
-    metadata(format, &parsed)
+    metadata(format, parsed)
 }
 
 /// What a format's reader hands on: lofty's format-neutral view, and the chapters read from
@@ -84,8 +84,8 @@ struct Parsed {
 
 type Reader = BufReader<File>;
 
-fn read_mp3(reader: &mut Reader) -> Result<Parsed, MediaError> {
-    check_mp3_frames(reader)?;
+fn read_mp3(reader: &mut Reader, length: u64) -> Result<Parsed, MediaError> {
+    check_mp3_frames(reader, length)?;
     let file: MpegFile = parse(reader, Format::Mp3)?;
     let chapters = file.id3v2().map(id3_chapters).unwrap_or_default();
     Ok(Parsed {
@@ -139,11 +139,10 @@ fn read_flac(reader: &mut Reader) -> Result<Parsed, MediaError> {
 /// Parses the file with lofty. When a tag is too large for the allocation limit, tries again
 /// without cover art, then without tags: an oversized tag does not make the audio unplayable.
 fn parse<F: AudioFile>(reader: &mut Reader, format: Format) -> Result<F, MediaError> {
-    let full = ParseOptions::new()
-        .parsing_mode(ParsingMode::BestAttempt)
-        .read_properties(true);
     let attempts = [
-        full,
+        // Best-attempt parsing (the default) skips a malformed tag item rather than
+        // refusing the file over it.
+        ParseOptions::new().parsing_mode(ParsingMode::BestAttempt),
         ParseOptions::new().read_cover_art(false),
         ParseOptions::new().read_cover_art(false).read_tags(false),
     ];
@@ -190,15 +189,16 @@ fn unreadable(format: Format, error: &(dyn StdError + 'static)) -> MediaError {
     MediaError::damaged(format, reason)
 }
 
-fn metadata(format: Format, parsed: &Parsed) -> Result<Metadata, MediaError> {
-    let duration = parsed.file.properties().duration().as_secs_f64();
+fn metadata(format: Format, parsed: Parsed) -> Result<Metadata, MediaError> {
+    let Parsed { file, chapters } = parsed;
+    let duration = file.properties().duration().as_secs_f64();
     if !duration.is_finite() || duration <= 0.0 {
         return Err(MediaError::damaged(
             format,
             "has no playing time (its duration reads as zero)",
         ));
     }
-    let tags = tags_in_order(&parsed.file);
+    let tags = tags_in_order(&file);
     Ok(Metadata {
         title: text(&tags, &[ItemKey::TrackTitle]),
         creators: creators(&tags),
@@ -218,7 +218,7 @@ fn metadata(format: Format, parsed: &Parsed) -> Result<Metadata, MediaError> {
         album: text(&tags, &[ItemKey::AlbumTitle]),
         track_number: tags.iter().find_map(|t| t.track()),
         disc_number: tags.iter().find_map(|t| t.disk()),
-        chapters: parsed.chapters.clone(),
+        chapters,
         cover: cover(&tags),
         ..Metadata::default()
     })
@@ -346,8 +346,14 @@ fn id3_chapters(tag: &Id3v2Tag) -> Vec<Chapter> {
 
 /// Confirms that MPEG audio layer III frames start right after the file's ID3v2 tags (give
 /// or take [`MAX_MP3_JUNK_BYTES`]) and follow one another.
-fn check_mp3_frames(reader: &mut Reader) -> Result<(), MediaError> {
+fn check_mp3_frames(reader: &mut Reader, length: u64) -> Result<(), MediaError> {
     let audio_start = skip_id3v2_tags(reader)?;
+    if audio_start > length {
+        return Err(MediaError::damaged(
+            Format::Mp3,
+            "is cut short: its ID3 tag runs past the end of the file",
+        ));
+    }
     reader.seek(SeekFrom::Start(audio_start))?;
     let window_len = MAX_MP3_JUNK_BYTES + MP3_FRAMES_TO_CHAIN * MAX_MP3_FRAME_BYTES;
     let mut window = Vec::with_capacity(window_len);
@@ -486,6 +492,13 @@ fn check_mp4_boxes(reader: &mut Reader, length: u64) -> Result<(), MediaError> {
         }
         reader.seek(SeekFrom::Start(offset))?;
         let (kind, size) = read_box_header(reader, length - offset)?;
+        // Every M4A/M4B starts with its file type box; without it the rest is not MP4, and
+        // the messages below would only describe noise.
+        if offset == 0 && &kind != b"ftyp" {
+            return Err(damaged(
+                "does not start with an MP4 file type (`ftyp`) box".to_owned(),
+            ));
+        }
         let end = offset.checked_add(size).filter(|end| *end <= length);
         let Some(end) = end else {
             return Err(damaged(format!(
@@ -896,6 +909,18 @@ mod tests {
     }
 
     #[test]
+    fn an_mp3_cut_inside_its_tag_is_damaged() {
+        // track1.mp3's ID3 tag holds the cover, so its first 5,000 bytes are all tag.
+        let bytes = std::fs::read(fixture("track1.mp3")).unwrap();
+        let cut = Scratch::new("cut-tag.mp3", &bytes[..5_000]);
+        let reason = assert_damaged(read(&cut.0, Format::Mp3), Format::Mp3);
+        assert_eq!(
+            reason,
+            "is cut short: its ID3 tag runs past the end of the file"
+        );
+    }
+
+    #[test]
     fn an_mp4_without_audio_is_damaged() {
         let reason = assert_damaged(
             read(&fixture("video-only.mp4"), Format::Mp4Audio),
@@ -909,10 +934,11 @@ mod tests {
         assert_damaged(read(&fixture("tone.flac"), Format::Mp3), Format::Mp3);
         assert_damaged(read(&fixture("track1.mp3"), Format::Ogg), Format::Ogg);
         assert_damaged(read(&fixture("tone.opus"), Format::Flac), Format::Flac);
-        assert_damaged(
+        let reason = assert_damaged(
             read(&fixture("tone.ogg"), Format::Mp4Audio),
             Format::Mp4Audio,
         );
+        assert_eq!(reason, "does not start with an MP4 file type (`ftyp`) box");
     }
 
     #[test]
@@ -938,6 +964,26 @@ mod tests {
                 let _ = read(&cut.0, format);
             }
         }
+    }
+
+    fn picture(bytes: Vec<u8>, kind: PictureType) -> lofty::picture::Picture {
+        lofty::picture::Picture::unchecked(bytes)
+            .pic_type(kind)
+            .build()
+    }
+
+    #[test]
+    fn the_front_cover_is_preferred_and_oversized_pictures_are_left_out() {
+        let mut tag = Tag::new(lofty::tag::TagType::Id3v2);
+        tag.push_picture(picture(vec![1], PictureType::Other));
+        tag.push_picture(picture(vec![2], PictureType::CoverFront));
+        assert_eq!(cover(&[&tag]).map(|p| p.bytes), Some(vec![2]));
+
+        let mut tag = Tag::new(lofty::tag::TagType::Id3v2);
+        let too_big = vec![0; usize::try_from(MAX_PICTURE_BYTES).unwrap() + 1];
+        tag.push_picture(picture(too_big, PictureType::CoverFront));
+        tag.push_picture(picture(vec![3], PictureType::Other));
+        assert_eq!(cover(&[&tag]).map(|p| p.bytes), Some(vec![3]));
     }
 
     #[test]
