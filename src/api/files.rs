@@ -30,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::disable())
         .routes(routes!(delete_file))
         .routes(routes!(file_content))
+        .routes(routes!(edition_metadata))
+        .routes(routes!(audiobook_manifest))
 }
 
 /// The route whose requests may run past the request timeout: an upload lasts as long as the
@@ -85,6 +87,15 @@ pub struct UploadForm {
     file: Vec<Vec<u8>>,
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// Fill what the edition and its book lack (pages, playing time, ISBN, language,
+    /// publisher, release date, description) from what the files say; nothing set is
+    /// overwritten.
+    apply: Option<bool>,
+}
+
 /// An edition's files
 #[utoipa::path(
     get, path = "/editions/{id}/files", tag = "files",
@@ -111,7 +122,7 @@ async fn list_files(
 /// print and vinyl editions take none. Nothing is stored unless every file is taken.
 #[utoipa::path(
     post, path = "/editions/{id}/files", tag = "files",
-    params(("id" = i64, Path, description = "Edition id")),
+    params(("id" = i64, Path, description = "Edition id"), UploadParams),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "The files added", body = Vec<FileResponse>),
@@ -132,6 +143,7 @@ async fn upload_files(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiPath(edition_id): ApiPath<i64>,
+    Query(params): Query<UploadParams>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, JsonResponse<Vec<FileResponse>>), ApiError> {
     let mut multipart = multipart.map_err(|_| {
@@ -155,22 +167,64 @@ async fn upload_files(
             .await
             .map_err(ApiError::from_storage)?;
         while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-            staging.write(&chunk).await.map_err(|e| match e {
-                StagingError::TooLarge { limit } => ApiError::PayloadTooLarge(format!(
-                    "The upload is larger than the {limit} bytes allowed (FOLIO_MAX_UPLOAD_BYTES)."
-                )),
-                StagingError::Storage(e) => ApiError::from_storage(e),
-            })?;
+            match staging.write(&chunk).await {
+                Ok(()) => {}
+                Err(StagingError::TooLarge { .. }) => {
+                    let mut budget = DRAIN_BYTES;
+                    while let Ok(Some(chunk)) = field.chunk().await {
+                        budget = budget.saturating_sub(chunk.len());
+                        if budget == 0 {
+                            break;
+                        }
+                    }
+                    drop(field);
+                    drain(&mut multipart, budget).await;
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "The upload is larger than the {} bytes allowed \
+                         (FOLIO_MAX_UPLOAD_BYTES); nothing was stored.",
+                        state.storage.max_upload_bytes()
+                    )));
+                }
+                Err(StagingError::Storage(e)) => return Err(ApiError::from_storage(e)),
+            }
         }
         let staged = staging.finish().await.map_err(ApiError::from_storage)?;
         remaining -= staged.size();
         uploads.push(Upload { name, staged });
     }
-    let added = files::add(&state.db, &state.storage, &admin, edition_id, uploads).await?;
+    let added = files::add(
+        &state.db,
+        &state.storage,
+        &admin,
+        edition_id,
+        uploads,
+        params.apply.unwrap_or(false),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(added.into_iter().map(Into::into).collect()),
     ))
+}
+
+/// How much of a refused upload is read and dropped, so that a client that sent a little too
+/// much reads the 413 instead of a connection closed under it. Past it the connection is
+/// closed anyway: the limit is not a suggestion.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads and drops the parts left of a refused upload, up to `budget` bytes.
+async fn drain(multipart: &mut Multipart, mut budget: usize) {
+    while budget > 0 {
+        let Ok(Some(mut field)) = multipart.next_field().await else {
+            return;
+        };
+        while let Ok(Some(chunk)) = field.chunk().await {
+            budget = budget.saturating_sub(chunk.len());
+            if budget == 0 {
+                return;
+            }
+        }
+    }
 }
 
 fn unreadable(e: MultipartError) -> ApiError {
@@ -300,4 +354,170 @@ async fn file_content(
         )
     };
     Ok(response.body(body).expect("a valid response"))
+}
+
+/// What was read from one file.
+#[derive(Serialize, ToSchema)]
+pub struct FileMetadataResponse {
+    file: FileResponse,
+    #[schema(value_type = Object)]
+    metadata: files::FileMetadata,
+}
+
+/// What an edition's files say about themselves
+///
+/// For each file, in order: title, creators with roles, language, ISBN (the first valid
+/// one), publisher, date, description, page count, audio tags, chapters (audio) and table of
+/// contents (EPUB), and whether it holds cover art.
+#[utoipa::path(
+    get, path = "/editions/{id}/metadata", tag = "files",
+    params(("id" = i64, Path, description = "Edition id")),
+    responses(
+        (status = 200, description = "Each file with what was read from it", body = Vec<FileMetadataResponse>),
+        (status = 404, description = "No such edition", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn edition_metadata(
+    State(state): State<AppState>,
+    ApiPath(edition_id): ApiPath<i64>,
+) -> Result<JsonResponse<Vec<FileMetadataResponse>>, ApiError> {
+    let read = files::metadata(&state.db, edition_id).await?;
+    Ok(JsonResponse(
+        read.into_iter()
+            .map(|(file, metadata)| FileMetadataResponse {
+                file: file.into(),
+                metadata,
+            })
+            .collect(),
+    ))
+}
+
+/// The Readium audiobook profile a manifest conforms to.
+const AUDIOBOOK_PROFILE: &str = "https://readium.org/webpub-manifest/profiles/audiobook";
+pub const AUDIOBOOK_MANIFEST: &str = "application/audiobook+json";
+
+/// An audiobook's Readium manifest
+///
+/// A Readium Web Publication Manifest with the audiobook profile: the tracks in
+/// `readingOrder` with their durations, and the chapters in `toc` as a track and a time
+/// (`…/content#t=seconds`). A position in the whole book is translated to a track and an
+/// offset by adding up the tracks' durations.
+#[utoipa::path(
+    get, path = "/editions/{id}/manifest", tag = "files",
+    params(("id" = i64, Path, description = "Edition id")),
+    responses(
+        (status = 200, description = "The manifest", content_type = "application/audiobook+json", body = Object),
+        (status = 404, description = "No such audiobook edition, or it has no files yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn audiobook_manifest(
+    State(state): State<AppState>,
+    ApiPath(edition_id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let book = files::audiobook(&state.db, edition_id).await?;
+    let manifest = manifest(&book);
+    let body = serde_json::to_vec(&manifest)
+        .map_err(|e| ApiError::internal(format!("a manifest did not serialise: {e}")))?;
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, AUDIOBOOK_MANIFEST)
+        .body(Body::from(body))
+        .expect("a valid response"))
+}
+
+fn manifest(book: &files::Audiobook) -> serde_json::Value {
+    use serde_json::json;
+
+    let edition = &book.edition.edition;
+    let names = |role: crate::entity::enums::ContributorRole| -> Vec<String> {
+        book.edition
+            .contributors
+            .iter()
+            .filter(|c| c.role == role)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    let duration: f64 = book
+        .tracks
+        .iter()
+        .filter_map(|(file, _)| file.duration_seconds)
+        .sum();
+    let content = |id: i64| format!("/api/v1/files/{id}/content");
+    let mut metadata = json!({
+        "@type": "http://schema.org/Audiobook",
+        "conformsTo": AUDIOBOOK_PROFILE,
+        "identifier": edition
+            .isbn
+            .as_ref()
+            .map_or_else(|| format!("urn:folio:edition:{}", edition.id), |isbn| format!("urn:isbn:{isbn}")),
+        "title": book.book.book.title,
+        "author": book.book.authors.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+        "narrator": names(crate::entity::enums::ContributorRole::Narrator),
+        "modified": edition.updated_at.to_rfc3339(),
+    });
+    if duration > 0.0 {
+        metadata["duration"] = json!(duration);
+    }
+    if let Some(language) = edition
+        .language
+        .as_ref()
+        .or(book.book.book.language.as_ref())
+    {
+        metadata["language"] = json!(language);
+    }
+    if let Some(publisher) = &edition.publisher {
+        metadata["publisher"] = json!(publisher);
+    }
+    if let Some(description) = &book.book.book.description {
+        metadata["description"] = json!(description);
+    }
+    let reading_order: Vec<_> = book
+        .tracks
+        .iter()
+        .map(|(file, read)| {
+            let mut link = json!({
+                "href": content(file.id),
+                "type": file.media_type,
+                "title": read.title.clone().unwrap_or_else(|| file.name.clone()),
+            });
+            if let Some(duration) = file.duration_seconds {
+                link["duration"] = json!(duration);
+            }
+            if file.size > 0 {
+                link["size"] = json!(file.size);
+            }
+            link
+        })
+        .collect();
+    let toc: Vec<_> = book
+        .chapters
+        .iter()
+        .map(|chapter| {
+            json!({
+                "href": format!("{}#t={}", content(chapter.file_id), chapter.offset_seconds),
+                "title": chapter.title,
+            })
+        })
+        .collect();
+    let mut resources = vec![];
+    if let Some(cover) = &book.book.cover {
+        resources.push(json!({
+            "href": format!("/api/v1/covers/{}", cover.medium),
+            "rel": "cover",
+            "type": "image/jpeg",
+        }));
+    }
+    json!({
+        "@context": "https://readium.org/webpub-manifest/context.jsonld",
+        "metadata": metadata,
+        "links": [{
+            "rel": "self",
+            "href": format!("/api/v1/editions/{}/manifest", edition.id),
+            "type": AUDIOBOOK_MANIFEST,
+        }],
+        "readingOrder": reading_order,
+        "resources": resources,
+        "toc": toc,
+    })
 }

@@ -20,6 +20,22 @@ pub enum ImportCommand {
     Discogs(ImportArgs),
     /// folio's own JSON export (folio export books --format json), to restore or move a catalog
     Catalog(ImportArgs),
+    /// A library folder: each EPUB/PDF an ebook, each folder of audio files an audiobook;
+    /// matched to the catalog by ISBN or title and author; files folio cannot read go to
+    /// DIR.rejects.csv. Running it again adds nothing that is there
+    Files(FilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// The folder to scan
+    dir: PathBuf,
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Stop at the first file folio cannot take, before writing anything
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -46,11 +62,15 @@ pub struct ImportArgs {
 }
 
 pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), CommandError> {
+    if let ImportCommand::Files(args) = &command {
+        return files(args, settings).await;
+    }
     let (args, user) = match &command {
         ImportCommand::Goodbooks(args)
         | ImportCommand::Discogs(args)
         | ImportCommand::Catalog(args) => (args, None),
         ImportCommand::Goodreads(goodreads) => (&goodreads.import, goodreads.user.as_deref()),
+        ImportCommand::Files(_) => unreachable!("scanned above"),
     };
     let db = connect(settings).await?;
     crate::db::schema::init(&db).await?;
@@ -66,6 +86,7 @@ pub async fn run(command: ImportCommand, settings: &Settings) -> Result<(), Comm
         }
         ImportCommand::Discogs(_) => import::discogs::import(&db, &args.file, options).await,
         ImportCommand::Catalog(_) => import::folio_export::import(&db, &args.file, options).await,
+        ImportCommand::Files(_) => unreachable!("scanned above"),
     };
     db.close().await;
     let summary = result.map_err(|e| match e {
@@ -90,4 +111,57 @@ fn report(file: &std::path::Path, summary: &Summary, seconds: f64) {
             import::rejects_path(file).display()
         );
     }
+}
+
+async fn files(args: &FilesArgs, settings: &Settings) -> Result<(), CommandError> {
+    if !args.dir.is_dir() {
+        return Err(CommandError::usage(format!(
+            "{} is not a folder",
+            args.dir.display()
+        )));
+    }
+    let storage = super::open_storage(settings)?;
+    let db = connect(settings).await?;
+    crate::db::schema::init(&db).await?;
+    let options = import::files::ScanOptions {
+        dry_run: args.dry_run,
+        strict: args.strict,
+    };
+    let started = Instant::now();
+    let result = import::files::scan(&db, &storage, &args.dir, options).await;
+    db.close().await;
+    let summary = result.map_err(|e| match e {
+        ImportError::Strict { .. } => CommandError::usage(e.to_string()),
+        other => CommandError::failed(other.to_string()),
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.dry_run {
+        println!(
+            "Found {} books in {} in {seconds:.1} s: {} would be imported, {} already imported \
+             (nothing to do); {} files rejected. Nothing was written (--dry-run).",
+            summary.found,
+            args.dir.display(),
+            summary.created,
+            summary.unchanged,
+            summary.rejected
+        );
+    } else {
+        println!(
+            "Found {} books in {} in {seconds:.1} s: {} added as new books, {} to books already \
+             in the catalog, {} already imported (nothing to do); {} files rejected.",
+            summary.found,
+            args.dir.display(),
+            summary.created,
+            summary.matched,
+            summary.unchanged,
+            summary.rejected
+        );
+    }
+    if summary.rejected > 0 {
+        println!(
+            "Rejected files, with the reason for each: {}",
+            import::rejects_path(&args.dir).display()
+        );
+    }
+    Ok(())
 }

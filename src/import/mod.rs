@@ -13,6 +13,7 @@
 
 pub mod discogs;
 mod fields;
+pub mod files;
 pub mod folio_export;
 pub mod goodbooks;
 pub mod goodreads;

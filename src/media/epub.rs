@@ -1,11 +1,513 @@
-//! Reading EPUB files.
+//! Reading EPUB 2 and 3: that the file is a whole EPUB (its ZIP directory, `mimetype`,
+//! container and package document), and what its package document, navigation document or
+//! NCX and cover say.
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
-use super::{MediaError, Metadata};
+use percent_encoding::percent_decode_str;
+use zip::ZipArchive;
+
+use super::xml::{self, Element};
+use super::{Creator, Format, MAX_PICTURE_BYTES, MediaError, Metadata, Picture, Role, TocEntry};
+
+/// More entries than any book has; a ZIP listing more is refused before it is walked.
+const MAX_ENTRIES: usize = 20_000;
+/// The largest XML document read (package document, navigation, NCX).
+const MAX_XML_BYTES: u64 = 8 * 1024 * 1024;
+/// Table of contents entries kept.
+const MAX_TOC: usize = 5_000;
+
+fn damaged(reason: impl Into<String>) -> MediaError {
+    MediaError::damaged(Format::Epub, reason)
+}
 
 /// Checks that the file at `path` is a whole, readable EPUB and reads its metadata.
 pub fn read(path: &Path) -> Result<Metadata, MediaError> {
-    let _ = path;
-    todo!("issue 16: epub")
+    let file = File::open(path)?;
+    let mut zip = ZipArchive::new(file).map_err(|e| {
+        damaged(format!(
+            "its ZIP directory is missing or damaged, as in a truncated file ({e})"
+        ))
+    })?;
+    if zip.len() > MAX_ENTRIES {
+        return Err(damaged(format!(
+            "holds {} entries; folio reads up to {MAX_ENTRIES}",
+            zip.len()
+        )));
+    }
+    let mimetype =
+        read_entry(&mut zip, "mimetype", 256)?.ok_or_else(|| damaged("has no `mimetype` entry"))?;
+    if mimetype.trim() != "application/epub+zip" {
+        return Err(damaged(
+            "its `mimetype` entry does not say application/epub+zip",
+        ));
+    }
+    let container = read_entry(&mut zip, "META-INF/container.xml", MAX_XML_BYTES)?
+        .ok_or_else(|| damaged("has no META-INF/container.xml"))?;
+    let container = xml::parse(&container)
+        .map_err(|e| damaged(format!("its container.xml does not parse: {e}")))?;
+    let opf_path = container
+        .descendants()
+        .into_iter()
+        .find(|e| e.name == "rootfile")
+        .and_then(|e| e.attribute("full-path"))
+        .map(str::to_string)
+        .ok_or_else(|| damaged("its container.xml names no package document"))?;
+    let opf = read_entry(&mut zip, &opf_path, MAX_XML_BYTES)?
+        .ok_or_else(|| damaged(format!("has no package document at {opf_path}")))?;
+    let package = xml::parse(&opf)
+        .map_err(|e| damaged(format!("its package document does not parse: {e}")))?;
+    if package.name != "package" {
+        return Err(damaged("its package document is not an OPF package"));
+    }
+    let base = directory_of(&opf_path);
+    let book = Package::read(&package, &base);
+
+    let mut metadata = book.metadata();
+    metadata.toc = toc(&mut zip, &book).unwrap_or_default();
+    metadata.cover = match &book.cover {
+        Some(href) => read_picture(&mut zip, href)?,
+        None => None,
+    };
+    Ok(metadata)
+}
+
+/// What the package document lists.
+struct Package<'p> {
+    metadata: Option<&'p Element>,
+    /// The spine's documents, as paths in the ZIP.
+    spine: Vec<String>,
+    /// The EPUB 3 navigation document, or the EPUB 2 NCX, as a path in the ZIP.
+    nav: Option<String>,
+    ncx: Option<String>,
+    cover: Option<String>,
+    /// `refines` metadata: (id without `#`, property) → values.
+    refinements: HashMap<(String, String), Vec<String>>,
+}
+
+impl<'p> Package<'p> {
+    fn read(package: &'p Element, base: &str) -> Self {
+        let metadata = package.child("metadata");
+        let mut items = HashMap::new();
+        let mut nav = None;
+        let mut cover = None;
+        if let Some(manifest) = package.child("manifest") {
+            for item in manifest.elements().filter(|e| e.name == "item") {
+                let (Some(id), Some(href)) = (item.attribute("id"), item.attribute("href")) else {
+                    continue;
+                };
+                let path = resolve(base, href);
+                let media_type = item.attribute("media-type").unwrap_or_default().to_string();
+                let properties = item.attribute("properties").unwrap_or_default().to_string();
+                let has = |p: &str| properties.split_whitespace().any(|x| x == p);
+                if has("nav") {
+                    nav = Some(path.clone());
+                }
+                if has("cover-image") {
+                    cover = Some(path.clone());
+                }
+                items.insert(id.to_string(), (path, media_type, properties));
+            }
+        }
+        let spine_element = package.child("spine");
+        let spine = spine_element
+            .map(|spine| {
+                spine
+                    .elements()
+                    .filter(|e| e.name == "itemref")
+                    .filter_map(|e| e.attribute("idref"))
+                    .filter_map(|id| items.get(id).map(|(path, ..)| path.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ncx = spine_element
+            .and_then(|s| s.attribute("toc"))
+            .and_then(|id| items.get(id))
+            .or_else(|| {
+                items
+                    .values()
+                    .find(|(_, t, _)| t == "application/x-dtbncx+xml")
+            })
+            .map(|(path, ..)| path.clone());
+        let mut refinements: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for meta in metadata
+            .into_iter()
+            .flat_map(|m| m.elements())
+            .filter(|e| e.name == "meta")
+        {
+            // EPUB 2: <meta name="cover" content="item-id"/>.
+            if meta.attribute("name") == Some("cover") && cover.is_none() {
+                cover = meta
+                    .attribute("content")
+                    .and_then(|id| items.get(id))
+                    .map(|(path, ..)| path.clone());
+            }
+            if let (Some(target), Some(property)) =
+                (meta.attribute("refines"), meta.attribute("property"))
+            {
+                let id = target.trim_start_matches('#').to_string();
+                refinements
+                    .entry((id, property.to_string()))
+                    .or_default()
+                    .push(meta.text());
+            }
+        }
+        Self {
+            metadata,
+            spine,
+            nav,
+            ncx,
+            cover,
+            refinements,
+        }
+    }
+
+    fn refined(&self, element: &Element, property: &str) -> Option<&str> {
+        let id = element.attribute("id")?;
+        self.refinements
+            .get(&(id.to_string(), property.to_string()))
+            .and_then(|values| values.first())
+            .map(String::as_str)
+    }
+
+    fn metadata(&self) -> Metadata {
+        let mut read = Metadata::default();
+        let Some(metadata) = self.metadata else {
+            return read;
+        };
+        let text = |e: &Element| Some(e.text()).filter(|t| !t.is_empty());
+        for e in metadata.elements() {
+            match e.name.as_str() {
+                "title" => {
+                    let kind = self.refined(e, "title-type");
+                    if kind == Some("subtitle") {
+                        read.subtitle = read.subtitle.take().or_else(|| text(e));
+                    } else if read.title.is_none() {
+                        read.title = text(e);
+                    }
+                }
+                "creator" | "contributor" => {
+                    let Some(name) = text(e) else { continue };
+                    let code = e
+                        .attribute("role")
+                        .or_else(|| self.refined(e, "role"))
+                        .map(str::trim);
+                    let role = match code {
+                        None if e.name == "creator" => Role::Author,
+                        None => Role::Other,
+                        Some(code) => role_of(code),
+                    };
+                    read.creators.push(Creator { name, role });
+                }
+                "language" if read.language.is_none() => read.language = text(e),
+                "publisher" if read.publisher.is_none() => read.publisher = text(e),
+                "date" if read.date.is_none() => read.date = text(e),
+                "description" if read.description.is_none() => {
+                    read.description = text(e).map(|d| plain_text(&d)).filter(|d| !d.is_empty());
+                }
+                "identifier" => {
+                    if let Some(isbn) = self.isbn_in(e, &e.text()) {
+                        read.isbn_candidates.push(isbn);
+                    }
+                }
+                _ => {}
+            }
+        }
+        read
+    }
+
+    /// The ISBN an identifier holds, reduced to its digits (and a final X), if it claims or
+    /// looks like one: `urn:isbn:…`, `isbn:…`, an `opf:scheme="ISBN"`, an ONIX identifier
+    /// type 02 or 15, or bare digits shaped like an ISBN.
+    fn isbn_in(&self, e: &Element, text: &str) -> Option<String> {
+        let lower = text.trim().to_lowercase();
+        let claimed = ["urn:isbn:", "isbn:", "isbn "]
+            .iter()
+            .find_map(|prefix| lower.strip_prefix(prefix));
+        let scheme = e
+            .attribute("scheme")
+            .is_some_and(|s| s.eq_ignore_ascii_case("isbn"))
+            || matches!(self.refined(e, "identifier-type"), Some("02" | "15"));
+        let value = claimed.unwrap_or(&lower);
+        let digits: String = value
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .collect::<String>()
+            .to_uppercase();
+        let shaped = match digits.len() {
+            13 => {
+                digits.chars().all(|c| c.is_ascii_digit())
+                    && (digits.starts_with("978") || digits.starts_with("979"))
+            }
+            10 => {
+                digits[..9].chars().all(|c| c.is_ascii_digit())
+                    && digits.ends_with(|c: char| c.is_ascii_digit() || c == 'X')
+            }
+            _ => false,
+        };
+        // Thirteen digits from 978 or 979 are an ISBN's shape whatever the label; ten digits
+        // could be any number, so they count only when the file says they are an ISBN.
+        let counts = match digits.len() {
+            13 => shaped,
+            _ => shaped && (claimed.is_some() || scheme),
+        };
+        counts.then_some(digits)
+    }
+}
+
+/// MARC relator codes (and the words some books write instead).
+fn role_of(code: &str) -> Role {
+    match code.to_lowercase().as_str() {
+        "aut" | "author" => Role::Author,
+        "nrt" | "narrator" => Role::Narrator,
+        "trl" | "translator" => Role::Translator,
+        "edt" | "editor" => Role::Editor,
+        "ill" | "illustrator" => Role::Illustrator,
+        _ => Role::Other,
+    }
+}
+
+/// The table of contents: the EPUB 3 navigation document's `toc` nav, else the NCX.
+fn toc(zip: &mut ZipArchive<File>, book: &Package<'_>) -> Result<Vec<TocEntry>, MediaError> {
+    let spine_position = |href: &str| {
+        let document = href.split('#').next().unwrap_or_default();
+        book.spine
+            .iter()
+            .position(|p| p == document)
+            .map(|i| i as u32)
+    };
+    let mut entries = vec![];
+    if let Some(nav_path) = &book.nav {
+        if let Some(nav) =
+            read_entry(zip, nav_path, MAX_XML_BYTES)?.and_then(|t| xml::parse(&t).ok())
+        {
+            let base = directory_of(nav_path);
+            let toc_nav = nav.descendants().into_iter().find(|e| {
+                e.name == "nav"
+                    && e.attribute("type")
+                        .is_some_and(|t| t.split_whitespace().any(|x| x == "toc"))
+            });
+            if let Some(list) = toc_nav.and_then(|n| n.child("ol")) {
+                nav_entries(list, 0, &base, &mut entries);
+            }
+        }
+    }
+    if entries.is_empty() {
+        if let Some(ncx_path) = &book.ncx {
+            if let Some(ncx) =
+                read_entry(zip, ncx_path, MAX_XML_BYTES)?.and_then(|t| xml::parse(&t).ok())
+            {
+                let base = directory_of(ncx_path);
+                if let Some(map) = ncx.child("navMap") {
+                    ncx_entries(map, 0, &base, &mut entries);
+                }
+            }
+        }
+    }
+    entries.truncate(MAX_TOC);
+    Ok(entries
+        .into_iter()
+        .map(|(title, path, depth)| TocEntry {
+            spine_position: spine_position(&path),
+            href: path,
+            title,
+            depth,
+        })
+        .collect())
+}
+
+/// `<ol><li><a href>title</a><ol>…</ol></li></ol>`, nested.
+fn nav_entries(list: &Element, depth: u8, base: &str, into: &mut Vec<(String, String, u8)>) {
+    if into.len() >= MAX_TOC || depth > 16 {
+        return;
+    }
+    for item in list.elements().filter(|e| e.name == "li") {
+        let label = item.child("a").or_else(|| item.child("span"));
+        if let Some(label) = label {
+            let title = label.text();
+            if let Some(href) = label.attribute("href") {
+                into.push((title, resolve(base, href), depth));
+            }
+        }
+        if let Some(children) = item.child("ol") {
+            nav_entries(children, depth + 1, base, into);
+        }
+    }
+}
+
+/// `<navPoint><navLabel><text>…</text></navLabel><content src/>…</navPoint>`, nested.
+fn ncx_entries(parent: &Element, depth: u8, base: &str, into: &mut Vec<(String, String, u8)>) {
+    if into.len() >= MAX_TOC || depth > 16 {
+        return;
+    }
+    for point in parent.elements().filter(|e| e.name == "navPoint") {
+        let title = point
+            .child("navLabel")
+            .map(Element::text)
+            .unwrap_or_default();
+        if let Some(src) = point.child("content").and_then(|c| c.attribute("src")) {
+            into.push((title, resolve(base, src), depth));
+        }
+        ncx_entries(point, depth + 1, base, into);
+    }
+}
+
+/// An entry's text, up to `max` bytes; `None` when there is no such entry. An entry that
+/// declares more than `max` is refused without inflating it; the ZIP reader also stops at
+/// the declared size, so a bomb that lies about its size inflates no further.
+fn read_entry(
+    zip: &mut ZipArchive<File>,
+    name: &str,
+    max: u64,
+) -> Result<Option<String>, MediaError> {
+    let bytes = match read_bytes(zip, name, max)? {
+        Some(bytes) => bytes,
+        None => return Ok(None),
+    };
+    let text =
+        String::from_utf8(bytes).map_err(|_| damaged(format!("its {name} is not UTF-8 text")))?;
+    Ok(Some(text.trim_start_matches('\u{feff}').to_string()))
+}
+
+fn read_bytes(
+    zip: &mut ZipArchive<File>,
+    name: &str,
+    max: u64,
+) -> Result<Option<Vec<u8>>, MediaError> {
+    let mut entry = match zip.by_name(name) {
+        Ok(entry) => entry,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(damaged(format!("its entry {name} cannot be read ({e})"))),
+    };
+    if entry.size() > max {
+        return Err(damaged(format!(
+            "its entry {name} is {} bytes; folio reads up to {max}",
+            entry.size()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    (&mut entry)
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| damaged(format!("its entry {name} is damaged ({e})")))?;
+    if bytes.len() as u64 > max {
+        return Err(damaged(format!(
+            "its entry {name} inflates past {max} bytes"
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// The cover image's bytes; a cover larger than folio reads is left out, not an error.
+fn read_picture(zip: &mut ZipArchive<File>, path: &str) -> Result<Option<Picture>, MediaError> {
+    match read_bytes(zip, path, MAX_PICTURE_BYTES) {
+        Ok(Some(bytes)) => Ok(Some(Picture { bytes })),
+        Ok(None) => Ok(None),
+        Err(MediaError::Damaged { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The directory part of a path in the ZIP, with its trailing `/` (empty at the root).
+fn directory_of(path: &str) -> String {
+    match path.rfind('/') {
+        Some(i) => path[..=i].to_string(),
+        None => String::new(),
+    }
+}
+
+/// `href` (percent-encoded, maybe with `..`) from a document in `base`, as a path in the ZIP;
+/// a fragment is kept.
+fn resolve(base: &str, href: &str) -> String {
+    let (path, fragment) = match href.split_once('#') {
+        Some((path, fragment)) => (path, Some(fragment)),
+        None => (href, None),
+    };
+    let decoded = percent_decode_str(path).decode_utf8_lossy();
+    let mut parts: Vec<&str> = if decoded.starts_with('/') {
+        vec![]
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in decoded.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    let mut resolved = parts.join("/");
+    if let Some(fragment) = fragment {
+        resolved.push('#');
+        resolved.push_str(fragment);
+    }
+    resolved
+}
+
+/// A description's markup removed (EPUB descriptions are often escaped HTML), entities
+/// decoded, white space collapsed.
+fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let decoded = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_resolve_inside_the_zip() {
+        assert_eq!(
+            resolve("OEBPS/", "text/ch%201.xhtml#s2"),
+            "OEBPS/text/ch 1.xhtml#s2"
+        );
+        assert_eq!(
+            resolve("OEBPS/text/", "../images/cover.jpg"),
+            "OEBPS/images/cover.jpg"
+        );
+        assert_eq!(resolve("", "../../../etc/passwd"), "etc/passwd");
+        assert_eq!(directory_of("OEBPS/content.opf"), "OEBPS/");
+        assert_eq!(directory_of("content.opf"), "");
+    }
+
+    #[test]
+    fn descriptions_lose_their_markup() {
+        assert_eq!(
+            plain_text("<p>A <i>grand</i> tale &amp; more.</p>\n<p>Second&nbsp;part</p>"),
+            "A grand tale & more. Second part"
+        );
+    }
+
+    #[test]
+    fn relator_codes_are_roles() {
+        assert_eq!(role_of("aut"), Role::Author);
+        assert_eq!(role_of("NRT"), Role::Narrator);
+        assert_eq!(role_of("trl"), Role::Translator);
+        assert_eq!(role_of("bkp"), Role::Other);
+    }
 }

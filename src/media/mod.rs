@@ -17,6 +17,7 @@ pub mod epub;
 pub mod image;
 pub mod pdf;
 pub mod sniff;
+mod xml;
 
 use std::fmt;
 use std::path::Path;

@@ -125,6 +125,23 @@ pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<edition
     Ok(edition::Entity::find_by_id(id).one(conn).await?)
 }
 
+/// The edition with this ISBN (13 digits), if any.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.edition.find_by_isbn",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn find_by_isbn(
+    conn: &impl ConnectionTrait,
+    isbn: &str,
+) -> Result<Option<edition::Model>, DbError> {
+    Ok(edition::Entity::find()
+        .filter(edition::Column::Isbn.eq(isbn))
+        .one(conn)
+        .await?)
+}
+
 #[tracing::instrument(
     level = "debug",
     name = "repo.edition.update",

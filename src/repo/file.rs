@@ -209,3 +209,20 @@ pub async fn page(
         .all(conn)
         .await?)
 }
+
+/// The files holding any of these bytes.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.file.with_hashes",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn with_hashes(
+    conn: &impl ConnectionTrait,
+    hashes: &[String],
+) -> Result<Vec<edition_file::Model>, DbError> {
+    Ok(edition_file::Entity::find()
+        .filter(edition_file::Column::Sha256.is_in(hashes.iter().cloned()))
+        .all(conn)
+        .await?)
+}

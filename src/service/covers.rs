@@ -62,7 +62,7 @@ pub async fn set(
 
 /// Sets the cover from art found in a file, if the book has none yet. The art is the file's
 /// to give: one that does not decode is skipped, not an error.
-pub(super) async fn offer(db: &Database, storage: &Storage, book_id: i64, image: Vec<u8>) {
+pub(crate) async fn offer_image(db: &Database, storage: &Storage, book_id: i64, image: Vec<u8>) {
     let outcome = async {
         if repo::cover::of_book(db.reader(), book_id).await?.is_some() {
             return Ok::<_, ServiceError>(());

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::db::Database;
+use crate::db::{Database, UnitOfWork};
 use crate::entity::enums::{EditionAccess, EditionFormat, PurchaseStatus};
 use crate::media::{self, Format, Inspected, MediaError};
 use crate::repo;
@@ -189,8 +189,37 @@ pub async fn check_target(db: &Database, who: &Principal, edition_id: i64) -> Se
     Ok(())
 }
 
+/// A file judged by its bytes, that an edition of its kind takes.
+pub struct Judged {
+    pub upload: Upload,
+    /// Its name as a download is saved (cleaned, with the extension of its format).
+    pub name: String,
+    pub inspected: Inspected,
+}
+
+/// Judges an upload by its bytes: what it is and what it holds, or why folio does not take
+/// it ("'name' is not …"), for the client or the rejects file.
+pub async fn judge(upload: Upload) -> ServiceResult<Result<Judged, String>> {
+    let name = clean_name(&upload.name);
+    Ok(match inspect(&upload.staged).await? {
+        Ok(inspected) => Ok(Judged {
+            name: with_extension(&name, inspected.format),
+            upload,
+            inspected,
+        }),
+        Err(why) => Err(format!("'{name}' {why}")),
+    })
+}
+
+/// Whether an edition of `format` takes the judged file; why not, for the client.
+pub fn fits_edition(format: EditionFormat, judged: &Judged) -> Result<(), String> {
+    fits(format, judged.inspected.format)
+        .map_err(|why| format!("'{}' {why}", clean_name(&judged.upload.name)))
+}
+
 /// Adds files to an edition, after any it has: each judged by its bytes, stored, then its row
-/// written. Nothing is written unless every file is taken.
+/// written; with `apply`, what the edition and its book lack is filled from what the files
+/// say. Nothing is written unless every file is taken.
 #[tracing::instrument(
     level = "info",
     name = "service.files.add",
@@ -204,6 +233,7 @@ pub async fn add(
     who: &Principal,
     edition_id: i64,
     uploads: Vec<Upload>,
+    apply: bool,
 ) -> ServiceResult<Vec<EditionFile>> {
     require_admin(who)?;
     if uploads.is_empty() {
@@ -219,41 +249,23 @@ pub async fn add(
     let mut judged = Vec::with_capacity(uploads.len());
     let mut errors = vec![];
     for (i, upload) in uploads.into_iter().enumerate() {
-        let name = clean_name(&upload.name);
-        match inspect(&upload.staged).await? {
-            Ok(inspected) => match fits(edition.format, inspected.format) {
-                Ok(()) => judged.push((upload, name, inspected)),
-                Err(why) => errors.push(FieldError::new(
-                    format!("files[{i}]"),
-                    format!("'{name}' {why}."),
-                )),
-            },
-            Err(why) => errors.push(FieldError::new(
-                format!("files[{i}]"),
-                format!("'{name}' {why}."),
-            )),
+        let outcome = judge(upload)
+            .await?
+            .and_then(|j| fits_edition(edition.format, &j).map(|()| j));
+        match outcome {
+            Ok(j) => judged.push(j),
+            Err(why) => errors.push(FieldError::new(format!("files[{i}]"), format!("{why}."))),
         }
     }
     if !errors.is_empty() {
         return Err(ServiceError::Validation(errors));
     }
     refuse_repeats(db, edition_id, &judged).await?;
-
-    let mut rows = Vec::with_capacity(judged.len());
-    for (upload, name, inspected) in &judged {
-        storage.store_staged(&upload.staged).await?;
-        rows.push(NewFile {
-            name: with_extension(name, inspected.format),
-            media_type: inspected.format.media_type().to_string(),
-            size: upload.staged.size() as i64,
-            sha256: upload.staged.hash().to_string(),
-            duration_seconds: inspected.metadata.duration_seconds.filter(|d| *d > 0.0),
-            metadata: Some(
-                serde_json::to_string(&FileMetadata::of(&inspected.metadata))
-                    .map_err(|e| ServiceError::failed("file metadata did not serialise", e))?,
-            ),
-        });
-    }
+    let rows = store(storage, &judged).await?;
+    let read: Vec<media::Metadata> = judged
+        .iter()
+        .map(|j| j.inspected.metadata.clone())
+        .collect();
     let added = db
         .write(|tx| {
             Box::pin(async move {
@@ -262,18 +274,160 @@ pub async fn add(
                 repo::edition::find(&**tx, edition_id)
                     .await?
                     .ok_or_else(|| ServiceError::NotFound("edition".into()))?;
-                Ok::<_, ServiceError>(repo::file::insert_all(&**tx, edition_id, rows).await?)
+                let added = attach_in(tx, edition_id, rows).await?;
+                if apply {
+                    apply_in(tx, edition_id, &read).await?;
+                }
+                Ok::<_, ServiceError>(added)
             })
         })
         .await?;
-    // A book without a cover takes the first art its files hold.
+    offer_cover(db, storage, edition.book_id, &judged).await;
+    Ok(added)
+}
+
+/// Stores each judged file's bytes; the rows to write for them.
+pub async fn store(storage: &Storage, judged: &[Judged]) -> ServiceResult<Vec<NewFile>> {
+    let mut rows = Vec::with_capacity(judged.len());
+    for j in judged {
+        storage.store_staged(&j.upload.staged).await?;
+        rows.push(NewFile {
+            name: j.name.clone(),
+            media_type: j.inspected.format.media_type().to_string(),
+            size: j.upload.staged.size() as i64,
+            sha256: j.upload.staged.hash().to_string(),
+            duration_seconds: j.inspected.metadata.duration_seconds.filter(|d| *d > 0.0),
+            metadata: Some(
+                serde_json::to_string(&FileMetadata::of(&j.inspected.metadata))
+                    .map_err(|e| ServiceError::failed("file metadata did not serialise", e))?,
+            ),
+        });
+    }
+    Ok(rows)
+}
+
+/// Writes the rows of stored files after the edition's last file, in a unit of work.
+pub async fn attach_in(
+    unit: &UnitOfWork,
+    edition_id: i64,
+    rows: Vec<NewFile>,
+) -> ServiceResult<Vec<EditionFile>> {
+    repo::file::insert_all(&**unit, edition_id, rows)
+        .await
+        .map_err(|e| {
+            let clash = ServiceError::from(e);
+            if clash.conflicts_on(repo::file::SAME_BYTES) {
+                ServiceError::Conflict {
+                    field: "files".into(),
+                    detail: "The edition already has one of these files (the same bytes).".into(),
+                }
+            } else {
+                clash
+            }
+        })
+}
+
+/// A book without a cover takes the first art its files hold.
+pub async fn offer_cover(db: &Database, storage: &Storage, book_id: i64, judged: &[Judged]) {
     let art = judged
         .iter()
-        .find_map(|(_, _, inspected)| inspected.metadata.cover.as_ref());
+        .find_map(|j| j.inspected.metadata.cover.as_ref());
     if let Some(art) = art {
-        super::covers::offer(db, storage, edition.book_id, art.bytes.clone()).await;
+        super::covers::offer_image(db, storage, book_id, art.bytes.clone()).await;
     }
-    Ok(added)
+}
+
+/// Fills what the edition and its book lack from what its files say: pages, playing time
+/// (the tracks' sum), ISBN (unless another edition has it), language, publisher, release
+/// date, and the book's description. What is set is never overwritten.
+pub async fn apply_in(
+    unit: &UnitOfWork,
+    edition_id: i64,
+    read: &[media::Metadata],
+) -> ServiceResult<()> {
+    let Some(edition) = repo::edition::find(&**unit, edition_id).await? else {
+        return Ok(());
+    };
+    let first = |field: fn(&media::Metadata) -> Option<String>| read.iter().find_map(field);
+    let mut fields = repo::edition::EditionFields::from(&edition);
+    let mut candidate = fields.clone();
+    if candidate.pages.is_none() {
+        candidate.pages = read
+            .iter()
+            .find_map(|m| m.pages)
+            .map(|p| p.min(100_000) as i32);
+    }
+    if candidate.duration_seconds.is_none() {
+        let total: f64 = read.iter().filter_map(|m| m.duration_seconds).sum();
+        candidate.duration_seconds = (total >= 1.0).then(|| total.round() as i64);
+    }
+    if candidate.language.is_none() {
+        candidate.language = first(|m| m.language.clone());
+    }
+    if candidate.publisher.is_none() {
+        candidate.publisher = first(|m| m.publisher.clone()).map(|p| p.chars().take(300).collect());
+    }
+    if candidate.release_date.is_none() {
+        candidate.release_date = read
+            .iter()
+            .find_map(|m| m.date.as_deref().and_then(full_date));
+    }
+    if candidate.isbn.is_none() && candidate.format != EditionFormat::Vinyl {
+        let isbn = read
+            .iter()
+            .flat_map(|m| m.isbn_candidates.iter())
+            .find_map(|c| super::catalog::isbn::normalize(c).ok());
+        if let Some(isbn) = isbn {
+            let taken = repo::edition::find_by_isbn(&**unit, &isbn).await?.is_some();
+            if !taken {
+                candidate.isbn = Some(isbn);
+            }
+        }
+    }
+    // A value the edition's rules refuse (a language tag folio does not know) is dropped,
+    // one field at a time, rather than losing the others.
+    for field in [
+        "pages",
+        "duration_seconds",
+        "language",
+        "publisher",
+        "release_date",
+        "isbn",
+    ] {
+        let mut trial = fields.clone();
+        copy_field(&mut trial, &candidate, field);
+        if super::catalog::editions::checked(trial.clone()).is_ok() {
+            fields = trial;
+        }
+    }
+    let fields = super::catalog::editions::checked(fields)?.into_inner();
+    repo::edition::update(&**unit, edition.clone(), fields).await?;
+    if let Some(description) = first(|m| m.description.clone()) {
+        super::catalog::books::fill_description(unit, edition.book_id, description).await?;
+    }
+    Ok(())
+}
+
+fn copy_field(
+    to: &mut repo::edition::EditionFields,
+    from: &repo::edition::EditionFields,
+    field: &str,
+) {
+    match field {
+        "pages" => to.pages = from.pages,
+        "duration_seconds" => to.duration_seconds = from.duration_seconds,
+        "language" => to.language = from.language.clone(),
+        "publisher" => to.publisher = from.publisher.clone(),
+        "release_date" => to.release_date = from.release_date,
+        _ => to.isbn = from.isbn.clone(),
+    }
+}
+
+/// A date a file wrote, when it names a day (`2019-04-02`, `2019-04-02T00:00:00Z`); a bare
+/// year says too little for a release date.
+fn full_date(written: &str) -> Option<chrono::NaiveDate> {
+    let day = written.trim().get(..10)?;
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
 }
 
 /// Judges a staged file on a blocking thread: parsing reads the file.
@@ -287,14 +441,10 @@ async fn inspect(staged: &Staged) -> ServiceResult<Result<Inspected, MediaError>
 }
 
 /// An edition holds the same bytes once: a file it has, or one sent twice, is a conflict.
-async fn refuse_repeats(
-    db: &Database,
-    edition_id: i64,
-    judged: &[(Upload, String, Inspected)],
-) -> ServiceResult<()> {
+async fn refuse_repeats(db: &Database, edition_id: i64, judged: &[Judged]) -> ServiceResult<()> {
     let existing = repo::file::of_edition(db.reader(), edition_id).await?;
     let mut seen: HashSet<&str> = existing.iter().map(|f| f.sha256.as_str()).collect();
-    for (upload, name, _) in judged {
+    for Judged { upload, name, .. } in judged {
         if !seen.insert(upload.staged.hash().as_str()) {
             return Err(ServiceError::Conflict {
                 field: "files".into(),
@@ -346,6 +496,12 @@ fn with_extension(name: &str, format: Format) -> String {
         }
         _ => format!("{stem}.{}", format.extension()),
     }
+}
+
+/// The files already holding any of these bytes (a folder scan's second run finds its files
+/// here and adds nothing).
+pub async fn holding(db: &Database, hashes: &[String]) -> ServiceResult<Vec<EditionFile>> {
+    Ok(repo::file::with_hashes(db.reader(), hashes).await?)
 }
 
 /// An edition's files, in order. Anyone may list them (what a buyer gets is part of the
@@ -624,5 +780,138 @@ mod tests {
         assert!(fits(EditionFormat::Print, Format::Pdf).is_err());
         assert!(fits(EditionFormat::Vinyl, Format::Flac).is_err());
         assert!(fits(EditionFormat::Audiobook, Format::Jpeg).is_err());
+    }
+}
+
+/// An audiobook as a Readium manifest describes it: the book, the edition, its tracks in order
+/// with what was read from each, and its chapters across them.
+#[derive(Debug, Clone)]
+pub struct Audiobook {
+    pub book: crate::repo::book_view::BookView,
+    pub edition: crate::repo::edition_view::EditionView,
+    pub tracks: Vec<(EditionFile, FileMetadata)>,
+    pub chapters: Vec<BookChapter>,
+}
+
+/// A chapter of a whole audiobook: where it starts, as a track and an offset into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookChapter {
+    pub title: String,
+    /// The track's file.
+    pub file_id: i64,
+    pub offset_seconds: f64,
+}
+
+/// What was read from each of an edition's files, in order.
+#[tracing::instrument(
+    level = "info",
+    name = "service.files.metadata",
+    skip_all,
+    fields(edition_id),
+    err(level = "debug")
+)]
+pub async fn metadata(
+    db: &Database,
+    edition_id: i64,
+) -> ServiceResult<Vec<(EditionFile, FileMetadata)>> {
+    let files = list(db, edition_id).await?;
+    files
+        .into_iter()
+        .map(|file| {
+            let read = stored_metadata(&file)?;
+            Ok((file, read))
+        })
+        .collect()
+}
+
+fn stored_metadata(file: &EditionFile) -> ServiceResult<FileMetadata> {
+    match &file.metadata {
+        None => Ok(FileMetadata::default()),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| ServiceError::failed(format!("file {}'s metadata", file.id), e)),
+    }
+}
+
+/// The audiobook edition with its tracks and chapters; not found for any other edition or an
+/// audiobook without files yet.
+#[tracing::instrument(
+    level = "info",
+    name = "service.files.audiobook",
+    skip_all,
+    fields(edition_id),
+    err(level = "debug")
+)]
+pub async fn audiobook(db: &Database, edition_id: i64) -> ServiceResult<Audiobook> {
+    let edition = super::catalog::editions::get(db, edition_id).await?;
+    if edition.edition.format != EditionFormat::Audiobook {
+        return Err(ServiceError::NotFound("audiobook edition".into()));
+    }
+    let tracks = metadata(db, edition_id).await?;
+    if tracks.is_empty() {
+        return Err(ServiceError::NotFound("audiobook file".into()));
+    }
+    let book = super::catalog::books::get(db, edition.edition.book_id).await?;
+    Ok(Audiobook {
+        chapters: chapters(&tracks),
+        book,
+        edition,
+        tracks,
+    })
+}
+
+/// The book's chapters: each track's own marks; a book whose tracks carry none has a chapter
+/// per track, titled by the track's title tag or its file name.
+fn chapters(tracks: &[(EditionFile, FileMetadata)]) -> Vec<BookChapter> {
+    let marked = tracks.iter().any(|(_, read)| !read.chapters.is_empty());
+    tracks
+        .iter()
+        .flat_map(|(file, read)| {
+            if marked && !read.chapters.is_empty() {
+                read.chapters
+                    .iter()
+                    .map(|c| BookChapter {
+                        title: c.title.clone(),
+                        file_id: file.id,
+                        offset_seconds: c.start_seconds,
+                    })
+                    .collect()
+            } else if marked {
+                vec![]
+            } else {
+                vec![BookChapter {
+                    title: read.title.clone().unwrap_or_else(|| file.name.clone()),
+                    file_id: file.id,
+                    offset_seconds: 0.0,
+                }]
+            }
+        })
+        .collect()
+}
+
+/// Where `seconds` from the start of the whole book falls: the track's position (1-based) and
+/// the offset into it. Past the end is the end of the last track.
+pub fn locate(durations: &[f64], seconds: f64) -> (usize, f64) {
+    let mut start = 0.0;
+    for (i, duration) in durations.iter().enumerate() {
+        if seconds < start + duration || i + 1 == durations.len() {
+            return (i + 1, (seconds - start).clamp(0.0, *duration));
+        }
+        start += duration;
+    }
+    (1, 0.0)
+}
+
+#[cfg(test)]
+mod audiobook_tests {
+    use super::*;
+
+    #[test]
+    fn a_position_in_the_whole_book_is_a_track_and_an_offset() {
+        let tracks = [600.0, 300.0, 900.0];
+        assert_eq!(locate(&tracks, 0.0), (1, 0.0));
+        assert_eq!(locate(&tracks, 599.5), (1, 599.5));
+        assert_eq!(locate(&tracks, 600.0), (2, 0.0));
+        assert_eq!(locate(&tracks, 1000.0), (3, 100.0));
+        assert_eq!(locate(&tracks, 5000.0), (3, 900.0));
     }
 }

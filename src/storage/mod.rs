@@ -102,10 +102,22 @@ fn key(hash: &ContentHash) -> Key {
     Key::from_iter([OBJECTS, &hex[..2], hex])
 }
 
+/// Makes `ring` the process's TLS provider, once. The S3 client's TLS (rustls, through
+/// reqwest) needs one installed; `ring` is chosen at build time over aws-lc-rs (see
+/// Cargo.toml), and installing it here is what makes that choice take effect.
+pub fn install_tls_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Already installed by someone else in this process: theirs stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl Storage {
     /// Opens the storage the settings name, creating local directories as needed. Does not
     /// contact S3; [`Storage::check_reachable`] does.
     pub fn open(settings: &StorageSettings) -> Result<Self, StorageError> {
+        install_tls_provider();
         std::fs::create_dir_all(&settings.upload_dir)?;
         let (store, local_root): (Arc<dyn ObjectStore>, _) = match &settings.url {
             StorageUrl::Local { root } => {

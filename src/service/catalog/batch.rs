@@ -365,6 +365,25 @@ pub async fn add_editions(
     repo::edition::insert_all(&**unit, editions).await
 }
 
+/// Adds one edition to a book; its id.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.batch.add_edition",
+    skip_all,
+    fields(book_id),
+    err(level = "debug")
+)]
+pub async fn add_edition(
+    unit: &UnitOfWork,
+    book_id: i64,
+    fields: Checked<EditionFields>,
+) -> ServiceResult<i64> {
+    let edition = repo::edition::insert(&**unit, book_id, fields.into_inner())
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(edition.id)
+}
+
 /// Files each book under a category: (book id, category id) pairs, in a few statements.
 #[tracing::instrument(
     level = "info",

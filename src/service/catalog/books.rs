@@ -209,6 +209,38 @@ pub async fn update(
     .await
 }
 
+/// Gives the book a description read from one of its files, if it has none; the search index
+/// follows. A description the book's rules refuse (too long) is cut, not lost.
+pub(crate) async fn fill_description(
+    unit: &crate::db::UnitOfWork,
+    id: i64,
+    description: String,
+) -> ServiceResult<()> {
+    let Some(existing) = repo::book::find(&**unit, id).await? else {
+        return Ok(());
+    };
+    if existing
+        .description
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty())
+    {
+        return Ok(());
+    }
+    let mut fields = BookFields {
+        title: existing.title.clone(),
+        subtitle: existing.subtitle.clone(),
+        description: Some(description.chars().take(20_000).collect()),
+        original_year: existing.original_year,
+        language: existing.language.clone(),
+    };
+    if check_fields(&mut fields).is_err() {
+        return Ok(());
+    }
+    repo::book::update(&**unit, existing, fields).await?;
+    repo::search::refresh(&**unit, &[id]).await?;
+    Ok(())
+}
+
 /// Deletes the book with its editions, comments, progress and notes. A book with a purchased
 /// edition cannot be deleted: purchases are records of money that changed hands.
 #[tracing::instrument(

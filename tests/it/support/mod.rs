@@ -74,6 +74,8 @@ impl Backend {
 /// filter is `FOLIO_LOG`'s, else `info`); unset, tests log nothing. Every test database calls
 /// it, so every test that touches folio gets it.
 pub fn init_test_log() {
+    // Every test that builds an HTTP client needs the TLS provider folio installs at start-up.
+    folio::storage::install_tls_provider();
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("FOLIO_TEST_LOG").is_some() {
