@@ -230,10 +230,10 @@ async fn write(
     files::attach_in(&work, edition_id, rows).await?;
     files::apply_in(&work, edition_id, &read).await?;
     work.commit().await?;
-    if let Some(cover) = &unit.cover {
-        if let Ok(image) = std::fs::read(cover) {
-            crate::service::covers::offer_image(db, storage, written.book_id, image).await;
-        }
+    if let Some(cover) = &unit.cover
+        && let Ok(image) = std::fs::read(cover)
+    {
+        crate::service::covers::offer_image(db, storage, written.book_id, image).await;
     }
     files::offer_cover(db, storage, written.book_id, &judged).await;
     Ok(written.outcome)

@@ -280,32 +280,25 @@ fn toc(zip: &mut ZipArchive<File>, book: &Package<'_>) -> Result<Vec<TocEntry>, 
             .map(|i| i as u32)
     };
     let mut entries = vec![];
-    if let Some(nav_path) = &book.nav {
-        if let Some(nav) =
-            read_entry(zip, nav_path, MAX_XML_BYTES)?.and_then(|t| xml::parse(&t).ok())
-        {
-            let base = directory_of(nav_path);
-            let toc_nav = nav.descendants().into_iter().find(|e| {
-                e.name == "nav"
-                    && e.attribute("type")
-                        .is_some_and(|t| t.split_whitespace().any(|x| x == "toc"))
-            });
-            if let Some(list) = toc_nav.and_then(|n| n.child("ol")) {
-                nav_entries(list, 0, &base, &mut entries);
-            }
+    if let Some(nav_path) = &book.nav
+        && let Some(nav) = read_xml(zip, nav_path)?
+    {
+        let base = directory_of(nav_path);
+        let toc_nav = nav.descendants().into_iter().find(|e| {
+            e.name == "nav"
+                && e.attribute("type")
+                    .is_some_and(|t| t.split_whitespace().any(|x| x == "toc"))
+        });
+        if let Some(list) = toc_nav.and_then(|n| n.child("ol")) {
+            nav_entries(list, 0, &base, &mut entries);
         }
     }
-    if entries.is_empty() {
-        if let Some(ncx_path) = &book.ncx {
-            if let Some(ncx) =
-                read_entry(zip, ncx_path, MAX_XML_BYTES)?.and_then(|t| xml::parse(&t).ok())
-            {
-                let base = directory_of(ncx_path);
-                if let Some(map) = ncx.child("navMap") {
-                    ncx_entries(map, 0, &base, &mut entries);
-                }
-            }
-        }
+    if entries.is_empty()
+        && let Some(ncx_path) = &book.ncx
+        && let Some(ncx) = read_xml(zip, ncx_path)?
+        && let Some(map) = ncx.child("navMap")
+    {
+        ncx_entries(map, 0, &directory_of(ncx_path), &mut entries);
     }
     entries.truncate(MAX_TOC);
     Ok(entries
@@ -317,6 +310,12 @@ fn toc(zip: &mut ZipArchive<File>, book: &Package<'_>) -> Result<Vec<TocEntry>, 
             depth,
         })
         .collect())
+}
+
+/// A navigation document or NCX, parsed; one that does not parse gives no table of contents
+/// rather than refusing a book whose package document is fine.
+fn read_xml(zip: &mut ZipArchive<File>, path: &str) -> Result<Option<Element>, MediaError> {
+    Ok(read_entry(zip, path, MAX_XML_BYTES)?.and_then(|text| xml::parse(&text).ok()))
 }
 
 /// `<ol><li><a href>title</a><ol>…</ol></li></ol>`, nested.

@@ -566,10 +566,10 @@ pub(super) async fn release(
         if repo::file::is_referenced(db.reader(), sha256).await? {
             return Ok::<_, ServiceError>(());
         }
-        if let Some(object) = storage.stat(&hash).await? {
-            if object.last_modified <= named_since {
-                storage.delete(&hash).await?;
-            }
+        if let Some(object) = storage.stat(&hash).await?
+            && object.last_modified <= named_since
+        {
+            storage.delete(&hash).await?;
         }
         Ok(())
     }
@@ -859,14 +859,20 @@ pub async fn audiobook(db: &Database, edition_id: i64) -> ServiceResult<Audioboo
     })
 }
 
-/// The book's chapters: each track's own marks; a book whose tracks carry none has a chapter
-/// per track, titled by the track's title tag or its file name.
+/// The book's chapters: each track's own marks, and for a track without any, one chapter at
+/// its start titled by its title tag or file name (so a book in tracks without marks has a
+/// chapter per track).
 fn chapters(tracks: &[(EditionFile, FileMetadata)]) -> Vec<BookChapter> {
-    let marked = tracks.iter().any(|(_, read)| !read.chapters.is_empty());
     tracks
         .iter()
         .flat_map(|(file, read)| {
-            if marked && !read.chapters.is_empty() {
+            if read.chapters.is_empty() {
+                vec![BookChapter {
+                    title: read.title.clone().unwrap_or_else(|| file.name.clone()),
+                    file_id: file.id,
+                    offset_seconds: 0.0,
+                }]
+            } else {
                 read.chapters
                     .iter()
                     .map(|c| BookChapter {
@@ -875,14 +881,6 @@ fn chapters(tracks: &[(EditionFile, FileMetadata)]) -> Vec<BookChapter> {
                         offset_seconds: c.start_seconds,
                     })
                     .collect()
-            } else if marked {
-                vec![]
-            } else {
-                vec![BookChapter {
-                    title: read.title.clone().unwrap_or_else(|| file.name.clone()),
-                    file_id: file.id,
-                    offset_seconds: 0.0,
-                }]
             }
         })
         .collect()

@@ -261,6 +261,7 @@ async fn books_crud(backend: Backend) {
         [
             "authors",
             "categories",
+            "cover",
             "created_at",
             "description",
             "editions",
@@ -273,6 +274,7 @@ async fn books_crud(backend: Backend) {
             "updated_at"
         ]
     );
+    assert_eq!(book["cover"], Value::Null, "no cover until one is set");
     assert_eq!(book["title"], "The Left Hand of Darkness", "trimmed");
     assert_eq!(book["subtitle"], "A novel");
     assert_eq!(book["description"], "Genly Ai visits Gethen.");

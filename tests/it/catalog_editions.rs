@@ -52,6 +52,7 @@ async fn editions_crud(backend: Backend) {
         "duration_seconds": 122_400,
         "price_minor": 1999,
         "currency": "EUR",
+        "access": "buyers",
         "contributors": [
             {"author_id": id(&narrator), "name": "Roy Dotrice", "role": "narrator"},
             {"author_id": id(&translator), "name": "Tess Lator", "role": "translator"},

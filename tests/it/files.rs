@@ -363,7 +363,9 @@ async fn files_are_judged_by_their_bytes_and_a_refused_upload_leaves_nothing_on(
     let random = noise(50_000);
     let a_pdf = pdf("Solaris");
 
-    let refusals: Vec<(i64, Vec<(&str, &[u8])>, &str, &str)> = vec![
+    // (edition, files sent, the field refused, what its message says)
+    type Refusal<'a> = (i64, Vec<(&'a str, &'a [u8])>, &'a str, &'a str);
+    let refusals: Vec<Refusal> = vec![
         (
             ebook,
             vec![("random.epub", &random)],

@@ -19,6 +19,7 @@ mod constraints;
 mod disk_full;
 mod error_logging;
 mod files;
+mod files_media;
 mod http_frame;
 mod import;
 mod import_exports;
