@@ -1,5 +1,6 @@
 //! The catalog: one entry per book with its authors, categories and editions.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -7,7 +8,7 @@ use serde::Serialize;
 
 use super::{BATCH, ExportError};
 use crate::db::Database;
-use crate::entity::book;
+use crate::entity::{book, edition_file};
 use crate::repo::book_view::{self, BookView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,6 +30,20 @@ struct ExportedBook<'a> {
     authors: Vec<&'a str>,
     categories: Vec<ExportedCategory<'a>>,
     editions: Vec<ExportedEdition<'a>>,
+    /// The cover's SHA-256 (the bytes are in the storage, not the export).
+    cover_sha256: Option<&'a str>,
+}
+
+/// A file's metadata and hash; the bytes stay in the storage (`folio storage check` verifies
+/// them against these hashes).
+#[derive(Serialize)]
+struct ExportedFile<'a> {
+    position: i32,
+    name: &'a str,
+    media_type: &'a str,
+    size: i64,
+    sha256: &'a str,
+    duration_seconds: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +66,7 @@ struct ExportedEdition<'a> {
     currency: Option<&'a str>,
     access: crate::entity::enums::EditionAccess,
     contributors: Vec<ExportedContributor<'a>>,
+    files: Vec<ExportedFile<'a>>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +75,7 @@ struct ExportedContributor<'a> {
     role: crate::entity::enums::ContributorRole,
 }
 
-fn exported(view: &BookView) -> ExportedBook<'_> {
+fn exported<'a>(view: &'a BookView, files: &'a Files) -> ExportedBook<'a> {
     let b = &view.book;
     ExportedBook {
         id: b.id,
@@ -102,11 +118,28 @@ fn exported(view: &BookView) -> ExportedBook<'_> {
                             role: c.role,
                         })
                         .collect(),
+                    files: files
+                        .get(&ed.id)
+                        .into_iter()
+                        .flatten()
+                        .map(|f| ExportedFile {
+                            position: f.position,
+                            name: &f.name,
+                            media_type: &f.media_type,
+                            size: f.size,
+                            sha256: &f.sha256,
+                            duration_seconds: f.duration_seconds,
+                        })
+                        .collect(),
                 }
             })
             .collect(),
+        cover_sha256: view.cover.as_ref().map(|c| c.sha256.as_str()),
     }
 }
+
+/// A batch's editions' files, by edition id.
+type Files = HashMap<i64, Vec<edition_file::Model>>;
 
 const CSV_HEADER: [&str; 17] = [
     "book_id",
@@ -140,7 +173,7 @@ pub async fn books(
         BookFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut *out);
             writer.write_record(CSV_HEADER)?;
-            while let Some(views) = batches.next().await? {
+            while let Some((views, _)) = batches.next().await? {
                 for view in &views {
                     write_csv_rows(&mut writer, view)?;
                     count += 1;
@@ -150,10 +183,10 @@ pub async fn books(
         }
         BookFormat::Json => {
             out.write_all(b"[")?;
-            while let Some(views) = batches.next().await? {
+            while let Some((views, files)) = batches.next().await? {
                 for view in &views {
                     out.write_all(if count == 0 { b"\n" } else { b",\n" })?;
-                    serde_json::to_writer(&mut *out, &exported(view))
+                    serde_json::to_writer(&mut *out, &exported(view, &files))
                         .map_err(std::io::Error::from)?;
                     count += 1;
                 }
@@ -172,7 +205,7 @@ struct Batches<'a> {
 }
 
 impl Batches<'_> {
-    async fn next(&mut self) -> Result<Option<Vec<BookView>>, ExportError> {
+    async fn next(&mut self) -> Result<Option<(Vec<BookView>, Files)>, ExportError> {
         let page = book::Entity::find()
             .filter(book::Column::Id.gt(self.after))
             .order_by_asc(book::Column::Id)
@@ -184,7 +217,16 @@ impl Batches<'_> {
             return Ok(None);
         };
         self.after = last.id;
-        Ok(Some(book_view::load(self.db.reader(), page).await?))
+        let views = book_view::load(self.db.reader(), page).await?;
+        let edition_ids: Vec<i64> = views
+            .iter()
+            .flat_map(|v| v.editions.iter().map(|e| e.edition.id))
+            .collect();
+        let mut files = Files::new();
+        for file in crate::repo::file::of_editions(self.db.reader(), &edition_ids).await? {
+            files.entry(file.edition_id).or_default().push(file);
+        }
+        Ok(Some((views, files)))
     }
 }
 

@@ -226,3 +226,22 @@ pub async fn with_hashes(
         .all(conn)
         .await?)
 }
+
+/// The files of these editions, each edition's in order.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.file.of_editions",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn of_editions(
+    conn: &impl ConnectionTrait,
+    edition_ids: &[i64],
+) -> Result<Vec<edition_file::Model>, DbError> {
+    Ok(edition_file::Entity::find()
+        .filter(edition_file::Column::EditionId.is_in(edition_ids.iter().copied()))
+        .order_by_asc(edition_file::Column::EditionId)
+        .order_by_asc(edition_file::Column::Position)
+        .all(conn)
+        .await?)
+}

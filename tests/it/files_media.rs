@@ -423,6 +423,28 @@ async fn a_library_folder_is_scanned_once_and_what_cannot_be_read_is_rejected(ba
     assert_eq!(api.t.count("book").await, books);
     assert_eq!(api.t.count("edition_file").await, files);
 
+    // The catalog's export names each file by its metadata and hash (the bytes stay stored).
+    let work = tempfile::tempdir().unwrap();
+    let mut export = folio(work.path());
+    export
+        .args(["export", "books", "--format", "json", "-o", "books.json"])
+        .env("DATABASE_URL", api.t.url_string());
+    let (output, _, err) = run(&mut export);
+    assert!(output.status.success(), "{err}");
+    let exported: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("books.json")).unwrap()).unwrap();
+    let two_tracks = exported
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["title"] == "Two Tracks")
+        .expect("exported");
+    let exported_files = &two_tracks["editions"][0]["files"];
+    assert_eq!(exported_files[0]["sha256"], tracks[0]["sha256"]);
+    assert_eq!(exported_files[1]["position"], 2);
+    assert_eq!(exported_files[1]["media_type"], "audio/mpeg");
+    assert!(two_tracks["cover_sha256"].is_string());
+
     // --strict stops at the first file it cannot take.
     let (code, _, err) = scan(&api.t, &root, &["--strict"]);
     assert_eq!(code, Some(2), "{err}");
