@@ -449,21 +449,44 @@ fn resolve(base: &str, href: &str) -> String {
 }
 
 /// A description's markup removed (EPUB descriptions are often escaped HTML), entities
-/// decoded, white space collapsed.
+/// decoded, white space collapsed. A block's tag (`<p>`, `<br>`, `<li>` …) leaves a space
+/// between the texts it separated; an inline one (`<b>`, `<i>`) leaves nothing.
 fn plain_text(html: &str) -> String {
+    const BLOCKS: [&str; 12] = [
+        "p",
+        "br",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "tr",
+        "blockquote",
+    ];
     let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                text.push(' ');
-            }
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if BLOCKS.contains(&name.as_str()) {
+            text.push(' ');
         }
+        rest = &rest[open + close + 1..];
     }
+    text.push_str(rest);
     let decoded = text
         .replace("&nbsp;", " ")
         .replace("&lt;", "<")
@@ -477,7 +500,236 @@ fn plain_text(html: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Write};
+
+    use zip::write::SimpleFileOptions;
+
     use super::*;
+
+    /// An EPUB of these entries (the `mimetype` entry first and stored), written to a file.
+    fn epub_file(entries: &[(&str, &[u8])]) -> tempfile::NamedTempFile {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let deflated =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("mimetype", stored).unwrap();
+        zip.write_all(b"application/epub+zip").unwrap();
+        for (name, bytes) in entries {
+            zip.start_file(*name, deflated).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        let bytes = zip.finish().unwrap().into_inner();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&bytes).unwrap();
+        file
+    }
+
+    const CONTAINER: &[u8] = br#"<?xml version="1.0"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+<rootfiles><rootfile full-path="OPS/book.opf" media-type="application/oebps-package+xml"/></rootfiles>
+</container>"#;
+    const COVER: &[u8] = b"\xFF\xD8\xFF\xE0 a JPEG's first bytes";
+
+    fn epub3() -> tempfile::NamedTempFile {
+        let opf = br##"<?xml version="1.0" encoding="UTF-8"?>
+<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid">
+<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <dc:identifier id="uid">urn:uuid:0b5ae6b4-3a1c-4b0e-9d7e-1f0a6d3f1c2e</dc:identifier>
+  <dc:identifier id="isbn">978-0-306-40615-7</dc:identifier>
+  <meta refines="#isbn" property="identifier-type" scheme="onix:codelist5">15</meta>
+  <dc:title id="t1">Solaris</dc:title>
+  <meta refines="#t1" property="title-type">main</meta>
+  <dc:title id="t2">A Novel</dc:title>
+  <meta refines="#t2" property="title-type">subtitle</meta>
+  <dc:creator id="c1">Stanis&#322;aw Lem</dc:creator>
+  <meta refines="#c1" property="role" scheme="marc:relators">aut</meta>
+  <dc:creator id="c2">Bill Johnston</dc:creator>
+  <meta refines="#c2" property="role" scheme="marc:relators">trl</meta>
+  <dc:language>en</dc:language>
+  <dc:publisher>Pro Auctore</dc:publisher>
+  <dc:date>2011-06-01</dc:date>
+  <dc:description>&lt;p&gt;A planet &lt;b&gt;thinks&lt;/b&gt;.&lt;/p&gt;</dc:description>
+</metadata>
+<manifest>
+  <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
+  <item id="cover" href="images/cover.jpg" media-type="image/jpeg" properties="cover-image"/>
+  <item id="c1" href="text/one.xhtml" media-type="application/xhtml+xml"/>
+  <item id="c2" href="text/two%20b.xhtml" media-type="application/xhtml+xml"/>
+</manifest>
+<spine><itemref idref="c1"/><itemref idref="c2"/></spine>
+</package>"##;
+        let nav = br#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body>
+<nav epub:type="landmarks"><ol><li><a href="text/one.xhtml">Start</a></li></ol></nav>
+<nav epub:type="toc"><ol>
+  <li><a href="text/one.xhtml">Part One</a>
+    <ol><li><a href="text/one.xhtml#s2">Kelvin &amp; the Station</a></li></ol></li>
+  <li><a href="text/two%20b.xhtml">Part Two</a></li>
+</ol></nav></body></html>"#;
+        epub_file(&[
+            ("META-INF/container.xml", CONTAINER),
+            ("OPS/book.opf", opf),
+            ("OPS/nav.xhtml", nav),
+            ("OPS/images/cover.jpg", COVER),
+            ("OPS/text/one.xhtml", b"<html/>"),
+            ("OPS/text/two b.xhtml", b"<html/>"),
+        ])
+    }
+
+    fn epub2() -> tempfile::NamedTempFile {
+        let opf = br#"<?xml version="1.0" encoding="UTF-8"?>
+<package xmlns="http://www.idpf.org/2007/opf" xmlns:opf="http://www.idpf.org/2007/opf" version="2.0" unique-identifier="id">
+<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <dc:identifier id="id" opf:scheme="ISBN">0-306-40615-2</dc:identifier>
+  <dc:title>Roadside Picnic</dc:title>
+  <dc:creator opf:role="aut">Arkady Strugatsky</dc:creator>
+  <dc:creator opf:role="aut">Boris Strugatsky</dc:creator>
+  <dc:contributor opf:role="trl">Olena Bormashenko</dc:contributor>
+  <dc:contributor opf:role="bkp">calibre</dc:contributor>
+  <dc:language>en</dc:language>
+  <meta name="cover" content="cover-img"/>
+</metadata>
+<manifest>
+  <item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>
+  <item id="cover-img" href="cover.jpg" media-type="image/jpeg"/>
+  <item id="ch1" href="ch1.html" media-type="application/xhtml+xml"/>
+  <item id="ch2" href="ch2.html" media-type="application/xhtml+xml"/>
+</manifest>
+<spine toc="ncx"><itemref idref="ch1"/><itemref idref="ch2"/></spine>
+</package>"#;
+        let ncx = br#"<?xml version="1.0"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap>
+<navPoint id="a"><navLabel><text>Chapter 1</text></navLabel><content src="ch1.html"/>
+  <navPoint id="b"><navLabel><text>Section 1.1</text></navLabel><content src="ch1.html#x"/></navPoint>
+</navPoint>
+<navPoint id="c"><navLabel><text>Chapter 2</text></navLabel><content src="ch2.html"/></navPoint>
+</navMap></ncx>"#;
+        epub_file(&[
+            ("META-INF/container.xml", CONTAINER),
+            ("OPS/book.opf", opf),
+            ("OPS/toc.ncx", ncx),
+            ("OPS/cover.jpg", COVER),
+            ("OPS/ch1.html", b"<html/>"),
+            ("OPS/ch2.html", b"<html/>"),
+        ])
+    }
+
+    #[test]
+    fn an_epub_3_gives_its_metadata_cover_and_navigation() {
+        let read = read(epub3().path()).unwrap();
+        assert_eq!(read.title.as_deref(), Some("Solaris"));
+        assert_eq!(read.subtitle.as_deref(), Some("A Novel"));
+        assert_eq!(
+            read.creators,
+            [
+                Creator {
+                    name: "Stanisław Lem".into(),
+                    role: Role::Author
+                },
+                Creator {
+                    name: "Bill Johnston".into(),
+                    role: Role::Translator
+                },
+            ]
+        );
+        assert_eq!(read.language.as_deref(), Some("en"));
+        assert_eq!(read.isbn_candidates, ["9780306406157"]);
+        assert_eq!(read.publisher.as_deref(), Some("Pro Auctore"));
+        assert_eq!(read.date.as_deref(), Some("2011-06-01"));
+        assert_eq!(read.description.as_deref(), Some("A planet thinks."));
+        assert_eq!(read.cover.unwrap().bytes, COVER);
+        let toc: Vec<_> = read
+            .toc
+            .iter()
+            .map(|t| (t.title.as_str(), t.href.as_str(), t.spine_position, t.depth))
+            .collect();
+        assert_eq!(
+            toc,
+            [
+                ("Part One", "OPS/text/one.xhtml", Some(0), 0),
+                ("Kelvin & the Station", "OPS/text/one.xhtml#s2", Some(0), 1),
+                ("Part Two", "OPS/text/two b.xhtml", Some(1), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_epub_2_gives_its_roles_cover_and_ncx() {
+        let read = read(epub2().path()).unwrap();
+        assert_eq!(read.title.as_deref(), Some("Roadside Picnic"));
+        let roles: Vec<_> = read
+            .creators
+            .iter()
+            .map(|c| (c.name.as_str(), c.role))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("Arkady Strugatsky", Role::Author),
+                ("Boris Strugatsky", Role::Author),
+                ("Olena Bormashenko", Role::Translator),
+                ("calibre", Role::Other),
+            ]
+        );
+        assert_eq!(read.isbn_candidates, ["0306406152"]);
+        assert_eq!(read.cover.unwrap().bytes, COVER);
+        let toc: Vec<_> = read
+            .toc
+            .iter()
+            .map(|t| (t.title.as_str(), t.spine_position, t.depth))
+            .collect();
+        assert_eq!(
+            toc,
+            [
+                ("Chapter 1", Some(0), 0),
+                ("Section 1.1", Some(0), 1),
+                ("Chapter 2", Some(1), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_epubs_say_what_is_wrong() {
+        let whole = std::fs::read(epub3().path()).unwrap();
+        let mut cut = tempfile::NamedTempFile::new().unwrap();
+        cut.write_all(&whole[..whole.len() / 2]).unwrap();
+        let err = read(cut.path()).unwrap_err().to_string();
+        assert!(err.contains("ZIP directory"), "{err}");
+
+        let no_package = epub_file(&[("META-INF/container.xml", CONTAINER)]);
+        let err = read(no_package.path()).unwrap_err().to_string();
+        assert!(err.contains("no package document at OPS/book.opf"), "{err}");
+
+        let bad_xml = epub_file(&[
+            ("META-INF/container.xml", CONTAINER),
+            ("OPS/book.opf", b"<package><metadata>"),
+        ]);
+        let err = read(bad_xml.path()).unwrap_err().to_string();
+        assert!(err.contains("package document does not parse"), "{err}");
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_without_inflating_it() {
+        // 200 MB of zeros deflate to about 200 KB: as the package document, it is refused by
+        // its declared size before a byte is inflated.
+        let zeros = vec![0u8; 200 * 1024 * 1024];
+        let bomb = epub_file(&[
+            ("META-INF/container.xml", CONTAINER),
+            ("OPS/book.opf", &zeros),
+        ]);
+        drop(zeros);
+        let err = read(bomb.path()).unwrap_err().to_string();
+        assert!(err.contains("folio reads up to"), "{err}");
+    }
+
+    #[test]
+    fn no_truncation_panics() {
+        let whole = std::fs::read(epub2().path()).unwrap();
+        for len in (0..whole.len()).step_by(97) {
+            let mut cut = tempfile::NamedTempFile::new().unwrap();
+            cut.write_all(&whole[..len]).unwrap();
+            let _ = read(cut.path());
+        }
+    }
 
     #[test]
     fn hrefs_resolve_inside_the_zip() {

@@ -48,3 +48,75 @@ pub fn read(path: &Path) -> Result<Metadata, MediaError> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A PDF of `pages` pages with an Info dictionary, its cross-references computed.
+    fn pdf(pages: usize, info: &str) -> Vec<u8> {
+        let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 4)).collect();
+        let mut objects = vec![
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            format!(
+                "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+                kids.join(" ")
+            ),
+            info.to_string(),
+        ];
+        for _ in 0..pages {
+            objects.push("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>".into());
+        }
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = vec![];
+        for (i, object) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for offset in offsets {
+            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R /Info 3 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_pdf_gives_its_title_author_and_pages() {
+        // The title in UTF-16 with a byte order mark, as PDF writers store non-Latin text.
+        let info = "<< /Title <FEFF0053006F006C0061007200690073> /Author (Stanislaw Lem) >>";
+        let read = read(file(&pdf(3, info)).path()).unwrap();
+        assert_eq!(read.title.as_deref(), Some("Solaris"));
+        assert_eq!(read.creators[0].name, "Stanislaw Lem");
+        assert_eq!(read.pages, Some(3));
+    }
+
+    #[test]
+    fn a_truncated_pdf_is_refused() {
+        let whole = pdf(3, "<< /Title (T) >>");
+        let err = read(file(&whole[..whole.len() - 40]).path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("truncated"), "{err}");
+        for len in (0..whole.len()).step_by(13) {
+            let _ = read(file(&whole[..len]).path());
+        }
+    }
+}
