@@ -86,13 +86,19 @@ pub async fn scan(
         rejects.write(&path, &reason)?;
     }
     let mut writer = CatalogWriter::load(db).await?;
+    // A bar on a terminal; a log line per book otherwise.
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        .then(|| indicatif::ProgressBar::new(units.len() as u64));
     for (i, unit) in units.iter().enumerate() {
-        tracing::info!(
-            unit = i + 1,
-            of = units.len(),
-            path = %unit.files[0].display(),
-            "scanning"
-        );
+        match &bar {
+            Some(bar) => bar.set_position(i as u64),
+            None => tracing::info!(
+                book = i + 1,
+                of = units.len(),
+                path = %unit.files[0].display(),
+                "scanning"
+            ),
+        }
         let staged = stage_all(storage, &unit.files).await?;
         let hashes: Vec<String> = staged.iter().map(|s| s.hash().to_string()).collect();
         let held = files::holding(db, &hashes).await?;
@@ -146,6 +152,9 @@ pub async fn scan(
             Outcome::Created => summary.created += 1,
             Outcome::Matched => summary.matched += 1,
         }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     rejects.finish()?;
     Ok(summary)

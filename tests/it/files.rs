@@ -23,6 +23,7 @@ backend_tests!(
     who_may_download_follows_the_editions_access,
     a_deleted_files_bytes_go_unless_another_edition_holds_them,
     an_upload_over_the_limit_is_refused_and_leaves_nothing,
+    an_upload_cut_off_by_its_client_leaves_nothing,
     gc_and_check_keep_storage_and_rows_in_step,
 );
 
@@ -652,6 +653,47 @@ async fn an_upload_over_the_limit_is_refused_and_leaves_nothing(backend: Backend
         &[("small.epub", &epub("Small", "9780306406157", 1000))],
     )
     .await;
+}
+
+async fn an_upload_cut_off_by_its_client_leaves_nothing(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+
+    let shelf = shelf(&backend, &Store::Local, &[]).await;
+    let api = &shelf.api;
+    let admin = admin(api).await;
+    let book = new_book(&admin, "The Doomed City").await;
+    let edition = new_edition(&admin, book, json!({"format": "ebook"})).await;
+    // Half of a 2 MB part is sent, then the connection is dropped.
+    let body_start = "--cut\r\ncontent-disposition: form-data; name=\"file\"; filename=\"city.epub\"\r\n\
+                      content-type: application/epub+zip\r\n\r\n";
+    let head = format!(
+        "POST /api/v1/editions/{edition}/files HTTP/1.1\r\nhost: 127.0.0.1\r\n\
+         authorization: Bearer {}\r\ncontent-type: multipart/form-data; boundary=cut\r\n\
+         content-length: {}\r\n\r\n{body_start}",
+        admin.token,
+        body_start.len() + 2_000_000
+    );
+    let mut stream = tokio::net::TcpStream::connect(api.server.addr)
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&noise(1_000_000)).await.unwrap();
+    stream.flush().await.unwrap();
+    // The part is being written to its temporary file…
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while shelf.parts_left() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(shelf.parts_left(), 1, "the upload was being staged");
+    drop(stream);
+    // … and gone once the client is.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while shelf.parts_left() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(shelf.parts_left(), 0, "no temporary file left");
+    assert_eq!(shelf.objects().await, 0);
+    assert_eq!(api.t.count("edition_file").await, 0);
 }
 
 async fn gc_and_check_keep_storage_and_rows_in_step(backend: Backend) {
