@@ -148,18 +148,24 @@ async fn audiobooks_give_durations_chapters_covers_and_a_readium_manifest(backen
     .await;
 }
 
-/// The manifest against the Readium schemas in `../shared/opds/` (their `validate`).
+/// The manifest against the Readium schemas in the shared checkout beside this one
+/// (`../shared/opds/validate`), found there, at `FOLIO_OPDS_VALIDATE`, or in the workplace's
+/// `/work/shared` (where CI's clean clone of the repository has no sibling).
 fn validate_manifest(manifest: &Value) {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/opds/validate");
-    if !script.exists() {
+    let beside = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/opds/validate");
+    let candidates = [
+        std::env::var_os("FOLIO_OPDS_VALIDATE").map(std::path::PathBuf::from),
+        Some(beside),
+        Some("/work/shared/opds/validate".into()),
+    ];
+    let Some(script) = candidates.into_iter().flatten().find(|p| p.exists()) else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must validate the manifest: {} is missing",
-            script.display()
+            "CI must validate the manifest: no ../shared/opds/validate (set FOLIO_OPDS_VALIDATE)"
         );
-        eprintln!("skipped: no {}", script.display());
+        eprintln!("skipped: no ../shared/opds/validate");
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("manifest.json");
     std::fs::write(&path, serde_json::to_vec_pretty(manifest).unwrap()).unwrap();
