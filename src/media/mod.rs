@@ -17,7 +17,6 @@ pub mod epub;
 pub mod image;
 pub mod pdf;
 pub mod sniff;
-mod xml;
 
 use std::fmt;
 use std::path::Path;
