@@ -1,7 +1,7 @@
 //! `/books/{id}/cover` and `/covers/{sha256}`: books' covers and their thumbnails.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{AdminUser, ApiPath};
+use super::extract::{AdminUser, ApiPath, ApiQuery};
 use super::json::JsonResponse;
 use super::{ApiError, AppState, Problem};
 use crate::repo::book_view::CoverRef;
@@ -113,7 +113,7 @@ async fn set_cover(
 async fn get_cover(
     State(state): State<AppState>,
     ApiPath(book_id): ApiPath<i64>,
-    Query(params): Query<CoverParams>,
+    ApiQuery(params): ApiQuery<CoverParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let size = match params.size.as_deref() {

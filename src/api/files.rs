@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{AdminUser, ApiPath, MaybeUser};
+use super::extract::{AdminUser, ApiPath, ApiQuery, MaybeUser};
 use super::json::JsonResponse;
 use super::{ApiError, AppState, FieldError, Problem};
 use crate::service::files::{self, EditionFile, Upload};
@@ -143,7 +143,7 @@ async fn upload_files(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiPath(edition_id): ApiPath<i64>,
-    Query(params): Query<UploadParams>,
+    ApiQuery(params): ApiQuery<UploadParams>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, JsonResponse<Vec<FileResponse>>), ApiError> {
     let mut multipart = multipart.map_err(|_| {
@@ -294,7 +294,7 @@ async fn file_content(
     State(state): State<AppState>,
     MaybeUser(who): MaybeUser,
     ApiPath(id): ApiPath<i64>,
-    Query(params): Query<ContentParams>,
+    ApiQuery(params): ApiQuery<ContentParams>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
