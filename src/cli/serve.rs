@@ -25,6 +25,19 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         tracing::info!(count = applied.len(), "applied pending migrations");
     }
     let storage = super::open_storage(&settings)?;
+    // An S3 bucket that cannot be reached is said at start, not at the first upload; folio
+    // still serves (the catalog needs no files, and S3 may be back in a minute), and does not
+    // wait for the answer, which retries may take seconds to give.
+    let probe = storage.clone();
+    tokio::spawn(async move {
+        if let Err(e) = probe.check_reachable().await {
+            tracing::error!(
+                storage = %probe.describe(),
+                error = %super::chain(&e),
+                "the file storage does not answer: uploads and downloads fail until it does"
+            );
+        }
+    });
     let listener = TcpListener::bind(settings.bind).await.map_err(|e| {
         CommandError::failed(format!(
             "cannot listen on {} (FOLIO_BIND): {e}",

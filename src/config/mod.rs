@@ -95,8 +95,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://folio.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 const DEFAULT_POOL_SIZE: u32 = 8;
 /// `info` for folio; the drivers' chatter (PostgreSQL notices, migration steps folio reports
-/// itself) only from `warn`. `FOLIO_LOG=debug` shows every statement.
-pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm_migration=warn";
+/// itself, the S3 client's retries, whose outcome folio reports) only from `warn`.
+/// `FOLIO_LOG=debug` shows every statement.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm_migration=warn,object_store=warn";
 
 impl Settings {
     /// Reads the process environment over `.env` in the working directory (when present).
