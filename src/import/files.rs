@@ -124,14 +124,14 @@ pub async fn scan(
                 Err(why) => refused.push((path.clone(), why)),
             }
         }
-        let record = match (refused.is_empty(), record_of(unit, &judged)) {
-            (true, Ok(record)) => record,
-            (_, Err(why)) => {
-                refused.push((unit.files[0].clone(), why));
-                reject_unit(&mut rejects, &mut summary, unit, &refused, options)?;
-                continue;
-            }
-            (false, _) => {
+        if !refused.is_empty() {
+            reject_unit(&mut rejects, &mut summary, unit, &refused, options)?;
+            continue;
+        }
+        let record = match record_of(unit, &judged) {
+            Ok(record) => record,
+            Err(why) => {
+                let refused = [(unit.files[0].clone(), why)];
                 reject_unit(&mut rejects, &mut summary, unit, &refused, options)?;
                 continue;
             }
