@@ -253,21 +253,26 @@ pub async fn page(
 /// An `edition` row, its columns in declaration order as SeaORM selects them. The hot-read
 /// tests compare pages read this way with SeaORM's own decoding, field by field.
 pub fn decode(row: &Row<'_>) -> Result<edition::Model, DbError> {
+    decode_from(row, 0)
+}
+
+/// An `edition` row's columns from `first` on (after another table's, in a join).
+pub fn decode_from(row: &Row<'_>, first: usize) -> Result<edition::Model, DbError> {
     Ok(edition::Model {
-        id: row.get(0)?,
-        book_id: row.get(1)?,
-        format: row.stored(2)?,
-        isbn: row.get(3)?,
-        catalog_number: row.get(4)?,
-        publisher: row.get(5)?,
-        release_date: row.get(6)?,
-        language: row.get(7)?,
-        pages: row.get(8)?,
-        duration_seconds: row.get(9)?,
-        price_minor: row.get(10)?,
-        currency: row.get(11)?,
-        created_at: row.get(12)?,
-        updated_at: row.get(13)?,
-        access: row.stored(14)?,
+        id: row.get(first)?,
+        book_id: row.get(first + 1)?,
+        format: row.stored(first + 2)?,
+        isbn: row.get(first + 3)?,
+        catalog_number: row.get(first + 4)?,
+        publisher: row.get(first + 5)?,
+        release_date: row.get(first + 6)?,
+        language: row.get(first + 7)?,
+        pages: row.get(first + 8)?,
+        duration_seconds: row.get(first + 9)?,
+        price_minor: row.get(first + 10)?,
+        currency: row.get(first + 11)?,
+        created_at: row.get(first + 12)?,
+        updated_at: row.get(first + 13)?,
+        access: row.stored(first + 14)?,
     })
 }

@@ -2,10 +2,11 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
-use crate::db::{DbError, Unique};
+use super::PerBackend;
+use crate::db::{DbError, Read, Unique};
 use crate::entity::{book_cover, edition, edition_file};
 
 /// An edition holds the same bytes once.
@@ -82,7 +83,9 @@ pub async fn of_edition(
         .await?)
 }
 
-/// A file with the edition it belongs to.
+/// A file with the edition it belongs to, in one statement built once per backend: every
+/// download begins here, so it reads through `db::Read` (on SQLite a rusqlite reader, on the
+/// request's thread when one is idle), not SeaORM's pool.
 #[tracing::instrument(
     level = "debug",
     name = "repo.file.find",
@@ -90,15 +93,45 @@ pub async fn of_edition(
     fields(id),
     err(level = "debug")
 )]
-pub async fn find(
-    conn: &impl ConnectionTrait,
+pub async fn find<'a>(
+    read: impl Into<Read<'a>>,
     id: i64,
 ) -> Result<Option<(edition_file::Model, edition::Model)>, DbError> {
-    let found = edition_file::Entity::find_by_id(id)
-        .find_also_related(edition::Entity)
-        .one(conn)
+    let read = read.into();
+    static BY_ID: PerBackend = PerBackend::new();
+    let sql = BY_ID.sql(read.backend(), |backend| {
+        let edition = edition::Entity::find().build(backend).sql;
+        let columns = edition
+            .strip_prefix("SELECT ")
+            .and_then(|rest| rest.split(" FROM ").next())
+            .expect("SeaORM selects columns from the table");
+        super::numbered(
+            backend,
+            &format!(
+                "SELECT f.id, f.edition_id, f.position, f.name, f.media_type, f.size, f.sha256, \
+                 f.duration_seconds, f.metadata, f.created_at, {columns} \
+                 FROM edition_file f JOIN edition ON edition.id = f.edition_id WHERE f.id = ?"
+            ),
+        )
+    });
+    let rows = read
+        .rows(sql, &[id.into()], |row| {
+            let file = edition_file::Model {
+                id: row.get(0)?,
+                edition_id: row.get(1)?,
+                position: row.get(2)?,
+                name: row.get(3)?,
+                media_type: row.get(4)?,
+                size: row.get(5)?,
+                sha256: row.get(6)?,
+                duration_seconds: row.get(7)?,
+                metadata: row.get(8)?,
+                created_at: row.get(9)?,
+            };
+            Ok((file, super::edition::decode_from(row, 10)?))
+        })
         .await?;
-    Ok(found.and_then(|(file, edition)| edition.map(|edition| (file, edition))))
+    Ok(rows.into_iter().next())
 }
 
 /// Deletes a file and closes the gap it leaves in its edition's order.

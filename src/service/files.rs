@@ -589,7 +589,9 @@ pub(super) async fn release(
     err(level = "debug")
 )]
 pub async fn open(db: &Database, who: Option<&Principal>, id: i64) -> ServiceResult<EditionFile> {
-    let (file, edition) = repo::file::find(db.reader(), id)
+    // Every download starts here: a bounded read, on SQLite's hot readers.
+    let (file, edition) = db
+        .read_bounded(move |read| Box::pin(async move { repo::file::find(read, id).await }))
         .await?
         .ok_or_else(|| ServiceError::NotFound("file".into()))?;
     let allowed = match (edition.access, who) {
