@@ -524,41 +524,25 @@ fn natural_key(text: &str) -> Vec<Chunk> {
     chunks
 }
 
-/// `DIR.rejects.csv`: a file's path and why it was not imported. Written on the first one.
-struct Rejects {
-    path: PathBuf,
-    writer: Option<csv::Writer<std::fs::File>>,
-}
+/// `DIR.rejects.csv`: the import's rejects file, a file's path and why it was not imported.
+struct Rejects(super::rejects::Rejects);
 
 impl Rejects {
     fn new(path: PathBuf) -> Self {
-        Self { path, writer: None }
+        Self(super::rejects::Rejects::new(
+            path,
+            csv::StringRecord::from(vec!["path"]),
+        ))
     }
 
     fn write(&mut self, file: &Path, reason: &str) -> Result<(), ImportError> {
-        let failed = |e: csv::Error| ImportError::Rejects {
-            path: self.path.clone(),
-            message: e.to_string(),
-        };
-        if self.writer.is_none() {
-            let mut writer = csv::Writer::from_path(&self.path).map_err(failed)?;
-            writer.write_record(["path", "reason"]).map_err(failed)?;
-            self.writer = Some(writer);
-        }
-        let writer = self.writer.as_mut().expect("opened above");
-        writer
-            .write_record([file.to_string_lossy().as_ref(), reason])
-            .map_err(failed)
+        let path = file.to_string_lossy();
+        self.0
+            .write(&csv::ByteRecord::from(vec![path.as_ref()]), reason)
     }
 
-    fn finish(mut self) -> Result<(), ImportError> {
-        if let Some(mut writer) = self.writer.take() {
-            writer.flush().map_err(|e| ImportError::Rejects {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })?;
-        }
-        Ok(())
+    fn finish(self) -> Result<(), ImportError> {
+        self.0.finish()
     }
 }
 

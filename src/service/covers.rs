@@ -47,11 +47,7 @@ pub async fn set(
     book_id: i64,
     image: Bytes,
 ) -> ServiceResult<book_cover::Model> {
-    if !who.is_admin() {
-        return Err(ServiceError::Forbidden(
-            "Changing the catalog needs an admin.".into(),
-        ));
-    }
+    super::catalog::require_admin(who)?;
     repo::book::find(db.reader(), book_id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("book".into()))?;

@@ -386,16 +386,18 @@ pub async fn apply_in(
     }
     // A value the edition's rules refuse (a language tag folio does not know) is dropped,
     // one field at a time, rather than losing the others.
-    for field in [
-        "pages",
-        "duration_seconds",
-        "language",
-        "publisher",
-        "release_date",
-        "isbn",
-    ] {
+    type Copy = fn(&mut repo::edition::EditionFields, &repo::edition::EditionFields);
+    let copies: [Copy; 6] = [
+        |to, from| to.pages = from.pages,
+        |to, from| to.duration_seconds = from.duration_seconds,
+        |to, from| to.language.clone_from(&from.language),
+        |to, from| to.publisher.clone_from(&from.publisher),
+        |to, from| to.release_date = from.release_date,
+        |to, from| to.isbn.clone_from(&from.isbn),
+    ];
+    for copy in copies {
         let mut trial = fields.clone();
-        copy_field(&mut trial, &candidate, field);
+        copy(&mut trial, &candidate);
         if super::catalog::editions::checked(trial.clone()).is_ok() {
             fields = trial;
         }
@@ -406,21 +408,6 @@ pub async fn apply_in(
         super::catalog::books::fill_description(unit, edition.book_id, description).await?;
     }
     Ok(())
-}
-
-fn copy_field(
-    to: &mut repo::edition::EditionFields,
-    from: &repo::edition::EditionFields,
-    field: &str,
-) {
-    match field {
-        "pages" => to.pages = from.pages,
-        "duration_seconds" => to.duration_seconds = from.duration_seconds,
-        "language" => to.language = from.language.clone(),
-        "publisher" => to.publisher = from.publisher.clone(),
-        "release_date" => to.release_date = from.release_date,
-        _ => to.isbn = from.isbn.clone(),
-    }
 }
 
 /// A date a file wrote, when it names a day (`2019-04-02`, `2019-04-02T00:00:00Z`); a bare

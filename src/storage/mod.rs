@@ -178,15 +178,6 @@ impl Storage {
         }
     }
 
-    /// The stored object's size, or `None` when there is no such object.
-    pub async fn size_of(&self, hash: &ContentHash) -> Result<Option<u64>, StorageError> {
-        match self.inner.store.head(&key(hash)).await {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// An object's size and when it was last written, or `None` when there is no such object.
     pub async fn stat(&self, hash: &ContentHash) -> Result<Option<StoredObject>, StorageError> {
         match self.inner.store.head(&key(hash)).await {
@@ -251,21 +242,6 @@ impl Storage {
             .into_stream()
             .map_err(|e| std::io::Error::other(StorageError::from(e)))
             .boxed())
-    }
-
-    /// The whole of a small object, in memory (a cover, to make its thumbnails).
-    pub async fn read_small(&self, hash: &ContentHash, max: u64) -> Result<Bytes, StorageError> {
-        let found = self.inner.store.get(&key(hash)).await?;
-        if found.meta.size > max {
-            return Err(StorageError::Failed(
-                format!(
-                    "object {hash} is {} bytes, more than {max}",
-                    found.meta.size
-                )
-                .into(),
-            ));
-        }
-        Ok(found.bytes().await?)
     }
 
     /// Removes an object; one already gone is not an error.

@@ -14,7 +14,7 @@ use crate::service::auth::Principal;
 use crate::service::{ServiceError, ServiceResult};
 
 /// Catalog writes are an admin's; the API checks too, this is the rule itself.
-fn require_admin(who: &Principal) -> ServiceResult<()> {
+pub(crate) fn require_admin(who: &Principal) -> ServiceResult<()> {
     if who.is_admin() {
         Ok(())
     } else {
