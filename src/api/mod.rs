@@ -37,9 +37,13 @@ use crate::storage::Storage;
 pub use error::{ApiError, DatabaseUnavailable, FieldError, PROBLEM_JSON, Problem};
 
 /// What every handler can reach: settings, the database, the file storage, sign-in. Cloned
-/// per request (cheap).
+/// per request and per extractor, so it is one shared allocation: a clone is one atomic
+/// increment, not one per pool and service inside.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub storage: Storage,
@@ -47,18 +51,26 @@ pub struct AppState {
     pub referral_clicks: Arc<ClickLimits>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     /// Builds the state; loads (or on a first start, creates) the token signing key.
     pub async fn new(settings: Settings, db: Database, storage: Storage) -> Result<Self, DbError> {
         let auth =
             AuthService::new(db.clone(), settings.secret_key.as_ref(), &settings.auth).await?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             settings: Arc::new(settings),
             db,
             storage,
             auth: Arc::new(auth),
             referral_clicks: Arc::default(),
-        })
+        })))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Local disk: the store, and the two paths that bypass `object_store` (moving an upload into
-//! place, streaming a file with a large buffer).
+//! place, streaming a file in pieces).
 
 use std::ops::Range;
 use std::os::unix::fs::FileExt;

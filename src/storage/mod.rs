@@ -9,7 +9,8 @@
 //! Built on the `object_store` crate (Apache Arrow): local disk and S3 behind one API, with
 //! ranged reads, listing and multipart uploads. Two paths bypass it on local disk because the
 //! filesystem does them better: storing an upload is a `rename` of the file already written
-//! (no copy of a 2 GiB audiobook), and reading streams the file with a large buffer.
+//! (no copy of a 2 GiB audiobook), and reading is positioned reads of 256 KiB pieces, done on
+//! the async side while the kernel has the pages cached.
 
 mod hash;
 mod local;
