@@ -4,6 +4,7 @@
 pub mod password;
 mod rate_limit;
 pub mod token;
+mod verified;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use crate::service::validate;
 use crate::service::{ServiceError, ServiceResult};
 use password::Hasher;
 pub use rate_limit::SlidingWindow;
+use verified::Verified;
 use token::AccessTokens;
 
 /// Where a generated signing key is kept when `FOLIO_SECRET_KEY` is not set.
@@ -82,6 +84,8 @@ pub struct AuthService {
     failures_per_login: SlidingWindow,
     attempts_per_address: SlidingWindow,
     hasher: Hasher,
+    /// Passwords recently checked for HTTP Basic sign-ins.
+    verified: Verified,
 }
 
 impl AuthService {
@@ -126,6 +130,7 @@ impl AuthService {
                 settings.password_hash_concurrency,
                 settings.password_hash_wait,
             ),
+            verified: Verified::default(),
         })
     }
 
@@ -371,6 +376,60 @@ impl AuthService {
         Ok(Principal::of(&user, None))
     }
 
+    /// Signs a request in with HTTP Basic credentials, as e-reader apps send them with every
+    /// request: a username (or email) and either the password or one of the account's API
+    /// keys. A password checked in the last minutes is not hashed again (see [`Verified`]);
+    /// the account is read every time, so a disabled account or a revoked key is refused at
+    /// once. Checks that hash count against the sign-in limits like [`Self::login`], from
+    /// `address`. No session is started: the principal has none, like an API key's.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.authenticate_basic",
+        skip_all,
+        err(level = "debug")
+    )]
+    pub async fn authenticate_basic(
+        &self,
+        login: &str,
+        secret: &str,
+        address: IpAddr,
+    ) -> ServiceResult<Principal> {
+        let login = login.trim();
+        if secret.starts_with(API_KEY_PREFIX) {
+            let principal = self.authenticate_api_key(secret).await?;
+            if repo::user::fold(login) != repo::user::fold(&principal.username) {
+                return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+            }
+            return Ok(principal);
+        }
+        let plausible = validate::text(login, 1, 254).is_ok();
+        let user = match plausible {
+            true => repo::user::find_by_login(self.db.reader(), login).await?,
+            false => None,
+        };
+        if let Some(user) = &user {
+            let key = Verified::key(user.id, secret, &user.password_hash);
+            if self.verified.contains(&key) {
+                return principal_unless_disabled(user);
+            }
+        }
+        self.throttle_address(address)?;
+        let attempt = self
+            .failures_per_login
+            .reserve(&failure_key(login, address))
+            .map_err(rate_limited)?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        if !self.hasher.verify(secret.to_string(), stored).await? {
+            attempt.keep();
+            return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+        }
+        attempt.clear_all();
+        let user = user.expect("a verified password has an account");
+        self.verified
+            .remember(Verified::key(user.id, secret, &user.password_hash));
+        principal_unless_disabled(&user)
+    }
+
     /// Changes the password after checking the current one, from a signed-in session only.
     /// Every other sign-in ends, and the account's API keys are revoked unless the request
     /// keeps them: whoever learnt the old password may have made keys with it.
@@ -473,6 +532,15 @@ pub async fn check_current_password(
 /// counts exactly as a known one: were failures on "ada" to lock "ada@example.org", a 429 on
 /// an address would say whose address it is. An account's username and email are thus counted
 /// apart, which gives one address twice the limit's guesses per window at most.
+fn principal_unless_disabled(user: &user::Model) -> ServiceResult<Principal> {
+    match user.disabled {
+        true => Err(ServiceError::Unauthenticated(
+            "This account is disabled.".into(),
+        )),
+        false => Ok(Principal::of(user, None)),
+    }
+}
+
 fn failure_key(identifier: &str, address: IpAddr) -> String {
     format!("{address} {}", repo::user::fold(identifier))
 }
