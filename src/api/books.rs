@@ -131,8 +131,9 @@ pub struct BookListParams {
     year_to: Option<i32>,
     /// Books in this language (`en`, `en-US`…).
     language: Option<String>,
-    /// `title`, `-title`, `year`, `-year`, `created`, `-created`, or `relevance` (with `q`).
-    /// Books without a year come last when sorting by year.
+    /// `title`, `-title`, `year`, `-year`, `created`, `-created`, `popular`, `-popular` (by
+    /// how many ratings; `-popular` is most rated first), or `relevance` (with `q`). Books
+    /// without a year come last when sorting by year.
     #[param(example = "-year")]
     sort: Option<String>,
     /// Rows per page, 1 to 100 (default 20).
@@ -159,11 +160,13 @@ fn parse_sort(sort: Option<&str>, searching: bool) -> Result<BookOrder, ApiError
         "title" => SortKey::Title,
         "year" => SortKey::Year,
         "created" => SortKey::Created,
+        "popular" => SortKey::Popular,
         "relevance" if searching && !descending => SortKey::Relevance,
         _ => {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "sort",
-                "must be title, -title, year, -year, created, -created, or relevance with q",
+                "must be title, -title, year, -year, created, -created, popular, -popular, or \
+                 relevance with q",
             )]));
         }
     };
@@ -175,6 +178,7 @@ fn order_name(order: BookOrder) -> String {
         SortKey::Title => "title",
         SortKey::Year => "year",
         SortKey::Created => "created",
+        SortKey::Popular => "popular",
         SortKey::Relevance => "relevance",
     };
     if order.descending {

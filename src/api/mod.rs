@@ -16,6 +16,7 @@ mod health;
 mod json;
 mod me;
 mod middleware;
+mod opds;
 pub mod pagination;
 mod patch;
 mod reading;
@@ -113,6 +114,7 @@ pub fn app(state: AppState) -> Router {
     );
     let limits = state.settings.limits.clone();
     let router = router
+        .merge(opds::router())
         .layer(axum::middleware::from_fn_with_state(
             state.db.clone(),
             middleware::while_database_down,

@@ -46,6 +46,11 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0006_files.sql"),
                 postgres: include_str!("sql/0006_files.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0007_popular",
+                sqlite: include_str!("sql/0007_popular.sql"),
+                postgres: include_str!("sql/0007_popular.sql"),
+            }),
         ]
     }
 }

@@ -1,4 +1,4 @@
-//! Books: writes, and the list behind `GET /books` — filters, full-text search, four sort
+//! Books: writes, and the list behind `GET /books` — filters, full-text search, five sort
 //! orders, keyset pages. A page costs the same at any depth: one statement (two in year order
 //! where the books with a year give way to those without).
 
@@ -73,6 +73,24 @@ pub async fn find<'a>(read: impl Into<Read<'a>>, id: i64) -> Result<Option<book:
         book::Entity::find_by_id(0).build(backend).sql
     });
     Ok(read.rows(sql, &[id.into()], decode).await?.pop())
+}
+
+/// The books of `ids` that exist, in no particular order.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.book.find_many",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn find_many<'a>(
+    read: impl Into<Read<'a>>,
+    ids: &[i64],
+) -> Result<Vec<book::Model>, DbError> {
+    let read = read.into();
+    let statement = book::Entity::find()
+        .filter(book::Column::Id.is_in(ids.iter().copied()))
+        .build(read.backend());
+    read.statement(&statement, decode).await
 }
 
 /// A `book` row, its columns in declaration order as SeaORM selects them. A test checks this
@@ -253,6 +271,8 @@ pub enum SortKey {
     Title,
     Year,
     Created,
+    /// Most rated first when descending (`rating_count`).
+    Popular,
     /// Search relevance; only with a search.
     Relevance,
 }
@@ -269,6 +289,7 @@ pub enum SortValue {
     Title(String),
     Year(Option<i32>),
     Created(chrono::DateTime<chrono::Utc>),
+    Popular(i64),
     Relevance(f64),
 }
 
@@ -285,6 +306,7 @@ impl BookRow {
             SortKey::Title => SortValue::Title(self.book.title_folded.clone()),
             SortKey::Year => SortValue::Year(self.book.original_year),
             SortKey::Created => SortValue::Created(self.book.created_at),
+            SortKey::Popular => SortValue::Popular(self.book.rating_count),
             SortKey::Relevance => SortValue::Relevance(self.rank.unwrap_or_default()),
         }
     }
@@ -509,6 +531,7 @@ fn apply_order(
         SortKey::Title => Expr::col((book::Entity, book::Column::TitleFolded)),
         SortKey::Year => Expr::col((book::Entity, book::Column::OriginalYear)),
         SortKey::Created => Expr::col((book::Entity, book::Column::CreatedAt)),
+        SortKey::Popular => Expr::col((book::Entity, book::Column::RatingCount)),
         SortKey::Relevance => Expr::col((Alias::new(MATCHES), Alias::new(search::RANK))),
     };
     let direction = if order.descending {
@@ -534,6 +557,7 @@ fn apply_order(
         (SortKey::Title, SortValue::Title(v)) => Some(v.into()),
         (SortKey::Year, SortValue::Year(v)) => v.map(Value::from),
         (SortKey::Created, SortValue::Created(v)) => Some(v.into()),
+        (SortKey::Popular, SortValue::Popular(v)) => Some(v.into()),
         (SortKey::Relevance, SortValue::Relevance(v)) => Some(v.into()),
         _ => {
             return Err(DbError::Invalid {
@@ -623,6 +647,7 @@ mod tests {
                 SortKey::Title,
                 SortKey::Year,
                 SortKey::Created,
+                SortKey::Popular,
             ] {
                 let order = BookOrder {
                     key,
@@ -656,6 +681,7 @@ mod tests {
             (SortKey::Year, SortValue::Year(Some(1871))),
             (SortKey::Year, SortValue::Year(None)),
             (SortKey::Created, SortValue::Created(chrono::Utc::now())),
+            (SortKey::Popular, SortValue::Popular(12)),
         ];
         for (key, value) in cursors {
             for descending in [false, true] {

@@ -101,6 +101,28 @@ pub async fn open_purchase(
         .await?)
 }
 
+/// Which of these editions the user owns (a paid purchase, not refunded).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.owned_of",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
+pub async fn owned_of(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    edition_ids: &[i64],
+) -> Result<Vec<i64>, DbError> {
+    let owned = purchase::Entity::find()
+        .filter(purchase::Column::UserId.eq(user_id))
+        .filter(purchase::Column::EditionId.is_in(edition_ids.iter().copied()))
+        .filter(purchase::Column::Status.eq(PurchaseStatus::Paid))
+        .all(conn)
+        .await?;
+    Ok(owned.into_iter().map(|p| p.edition_id).collect())
+}
+
 /// Moves the purchase from `from` to `to`, only if it is still in `from`: two payment events
 /// racing cannot both apply. Returns whether it moved.
 #[tracing::instrument(

@@ -2,6 +2,7 @@
 //! database, run their work in units of work, and speak [`ServiceError`].
 
 pub mod accounts;
+pub mod acquisition;
 pub mod api_keys;
 pub mod auth;
 pub mod catalog;

@@ -24,6 +24,7 @@ mod http_frame;
 mod import;
 mod import_exports;
 mod n_plus_one;
+mod opds;
 mod openapi;
 mod postgres_outage;
 mod reading;

@@ -18,8 +18,8 @@ use crate::service::validate;
 use crate::service::{ServiceError, ServiceResult};
 use password::Hasher;
 pub use rate_limit::SlidingWindow;
-use verified::Verified;
 use token::AccessTokens;
+use verified::Verified;
 
 /// Where a generated signing key is kept when `FOLIO_SECRET_KEY` is not set.
 const SIGNING_KEY_SETTING: &str = "token_signing_key";

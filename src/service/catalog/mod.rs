@@ -5,7 +5,7 @@ pub mod authors;
 pub mod batch;
 pub mod books;
 pub mod categories;
-mod currency;
+pub mod currency;
 pub mod editions;
 pub mod isbn;
 

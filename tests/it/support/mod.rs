@@ -3,6 +3,7 @@
 pub mod api;
 pub mod books;
 pub mod fixtures;
+pub mod opds;
 pub mod process;
 pub mod relay;
 mod server;
