@@ -227,6 +227,7 @@ async fn list_books(
         year_from: params.year_from,
         year_to: params.year_to,
         language: params.language,
+        acquirable: false,
         order,
         after,
         limit,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{Page, PerBackend, search};
 use crate::db::{DbError, Read, Row};
 use crate::entity::enums::EditionFormat;
-use crate::entity::{book, book_author, book_category, edition};
+use crate::entity::{book, book_author, book_category, edition, edition_file};
 use crate::text;
 
 /// The editable fields of a book.
@@ -247,6 +247,8 @@ pub struct BookFilter {
     pub language: Option<String>,
     /// Folded search tokens, each matched as a prefix.
     pub search: Option<Vec<String>>,
+    /// Only books with something to read or buy: an edition with files or a price.
+    pub acquirable: bool,
 }
 
 impl BookFilter {
@@ -263,6 +265,7 @@ impl BookFilter {
             && self.year_from.is_none()
             && self.year_to.is_none()
             && self.language.is_none()
+            && !self.acquirable
     }
 }
 
@@ -504,6 +507,28 @@ fn apply_filter(query: &mut SelectStatement, filter: &BookFilter) {
                     .column(edition::Column::BookId)
                     .from(edition::Entity)
                     .and_where(Expr::col(edition::Column::Format).eq(format))
+                    .to_owned(),
+            ),
+        );
+    }
+    if filter.acquirable {
+        query.and_where(
+            book_id().in_subquery(
+                Query::select()
+                    .column(edition::Column::BookId)
+                    .from(edition::Entity)
+                    .cond_where(
+                        Condition::any()
+                            .add(Expr::col(edition::Column::PriceMinor).is_not_null())
+                            .add(
+                                Expr::col(edition::Column::Id).in_subquery(
+                                    Query::select()
+                                        .column(edition_file::Column::EditionId)
+                                        .from(edition_file::Entity)
+                                        .to_owned(),
+                                ),
+                            ),
+                    )
                     .to_owned(),
             ),
         );

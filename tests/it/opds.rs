@@ -338,6 +338,11 @@ async fn every_feed_validates_and_offers_what_each_reader_may_have(backend: Back
             })
             .collect()
     };
+    assert_eq!(
+        titles(&first_page).len(),
+        20,
+        "a full page: what cannot be had is not read"
+    );
     let mut all = titles(&first_page);
     all.extend(titles(&second_page));
     let count = all.len();

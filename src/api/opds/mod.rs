@@ -296,6 +296,7 @@ async fn books_feed(
             year_from: None,
             year_to: None,
             language: None,
+            acquirable: true,
             order,
             after: cursor.as_ref().and_then(|c| c.after.clone()),
             limit: PAGE,

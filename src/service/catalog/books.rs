@@ -294,6 +294,9 @@ pub struct BookQuery {
     pub year_to: Option<i32>,
     /// A language tag in any usual spelling (`en`, `EN`, `en_us`).
     pub language: Option<String>,
+    /// Only books with something to read or buy (an edition with files or a price): what an
+    /// e-reader app's catalog lists.
+    pub acquirable: bool,
     pub order: BookOrder,
     pub after: Option<(SortValue, i64)>,
     pub limit: u64,
@@ -402,5 +405,6 @@ async fn filter_of(db: &Database, query: &BookQuery) -> ServiceResult<Option<Boo
         year_to: query.year_to,
         language,
         search,
+        acquirable: query.acquirable,
     }))
 }
