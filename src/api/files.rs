@@ -298,7 +298,21 @@ async fn file_content(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let file = files::open(&state.db, who.as_ref(), id).await?;
+    let inline = params.inline == Some(1);
+    deliver(&state, who.as_ref(), id, inline, &method, &headers).await
+}
+
+/// A file's bytes (or the part its `Range` asks for, or a 304) to `who`, if the edition's
+/// access lets them: the download of this API and of the OPDS catalogs' acquisition links.
+pub(super) async fn deliver(
+    state: &AppState,
+    who: Option<&crate::service::auth::Principal>,
+    id: i64,
+    inline: bool,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let file = files::open(&state.db, who, id).await?;
     let hash = ContentHash::parse(&file.sha256)
         .map_err(|e| ApiError::internal(format!("file {id}'s hash: {e}")))?;
     let size = file.size as u64;
@@ -309,20 +323,19 @@ async fn file_content(
         // Revalidated on every use (cheap with the ETag): access can be taken away.
         .header(header::CACHE_CONTROL, "private, no-cache");
 
-    if ranges::none_match(&headers, &etag) {
+    if ranges::none_match(headers, &etag) {
         return Ok(response
             .status(StatusCode::NOT_MODIFIED)
             .body(Body::empty())
             .expect("a valid response"));
     }
-    let range = match ranges::requested(&headers, &etag, size) {
+    let range = match ranges::requested(headers, &etag, size) {
         ranges::Requested::Whole => None,
         ranges::Requested::Part(range) => Some(range),
         ranges::Requested::Unsatisfiable => {
             return Err(ApiError::RangeNotSatisfiable { size });
         }
     };
-    let inline = params.inline == Some(1);
     response = response
         .header(header::CONTENT_TYPE, &file.media_type)
         .header(
@@ -416,8 +429,7 @@ async fn audiobook_manifest(
     State(state): State<AppState>,
     ApiPath(edition_id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
-    let book = files::audiobook(&state.db, edition_id).await?;
-    let manifest = manifest(&book);
+    let manifest = manifest(&state, edition_id, "/api/v1").await?;
     let body = serde_json::to_vec(&manifest)
         .map_err(|e| ApiError::internal(format!("a manifest did not serialise: {e}")))?;
     Ok(Response::builder()
@@ -426,7 +438,18 @@ async fn audiobook_manifest(
         .expect("a valid response"))
 }
 
-fn manifest(book: &files::Audiobook) -> serde_json::Value {
+/// An audiobook edition's manifest, its links under `root` (`/api/v1`, or `/opds` for apps
+/// that sign in as OPDS apps do).
+pub(super) async fn manifest(
+    state: &AppState,
+    edition_id: i64,
+    root: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let book = files::audiobook(&state.db, edition_id).await?;
+    Ok(manifest_of(&book, root))
+}
+
+fn manifest_of(book: &files::Audiobook, root: &str) -> serde_json::Value {
     use serde_json::json;
 
     let edition = &book.edition.edition;
@@ -443,7 +466,7 @@ fn manifest(book: &files::Audiobook) -> serde_json::Value {
         .iter()
         .filter_map(|(file, _)| file.duration_seconds)
         .sum();
-    let content = |id: i64| format!("/api/v1/files/{id}/content");
+    let content = |id: i64| format!("{root}/files/{id}/content");
     let mut metadata = json!({
         "@type": "http://schema.org/Audiobook",
         "conformsTo": AUDIOBOOK_PROFILE,
@@ -513,7 +536,7 @@ fn manifest(book: &files::Audiobook) -> serde_json::Value {
         "metadata": metadata,
         "links": [{
             "rel": "self",
-            "href": format!("/api/v1/editions/{}/manifest", edition.id),
+            "href": format!("{root}/editions/{}/manifest", edition.id),
             "type": AUDIOBOOK_MANIFEST,
         }],
         "readingOrder": reading_order,

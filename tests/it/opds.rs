@@ -261,6 +261,26 @@ async fn every_feed_validates_and_offers_what_each_reader_may_have(backend: Back
         !mine.contains("acquisition/buy"),
         "an owned book is not offered for sale: {mine}"
     );
+    // The link downloads with the app's credentials; without them it is a Basic challenge.
+    let link = atom_link(mine, "http://opds-spec.org/acquisition").unwrap();
+    assert!(link.starts_with("/opds/files/"), "{link}");
+    let downloaded = get(&api, &link, as_reader).await;
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(downloaded.headers()["content-type"], "application/epub+zip");
+    assert_eq!(
+        &downloaded.bytes().await.unwrap()[30..58],
+        b"mimetypeapplication/epub+zip"
+    );
+    let challenged = get(&api, &link, None).await;
+    assert_eq!(challenged.status(), 401);
+    assert!(challenged.headers().contains_key("www-authenticate"));
+    let members = atom_entry(&signed_in, "Members Book");
+    let theirs = atom_link(members, "http://opds-spec.org/acquisition").unwrap();
+    assert_eq!(
+        get(&api, &theirs, as_reader).await.status(),
+        200,
+        "members may read it"
+    );
     // A refund takes it back to "buy".
     settle(&api, &purchase, "refunded", "evt_own_2").await;
     let refunded = feed(&api, "/opds/v1.2/categories/fantasy", as_reader).await;
@@ -283,11 +303,20 @@ async fn every_feed_validates_and_offers_what_each_reader_may_have(backend: Back
         manifest["rel"],
         "http://opds-spec.org/acquisition/open-access"
     );
-    assert_eq!(
-        manifest["href"],
-        format!("/api/v1/editions/{audio}/manifest")
-    );
+    assert_eq!(manifest["href"], format!("/opds/editions/{audio}/manifest"));
     assert_eq!(manifest["type"], "application/audiobook+json");
+    // The manifest validates, and its tracks are fetched as the feeds' files are.
+    let fetched = get(&api, manifest["href"].as_str().unwrap(), None).await;
+    let fetched: Value = expect(fetched, 200).await;
+    validate(
+        &serde_json::to_vec(&fetched).unwrap(),
+        "json",
+        Some("manifest"),
+        "the manifest",
+    );
+    let track = fetched["readingOrder"][0]["href"].as_str().unwrap();
+    assert!(track.starts_with("/opds/files/"), "{track}");
+    assert_eq!(get(&api, track, None).await.status(), 200);
     let fantasy: Value =
         serde_json::from_str(&feed(&api, "/opds/v2/categories/fantasy", None).await).unwrap();
     let euro = publication(&fantasy, "Euro Book");

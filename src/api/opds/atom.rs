@@ -306,7 +306,7 @@ fn acquisition_links(out: &mut String, edition_id: i64, offer: &Offer) {
         Acquisition::Unavailable => return,
     };
     for file in &offer.files {
-        let target = format!("/api/v1/files/{}/content", file.id);
+        let target = format!("/opds/files/{}/content", file.id);
         let length = file.size.to_string();
         link(
             out,

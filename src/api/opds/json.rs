@@ -239,14 +239,14 @@ fn acquisition_links(links: &mut Vec<Value>, edition_id: i64, kind: Kind, offer:
         // An audiobook is acquired as its manifest, which lists the tracks and chapters.
         Kind::Audiobook => links.push(json!({
             "rel": rel,
-            "href": format!("/api/v1/editions/{edition_id}/manifest"),
+            "href": format!("/opds/editions/{edition_id}/manifest"),
             "type": AUDIOBOOK_MANIFEST,
         })),
         Kind::Book => {
             for file in &offer.files {
                 links.push(json!({
                     "rel": rel,
-                    "href": format!("/api/v1/files/{}/content", file.id),
+                    "href": format!("/opds/files/{}/content", file.id),
                     "type": file.media_type,
                     "title": file.name,
                 }));

@@ -63,6 +63,14 @@ pub fn router() -> Router<AppState> {
             feeds(Version::V2).route("/auth", get(json::authentication)),
         )
         .route("/opds/cover.png", get(placeholder_cover))
+        .route(
+            "/opds/files/{id}/content",
+            get(download).layer(Extension(Version::V1)),
+        )
+        .route(
+            "/opds/editions/{id}/manifest",
+            get(audiobook_manifest).layer(Extension(Version::V2)),
+        )
 }
 
 /// Who is asking, if anyone: HTTP Basic (a username with the password or an API key),
@@ -687,6 +695,39 @@ fn owned_feed(path: &str, title: &str, pages: Pages, entries: Vec<Entry>) -> Fee
             subsections: vec![],
         },
     }
+}
+
+/// A file, as the feeds' acquisition links fetch it: the API's download (ranges, ETags, the
+/// edition's access) to a reader signed in as apps sign in. A 401 is the Basic challenge.
+async fn download(
+    State(state): State<AppState>,
+    Extension(version): Extension<Version>,
+    Reader(who): Reader,
+    Path(id): Path<i64>,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let delivered = super::files::deliver(&state, who.as_ref(), id, false, &method, &headers).await;
+    match delivered {
+        Ok(response) => response,
+        Err(ApiError::Unauthorized(message)) => {
+            OpdsError::new(version, ServiceError::Unauthenticated(message)).into_response()
+        }
+        Err(other) => other.into_response(),
+    }
+}
+
+/// An audiobook edition's Readium manifest whose tracks are fetched through [`download`].
+async fn audiobook_manifest(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let manifest = super::files::manifest(&state, id, "/opds").await?;
+    Ok((
+        [(header::CONTENT_TYPE, super::files::AUDIOBOOK_MANIFEST)],
+        manifest.to_string(),
+    )
+        .into_response())
 }
 
 /// The image of a book without a cover: OPDS 2.0 wants a JPEG, PNG, WebP or GIF for every
