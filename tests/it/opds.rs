@@ -467,6 +467,30 @@ async fn apps_sign_in_with_basic_or_an_api_key_and_are_challenged_when_they_must
     let disabled = get(&api, "/opds/v1.2/library", Some(("other", PASSWORD))).await;
     assert_eq!(disabled.status(), 401);
 
+    // A password that merely looks like an API key is still a password.
+    let body = json!({"username": "keylike", "email": "keylike@example.org", "password": "fol_not a key but a passphrase"});
+    expect(api.post("/auth/register", None, body).await, 201).await;
+    let keylike = get(
+        &api,
+        "/opds/v1.2/library",
+        Some(("keylike", "fol_not a key but a passphrase")),
+    )
+    .await;
+    assert_eq!(keylike.status(), 200);
+
+    // The OpenSearch description names the search feed, absolute for apps that need it.
+    let described = get(&api, "/opds/v1.2/opensearch.xml", None).await;
+    assert_eq!(
+        described.headers()["content-type"],
+        "application/opensearchdescription+xml"
+    );
+    let described = described.text().await.unwrap();
+    let template = format!(
+        "template=\"{}/opds/v1.2/search?q={{searchTerms}}\"",
+        api.server.url("")
+    );
+    assert!(described.contains(&template), "{described}");
+
     // Failed Basic sign-ins count against the sign-in limit.
     let mut statuses = vec![];
     for _ in 0..12 {

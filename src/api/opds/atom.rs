@@ -323,8 +323,16 @@ fn acquisition_links(out: &mut String, edition_id: i64, offer: &Offer) {
 }
 
 /// The OpenSearch description the 1.2 feeds' search link names. Its template is absolute
-/// (from the request's `Host`), as some apps do not resolve a relative one.
+/// (from the request's `Host`, and `X-Forwarded-Proto` behind a TLS proxy), as some apps do
+/// not resolve a relative one.
 pub async fn opensearch(headers: HeaderMap) -> Response {
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
     let base = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -332,7 +340,7 @@ pub async fn opensearch(headers: HeaderMap) -> Response {
             h.chars()
                 .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c))
         })
-        .map(|host| format!("http://{host}"))
+        .map(|host| format!("{scheme}://{host}"))
         .unwrap_or_default();
     let template = format!("{base}{ROOT}/search?q={{searchTerms}}");
     let body = format!(

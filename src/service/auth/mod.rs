@@ -396,11 +396,17 @@ impl AuthService {
     ) -> ServiceResult<Principal> {
         let login = login.trim();
         if secret.starts_with(API_KEY_PREFIX) {
-            let principal = self.authenticate_api_key(secret).await?;
-            if repo::user::fold(login) != repo::user::fold(&principal.username) {
-                return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+            match self.authenticate_api_key(secret).await {
+                Ok(principal)
+                    if repo::user::fold(login) == repo::user::fold(&principal.username) =>
+                {
+                    return Ok(principal);
+                }
+                Ok(_) => return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into())),
+                // Not a key: perhaps a password that happens to start like one.
+                Err(ServiceError::Unauthenticated(_)) => {}
+                Err(other) => return Err(other),
             }
-            return Ok(principal);
         }
         let plausible = validate::text(login, 1, 254).is_ok();
         let user = match plausible {
