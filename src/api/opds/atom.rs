@@ -6,14 +6,13 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use quick_xml::escape::escape;
 
-use super::feed::{Body, Entry, Feed, Kind, Navigation, path_with};
+use super::feed::{BUY, Body, Entry, Feed, Kind, Navigation, file_rel, path_with};
 use crate::service::acquisition::{Acquisition, Offer};
 use crate::service::catalog::currency;
 
 const ROOT: &str = "/opds/v1.2";
 const NAVIGATION: &str = "application/atom+xml;profile=opds-catalog;kind=navigation";
 const ACQUISITION: &str = "application/atom+xml;profile=opds-catalog;kind=acquisition";
-const REL: &str = "http://opds-spec.org";
 
 pub fn feed_response(feed: &Feed) -> Response {
     let kind = match feed.body {
@@ -270,40 +269,36 @@ fn publication_entry(out: &mut String, entry: &Entry) {
 }
 
 fn acquisition_links(out: &mut String, edition_id: i64, offer: &Offer) {
-    let rel = match &offer.acquisition {
-        Acquisition::OpenAccess => format!("{REL}/acquisition/open-access"),
-        Acquisition::Download | Acquisition::SignIn => format!("{REL}/acquisition"),
-        Acquisition::Buy {
-            price_minor,
-            currency: code,
-        } => {
-            let mut inner = format!(
-                "<opds:price currencycode=\"{}\">{}</opds:price>",
-                escape(code.as_str()),
-                currency::decimal(*price_minor, code)
+    if let Acquisition::Buy {
+        price_minor,
+        currency: code,
+    } = &offer.acquisition
+    {
+        let mut inner = format!(
+            "<opds:price currencycode=\"{}\">{}</opds:price>",
+            escape(code.as_str()),
+            currency::decimal(*price_minor, code)
+        );
+        let mut types: Vec<&str> = offer.files.iter().map(|f| f.media_type.as_str()).collect();
+        types.dedup();
+        for media_type in types {
+            let _ = write!(
+                inner,
+                "<opds:indirectAcquisition type=\"{}\"/>",
+                escape(media_type)
             );
-            let mut types: Vec<&str> = offer.files.iter().map(|f| f.media_type.as_str()).collect();
-            types.dedup();
-            for media_type in types {
-                let _ = write!(
-                    inner,
-                    "<opds:indirectAcquisition type=\"{}\"/>",
-                    escape(media_type)
-                );
-            }
-            let target = format!("/api/v1/editions/{edition_id}");
-            link(
-                out,
-                &[
-                    ("rel", "http://opds-spec.org/acquisition/buy"),
-                    ("href", &target),
-                    ("type", "application/json"),
-                ],
-                &inner,
-            );
-            return;
         }
-        Acquisition::Unavailable => return,
+        let target = format!("/api/v1/editions/{edition_id}");
+        let attributes = [
+            ("rel", BUY),
+            ("href", &target),
+            ("type", "application/json"),
+        ];
+        link(out, &attributes, &inner);
+        return;
+    }
+    let Some(rel) = file_rel(&offer.acquisition) else {
+        return;
     };
     for file in &offer.files {
         let target = format!("/opds/files/{}/content", file.id);
@@ -311,7 +306,7 @@ fn acquisition_links(out: &mut String, edition_id: i64, offer: &Offer) {
         link(
             out,
             &[
-                ("rel", &rel),
+                ("rel", rel),
                 ("href", &target),
                 ("type", &file.media_type),
                 ("title", &file.name),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::entity::enums::EditionFormat;
 use crate::repo::book_view::BookView;
 use crate::repo::edition_view::EditionView;
-use crate::service::acquisition::Offer;
+use crate::service::acquisition::{Acquisition, Offer};
 
 /// How far back "previous" links reach: a keyset cursor only knows where a page starts, so the
 /// cursor carries the starts of the pages before it, up to this many.
@@ -205,3 +205,16 @@ pub fn path_with(path: &str, params: &[(&str, String)]) -> String {
         .finish();
     format!("{path}?{query}")
 }
+
+/// The link relation of files offered this way; `None` for a sale (a link of its own, with
+/// its price) and for nothing.
+pub fn file_rel(acquisition: &Acquisition) -> Option<&'static str> {
+    match acquisition {
+        Acquisition::OpenAccess => Some("http://opds-spec.org/acquisition/open-access"),
+        Acquisition::Download | Acquisition::SignIn => Some("http://opds-spec.org/acquisition"),
+        Acquisition::Buy { .. } | Acquisition::Unavailable => None,
+    }
+}
+
+/// The link relation of a sale.
+pub const BUY: &str = "http://opds-spec.org/acquisition/buy";

@@ -4,7 +4,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::feed::{Body, Entry, Feed, Kind, Navigation, path_with};
+use super::feed::{BUY, Body, Entry, Feed, Kind, Navigation, file_rel, path_with};
 use crate::service::acquisition::{Acquisition, Offer};
 use crate::service::catalog::currency;
 
@@ -12,7 +12,6 @@ const ROOT: &str = "/opds/v2";
 const FEED: &str = "application/opds+json";
 const AUTHENTICATION: &str = "application/opds-authentication+json";
 const AUDIOBOOK_MANIFEST: &str = "application/audiobook+json";
-const REL: &str = "http://opds-spec.org";
 
 fn href(path: &str) -> String {
     format!("{ROOT}/{path}")
@@ -206,34 +205,33 @@ fn publication(entry: &Entry) -> Value {
 }
 
 fn acquisition_links(links: &mut Vec<Value>, edition_id: i64, kind: Kind, offer: &Offer) {
-    let rel = match &offer.acquisition {
-        Acquisition::OpenAccess => format!("{REL}/acquisition/open-access"),
-        Acquisition::Download | Acquisition::SignIn => format!("{REL}/acquisition"),
-        Acquisition::Buy {
-            price_minor,
-            currency: code,
-        } => {
-            let value: Value = serde_json::from_str(&currency::decimal(*price_minor, code))
-                .expect("a decimal is a JSON number");
+    if let Acquisition::Buy {
+        price_minor,
+        currency: code,
+    } = &offer.acquisition
+    {
+        let value: Value = serde_json::from_str(&currency::decimal(*price_minor, code))
+            .expect("a decimal is a JSON number");
+        let mut properties = json!({"price": {"currency": code, "value": value}});
+        if !offer.files.is_empty() {
             let mut types: Vec<&str> = match kind {
                 Kind::Audiobook => vec![AUDIOBOOK_MANIFEST],
                 Kind::Book => offer.files.iter().map(|f| f.media_type.as_str()).collect(),
             };
             types.dedup();
-            let mut properties = json!({"price": {"currency": code, "value": value}});
-            if !offer.files.is_empty() {
-                let indirect: Vec<Value> = types.iter().map(|t| json!({"type": t})).collect();
-                properties["indirectAcquisition"] = Value::Array(indirect);
-            }
-            links.push(json!({
-                "rel": format!("{REL}/acquisition/buy"),
-                "href": format!("/api/v1/editions/{edition_id}"),
-                "type": "application/json",
-                "properties": properties,
-            }));
-            return;
+            let indirect: Vec<Value> = types.iter().map(|t| json!({"type": t})).collect();
+            properties["indirectAcquisition"] = Value::Array(indirect);
         }
-        Acquisition::Unavailable => return,
+        links.push(json!({
+            "rel": BUY,
+            "href": format!("/api/v1/editions/{edition_id}"),
+            "type": "application/json",
+            "properties": properties,
+        }));
+        return;
+    }
+    let Some(rel) = file_rel(&offer.acquisition) else {
+        return;
     };
     match kind {
         // An audiobook is acquired as its manifest, which lists the tracks and chapters.

@@ -262,6 +262,20 @@ struct BookList {
     subsections: Vec<Navigation>,
 }
 
+impl BookList {
+    fn new(path: impl Into<String>, title: impl Into<String>, default_sort: &'static str) -> Self {
+        Self {
+            path: path.into(),
+            title: title.into(),
+            author_id: None,
+            category: None,
+            search: None,
+            default_sort,
+            subsections: vec![],
+        }
+    }
+}
+
 /// The sort orders a feed of books offers, by parameter value.
 fn order_of(sort: &str, searching: bool) -> Option<BookOrder> {
     let (key, descending) = match sort {
@@ -428,17 +442,8 @@ async fn new(
     Reader(who): Reader,
     query: Params,
 ) -> Result<Response, OpdsError> {
-    let list = BookList {
-        path: "new".into(),
-        title: "New".into(),
-        author_id: None,
-        category: None,
-        search: None,
-        default_sort: "new",
-        subsections: vec![],
-    };
-    let params = params(version, query)?;
-    let feed = books_feed(&state, version, who.as_ref(), list, params).await?;
+    let list = BookList::new("new", "New", "new");
+    let feed = books_feed(&state, version, who.as_ref(), list, params(version, query)?).await?;
     Ok(render(version, feed))
 }
 
@@ -448,17 +453,8 @@ async fn popular(
     Reader(who): Reader,
     query: Params,
 ) -> Result<Response, OpdsError> {
-    let list = BookList {
-        path: "popular".into(),
-        title: "Popular".into(),
-        author_id: None,
-        category: None,
-        search: None,
-        default_sort: "popular",
-        subsections: vec![],
-    };
-    let params = params(version, query)?;
-    let feed = books_feed(&state, version, who.as_ref(), list, params).await?;
+    let list = BookList::new("popular", "Popular", "popular");
+    let feed = books_feed(&state, version, who.as_ref(), list, params(version, query)?).await?;
     Ok(render(version, feed))
 }
 
@@ -482,13 +478,8 @@ async fn search(
             )
         })?;
     let list = BookList {
-        path: "search".into(),
-        title: format!("Search: {words}"),
-        author_id: None,
-        category: None,
-        search: Some(words),
-        default_sort: "relevance",
-        subsections: vec![],
+        search: Some(words.clone()),
+        ..BookList::new("search", format!("Search: {words}"), "relevance")
     };
     let feed = books_feed(&state, version, who.as_ref(), list, params).await?;
     Ok(render(version, feed))
@@ -506,13 +497,8 @@ async fn author(
         .await
         .map_err(|e| OpdsError::new(version, e))?;
     let list = BookList {
-        path: format!("authors/{id}"),
-        title: found.name,
         author_id: Some(id),
-        category: None,
-        search: None,
-        default_sort: "title",
-        subsections: vec![],
+        ..BookList::new(format!("authors/{id}"), found.name, "title")
     };
     let feed = books_feed(&state, version, who.as_ref(), list, params).await?;
     Ok(render(version, feed))
@@ -533,13 +519,9 @@ async fn category(
         .await
         .map_err(fail)?;
     let list = BookList {
-        path: format!("categories/{}", found.slug),
-        title: found.name,
-        author_id: None,
-        category: Some(found.slug),
-        search: None,
-        default_sort: "title",
+        category: Some(found.slug.clone()),
         subsections: children.rows.into_iter().map(category_link).collect(),
+        ..BookList::new(format!("categories/{}", found.slug), found.name, "title")
     };
     let feed = books_feed(&state, version, who.as_ref(), list, params).await?;
     Ok(render(version, feed))
