@@ -239,11 +239,12 @@ fn translate(percent: f64, edition: &edition::Model) -> Translated {
         seconds: edition
             .duration_seconds
             .map(|duration| (percent * duration as f64).round() as i64),
-        // Page n covers the fraction ((n-1)/pages, n/pages]: the start of the book is page 1,
-        // its very end the last page.
+        // KOReader's convention, so a position survives a trip through any reader: page =
+        // round(percent × pages), and page ÷ pages the percent back (a quarter of 300 pages is
+        // page 75, and page 75 a quarter). The start of the book is page 1.
         page: edition.pages.map(|pages| {
             let pages = i64::from(pages);
-            ((percent * pages as f64).floor() as i64 + 1).min(pages)
+            ((percent * pages as f64).round() as i64).clamp(1, pages.max(1))
         }),
     }
 }
@@ -284,9 +285,25 @@ mod tests {
             )
         };
         assert_eq!(at(0.0), (Some(0), Some(1)));
-        assert_eq!(at(0.25), (Some(9_000), Some(76)));
-        assert_eq!(at(0.5), (Some(18_000), Some(151)));
+        assert_eq!(at(0.25), (Some(9_000), Some(75)));
+        assert_eq!(at(0.33333), (Some(12_000), Some(100)));
+        assert_eq!(at(0.5), (Some(18_000), Some(150)));
         assert_eq!(at(1.0), (Some(36_000), Some(300)));
         assert_eq!(translate(0.5, &edition(None, None)).page, None);
+    }
+
+    #[test]
+    fn every_page_survives_the_round_trip_through_a_percent() {
+        for pages in [1, 7, 300, 1234] {
+            let book = edition(Some(pages), None);
+            for page in 1..=i64::from(pages) {
+                let percent = page as f64 / f64::from(pages);
+                assert_eq!(
+                    translate(percent, &book).page,
+                    Some(page),
+                    "{page} of {pages}"
+                );
+            }
+        }
     }
 }
