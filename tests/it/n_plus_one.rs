@@ -120,4 +120,23 @@ async fn a_page_of_books_costs_the_same_statements_at_any_size(backend: Backend)
         1 + parts,
         "a search page: the page, then the same parts"
     );
+
+    // An OPDS feed: the same page and parts, then every edition's files at once (and, for a
+    // signed-in reader, their purchases at once): 20 entries, not 20 more statements.
+    for feed in ["/opds/v1.2/new", "/opds/v2/categories/novels"] {
+        statements.store(0, Ordering::SeqCst);
+        let body = server.get(feed).await.text().await.unwrap();
+        assert!(
+            body.matches("Book ").count() >= 20,
+            "{feed}: a page of 20 entries"
+        );
+        // A category's feed finds it and its children, and the listing finds it and its
+        // subtree again.
+        let category = if feed.contains("categories") { 4 } else { 0 };
+        assert_eq!(
+            statements.load(Ordering::SeqCst),
+            category + 1 + parts + 1,
+            "{feed}: the category, the page, its parts, the editions' files"
+        );
+    }
 }
