@@ -14,6 +14,7 @@ pub mod extract;
 mod files;
 mod health;
 mod json;
+mod kosync;
 mod me;
 mod middleware;
 mod opds;
@@ -115,6 +116,7 @@ pub fn app(state: AppState) -> Router {
     let limits = state.settings.limits.clone();
     let router = router
         .merge(opds::router())
+        .merge(kosync::router())
         .layer(axum::middleware::from_fn_with_state(
             state.db.clone(),
             middleware::while_database_down,

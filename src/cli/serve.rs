@@ -54,6 +54,18 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         "folio {} serving",
         env!("CARGO_PKG_VERSION")
     );
+    // KOReader's ids of ebook files stored before they were kept (issue 17): filled beside
+    // serving, a dozen 1 KiB reads a file.
+    let (ids_db, ids_storage) = (db.clone(), storage.clone());
+    tokio::spawn(async move {
+        match crate::service::kosync::identify_missing(&ids_db, &ids_storage).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "computed KOReader's ids of stored ebook files"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not compute KOReader's ids of stored files")
+            }
+        }
+    });
     let state = AppState::new(settings, db.clone(), storage).await?;
     db.trim_when_idle();
     let result = server::serve(listener, state, server::shutdown_signal()).await;

@@ -31,6 +31,9 @@ pub struct Settings {
     pub limits: RequestLimits,
     pub connections: ConnectionLimits,
     pub storage: StorageSettings,
+    /// Whether KOReader may create accounts through `/kosync/users/create`
+    /// (`FOLIO_KOSYNC_REGISTRATION`, off by default).
+    pub kosync_registration: bool,
 }
 
 /// Token lifetimes and the abuse limits on signing in and registering.
@@ -144,7 +147,18 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| ConfigError::new("FOLIO_LOG", format!("invalid filter: {e}")))?;
 
+        let kosync_registration = match get("FOLIO_KOSYNC_REGISTRATION").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "FOLIO_KOSYNC_REGISTRATION",
+                    format!("expected 'true' or 'false', got '{other}'"),
+                ));
+            }
+        };
         Ok(Self {
+            kosync_registration,
             database_url,
             bind,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),

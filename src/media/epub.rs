@@ -46,6 +46,11 @@ pub fn read(path: &Path) -> Result<Metadata, MediaError> {
         .and_then(|path| book.read_entry(&path, MAX_PICTURE_BYTES).ok())
         .map(|bytes| Picture { bytes });
     metadata.toc = table_of_contents(&mut book, &package);
+    metadata.spine_sizes = package
+        .spine
+        .iter()
+        .map(|document| book.declared_size(document).unwrap_or(0))
+        .collect();
     Ok(metadata)
 }
 
@@ -79,6 +84,12 @@ impl Archive {
             )));
         }
         Ok(Archive { zip })
+    }
+
+    /// The uncompressed size the entry named `name` declares, without inflating it.
+    fn declared_size(&mut self, name: &str) -> Option<u64> {
+        let index = self.zip.index_for_name(name)?;
+        self.zip.by_index_raw(index).ok().map(|entry| entry.size())
     }
 
     /// The bytes of the entry named `name`, refused when it declares more than `cap` bytes.
@@ -192,6 +203,8 @@ struct Package {
     items_by_id: HashMap<String, usize>,
     /// Each spine document (from the archive's root) and its first place in reading order.
     spine_positions: HashMap<String, u32>,
+    /// The spine documents in reading order.
+    spine: Vec<String>,
     /// The manifest id the spine names as its NCX (EPUB 2).
     spine_toc: Option<String>,
 }
@@ -217,14 +230,15 @@ impl Package {
         }
         let spine_element = root.child("spine");
         let mut spine_positions = HashMap::new();
-        let spine_documents = spine_element
+        let spine: Vec<String> = spine_element
             .into_iter()
             .flat_map(|s| s.children_named("itemref"))
             .filter_map(|itemref| items_by_id.get(itemref.attr("idref")?))
-            .map(|&index| href::split_fragment(&manifest[index].path).0.to_owned());
-        for (position, document) in spine_documents.enumerate() {
+            .map(|&index| href::split_fragment(&manifest[index].path).0.to_owned())
+            .collect();
+        for (position, document) in spine.iter().enumerate() {
             if let Ok(position) = u32::try_from(position) {
-                spine_positions.entry(document).or_insert(position);
+                spine_positions.entry(document.clone()).or_insert(position);
             }
         }
         let spine_toc = spine_element.and_then(|s| s.attr("toc")).map(str::to_owned);
@@ -234,6 +248,7 @@ impl Package {
             manifest,
             items_by_id,
             spine_positions,
+            spine,
             spine_toc,
         }
     }

@@ -15,6 +15,7 @@
 pub mod audio;
 pub mod epub;
 pub mod image;
+pub mod koreader;
 pub mod pdf;
 pub mod sniff;
 
@@ -204,6 +205,9 @@ pub struct Metadata {
     pub chapters: Vec<Chapter>,
     /// An ebook's table of contents, in order.
     pub toc: Vec<TocEntry>,
+    /// An EPUB's spine documents' sizes (uncompressed bytes), in reading order: where a
+    /// fraction of the book falls (KOReader's positions name a spine document).
+    pub spine_sizes: Vec<u64>,
     pub cover: Option<Picture>,
 }
 

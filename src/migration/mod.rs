@@ -51,6 +51,11 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0007_popular.sql"),
                 postgres: include_str!("sql/0007_popular.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0008_kosync",
+                sqlite: include_str!("sql/0008_kosync.sql"),
+                postgres: include_str!("sql/0008_kosync.sql"),
+            }),
         ]
     }
 }
@@ -108,6 +113,9 @@ pub const FUNCTIONS: &[&str] = &["comment_rating_summary"];
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
     "book_search",
+    "kosync_key",
+    "kosync_progress",
+    "koreader_file",
     "api_key",
     "refresh_token",
     "auth_session",

@@ -13,6 +13,7 @@ pub mod cover;
 pub mod edition;
 pub mod edition_view;
 pub mod file;
+pub mod kosync;
 pub mod note;
 pub mod progress;
 pub mod purchase;

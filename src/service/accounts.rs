@@ -81,6 +81,11 @@ pub async fn register_with_role(
             Some(link.id)
         }
     };
+    // KOReader signs in with the MD5 of the password: its verifier is kept beside the
+    // password's own hash, from the one moment folio sees the password (service::kosync).
+    let kosync_key_hash = hasher
+        .hash(crate::service::kosync::key_of(&form.password))
+        .await?;
     let password_hash = hasher.hash(form.password).await?;
     let new = repo::user::NewUser {
         username: form.username,
@@ -90,7 +95,14 @@ pub async fn register_with_role(
         referred_by_link_id,
     };
     let user = db
-        .write(|tx| Box::pin(async move { repo::user::insert(&**tx, new).await }))
+        .write(|tx| {
+            Box::pin(async move {
+                let user = repo::user::insert(&**tx, new).await?;
+                repo::kosync::set_key_hash(&**tx, user.id, kosync_key_hash, crate::db::now())
+                    .await?;
+                Ok::<_, crate::db::DbError>(user)
+            })
+        })
         .await?;
     Ok(user)
 }

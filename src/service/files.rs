@@ -41,6 +41,9 @@ pub struct FileMetadata {
     pub disc_number: Option<u32>,
     pub chapters: Vec<MetadataChapter>,
     pub toc: Vec<MetadataTocEntry>,
+    /// An EPUB's spine documents' sizes in reading order (KOReader's positions, issue 17).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spine_sizes: Vec<u64>,
     /// Whether the file holds cover art.
     pub has_cover: bool,
 }
@@ -120,6 +123,7 @@ impl FileMetadata {
                     depth: t.depth,
                 })
                 .collect(),
+            spine_sizes: metadata.spine_sizes.clone(),
             has_cover: metadata.cover.is_some(),
         }
     }
@@ -283,7 +287,27 @@ pub async fn add(
         })
         .await?;
     offer_cover(db, storage, edition.book_id, &judged).await;
+    identify_ebooks(db, storage, &added).await;
     Ok(added)
+}
+
+/// Keeps KOReader's ids of the ebooks among `files` (issue 17). Derived data: a failure is
+/// logged, and the server fills what is missing when it next starts.
+async fn identify_ebooks(db: &Database, storage: &Storage, files: &[EditionFile]) {
+    let ebooks = files.iter().filter(|f| {
+        matches!(
+            f.media_type.as_str(),
+            "application/epub+zip" | "application/pdf"
+        )
+    });
+    for file in ebooks {
+        let size = file.size as u64;
+        let identified =
+            super::kosync::identify(db, storage, file.id, &file.sha256, size, &file.name).await;
+        if let Err(e) = identified {
+            tracing::warn!(file_id = file.id, error = %e, "could not compute KOReader's ids of a file");
+        }
+    }
 }
 
 /// Stores each judged file's bytes; the rows to write for them.

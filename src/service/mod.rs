@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod comments;
 pub mod covers;
 pub mod files;
+pub mod kosync;
 pub mod notes;
 pub mod payments;
 pub mod progress;

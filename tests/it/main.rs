@@ -23,6 +23,7 @@ mod files_media;
 mod http_frame;
 mod import;
 mod import_exports;
+mod kosync;
 mod n_plus_one;
 mod opds;
 mod openapi;

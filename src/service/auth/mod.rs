@@ -179,6 +179,7 @@ impl AuthService {
             return Err(ServiceError::Forbidden("This account is disabled.".into()));
         }
         attempt.clear_all();
+        self.keep_kosync_key(user.id, password, false).await?;
         let tokens = self.start_session(user.id).await?;
         Ok((tokens, user))
     }
@@ -433,7 +434,83 @@ impl AuthService {
         let user = user.expect("a verified password has an account");
         self.verified
             .remember(Verified::key(user.id, secret, &user.password_hash));
+        self.keep_kosync_key(user.id, secret, false).await?;
         principal_unless_disabled(&user)
+    }
+
+    /// Signs a KOReader sync request in: the account's username and its key, the MD5 of the
+    /// password, checked against the verifier kept beside the password's hash. As with
+    /// [`Self::authenticate_basic`], a key checked in the last minutes is not hashed again,
+    /// the account is read every time, and checks that hash count against the sign-in limits.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.authenticate_kosync",
+        skip_all,
+        err(level = "debug")
+    )]
+    pub async fn authenticate_kosync(
+        &self,
+        login: &str,
+        key: &str,
+        address: IpAddr,
+    ) -> ServiceResult<Principal> {
+        let login = login.trim();
+        let plausible = validate::text(login, 1, 254).is_ok() && !key.is_empty();
+        let user = match plausible {
+            true => repo::user::find_by_login(self.db.reader(), login).await?,
+            false => None,
+        };
+        let stored = match &user {
+            Some(user) => repo::kosync::key_hash(self.db.reader(), user.id).await?,
+            None => None,
+        };
+        if let (Some(user), Some(hash)) = (&user, &stored)
+            && self.verified.contains(&Verified::key(user.id, key, hash))
+        {
+            return principal_unless_disabled(user);
+        }
+        self.throttle_address(address)?;
+        let attempt = self
+            .failures_per_login
+            .reserve(&failure_key(login, address))
+            .map_err(rate_limited)?;
+        if !self.hasher.verify(key.to_string(), stored.clone()).await? {
+            attempt.keep();
+            return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+        }
+        attempt.clear_all();
+        let (user, hash) = (
+            user.expect("a verified key has an account"),
+            stored.unwrap(),
+        );
+        self.verified.remember(Verified::key(user.id, key, &hash));
+        principal_unless_disabled(&user)
+    }
+
+    /// Keeps the account's KOReader verifier from its password: always when `replace` (the
+    /// password changed), else only when it has none (accounts from before KOReader sync).
+    async fn keep_kosync_key(
+        &self,
+        user_id: i64,
+        password: &str,
+        replace: bool,
+    ) -> ServiceResult<()> {
+        if !replace
+            && repo::kosync::key_hash(self.db.reader(), user_id)
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
+        let hash = self.hasher.hash(super::kosync::key_of(password)).await?;
+        self.db
+            .write(|tx| {
+                Box::pin(async move {
+                    repo::kosync::set_key_hash(&**tx, user_id, hash, crate::db::now()).await
+                })
+            })
+            .await?;
+        Ok(())
     }
 
     /// Changes the password after checking the current one, from a signed-in session only.
@@ -467,6 +544,10 @@ impl AuthService {
                 validate::password(&change.new_password, &user.username, &user.email),
             )
             .finish()?;
+        let kosync_hash = self
+            .hasher
+            .hash(super::kosync::key_of(&change.new_password))
+            .await?;
         let hash = self.hasher.hash(change.new_password).await?;
         let (user_id, keep_api_keys) = (who.user_id, change.keep_api_keys);
         let revoked = self
@@ -478,6 +559,8 @@ impl AuthService {
                         ..Default::default()
                     };
                     repo::user::update(&**tx, user, changes).await?;
+                    repo::kosync::set_key_hash(&**tx, user_id, kosync_hash, crate::db::now())
+                        .await?;
                     let sessions =
                         repo::session::revoke_all_but(&**tx, user_id, Some(keep_session)).await?;
                     let api_keys = match keep_api_keys {
