@@ -15,6 +15,7 @@ backend_tests!(
     the_protocol_answers_as_the_reference_server_does,
     registration_is_off_unless_turned_on,
     a_push_for_an_epub_moves_the_book_and_a_pull_finds_where_the_audiobook_got_to,
+    files_stored_before_koreader_ids_get_them_and_file_names_name_them_too,
 );
 
 fn md5_hex(text: &[u8]) -> String {
@@ -417,4 +418,94 @@ async fn a_push_for_an_epub_moves_the_book_and_a_pull_finds_where_the_audiobook_
     assert_eq!(pulled["percentage"], 0.8);
     assert_eq!(pulled["device"], "Phone");
     assert_eq!(pulled["document"], document);
+}
+
+async fn files_stored_before_koreader_ids_get_them_and_file_names_name_them_too(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+
+    let api = Api::start(&backend).await;
+    let admin = admin(&api).await;
+    let reader = user(&api, "reader").await;
+    let key = md5_hex(PASSWORD.as_bytes());
+    let me = Some(("reader", key.as_str()));
+    let book = new_book(&admin, "Lady Audley's Secret").await;
+    let ebook = new_edition(&admin, book, json!({"format": "ebook", "access": "public"})).await;
+    let bytes = epub("Lady Audley's Secret", "", 300_000);
+    upload(&admin, ebook, "audley.epub", bytes.clone()).await;
+
+    // As if stored before KOReader ids were kept: what the server fills when it starts.
+    let tx = api.t.db.begin().await.unwrap();
+    tx.execute_unprepared("DELETE FROM koreader_file")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let push = |percentage: f64, document: &str| {
+        json!({"document": document, "progress": format!("/body/DocFragment[1]/body/p[{}]", (percentage * 10.0) as i64),
+               "percentage": percentage, "device": "Kobo", "device_id": "K1"})
+    };
+    let document = koreader_id(&bytes);
+    expect(
+        send(
+            &api,
+            Method::PUT,
+            "/syncs/progress",
+            me,
+            Some(push(0.1, &document)),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let nothing = reader
+        .send(Method::GET, &format!("/me/progress/{book}"), Value::Null)
+        .await;
+    assert_eq!(nothing.status(), 404, "an unknown document moves no book");
+
+    let settings = api.t.settings();
+    let storage = folio::storage::Storage::open(&settings.storage).unwrap();
+    let filled = folio::service::kosync::identify_missing(&api.t.db, &storage)
+        .await
+        .unwrap();
+    assert_eq!(filled, 1);
+    assert_eq!(
+        folio::service::kosync::identify_missing(&api.t.db, &storage)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // By its bytes (a 300 KB file: samples past 256 KiB) and by its file name.
+    expect(
+        send(
+            &api,
+            Method::PUT,
+            "/syncs/progress",
+            me,
+            Some(push(0.3, &document)),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        reader.get(&format!("/me/progress/{book}")).await["percent"],
+        0.3
+    );
+    let by_name = md5_hex(b"audley.epub");
+    expect(
+        send(
+            &api,
+            Method::PUT,
+            "/syncs/progress",
+            me,
+            Some(push(0.6, &by_name)),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        reader.get(&format!("/me/progress/{book}")).await["percent"],
+        0.6
+    );
 }
