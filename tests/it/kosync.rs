@@ -16,6 +16,7 @@ backend_tests!(
     registration_is_off_unless_turned_on,
     a_push_for_an_epub_moves_the_book_and_a_pull_finds_where_the_audiobook_got_to,
     files_stored_before_koreader_ids_get_them_and_file_names_name_them_too,
+    an_account_from_before_kosync_gets_its_key_at_its_next_sign_in,
 );
 
 fn md5_hex(text: &[u8]) -> String {
@@ -507,5 +508,33 @@ async fn files_stored_before_koreader_ids_get_them_and_file_names_name_them_too(
     assert_eq!(
         reader.get(&format!("/me/progress/{book}")).await["percent"],
         0.6
+    );
+}
+
+async fn an_account_from_before_kosync_gets_its_key_at_its_next_sign_in(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+
+    let api = Api::start(&backend).await;
+    user(&api, "reader").await;
+    let tx = api.t.db.begin().await.unwrap();
+    tx.execute_unprepared("DELETE FROM kosync_key")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let key = md5_hex(PASSWORD.as_bytes());
+    let me = Some(("reader", key.as_str()));
+    error(
+        send(&api, Method::GET, "/users/auth", me, None).await,
+        401,
+        2001,
+    )
+    .await;
+
+    api.login("reader", PASSWORD).await;
+    let authorized = send(&api, Method::GET, "/users/auth", me, None).await;
+    assert_eq!(
+        authorized.status(),
+        200,
+        "a sign-in with the password keeps its key"
     );
 }

@@ -179,7 +179,7 @@ impl AuthService {
             return Err(ServiceError::Forbidden("This account is disabled.".into()));
         }
         attempt.clear_all();
-        self.keep_kosync_key(user.id, password, false).await?;
+        self.keep_kosync_key(user.id, password).await;
         let tokens = self.start_session(user.id).await?;
         Ok((tokens, user))
     }
@@ -434,7 +434,7 @@ impl AuthService {
         let user = user.expect("a verified password has an account");
         self.verified
             .remember(Verified::key(user.id, secret, &user.password_hash));
-        self.keep_kosync_key(user.id, secret, false).await?;
+        self.keep_kosync_key(user.id, secret).await;
         principal_unless_disabled(&user)
     }
 
@@ -487,30 +487,30 @@ impl AuthService {
         principal_unless_disabled(&user)
     }
 
-    /// Keeps the account's KOReader verifier from its password: always when `replace` (the
-    /// password changed), else only when it has none (accounts from before KOReader sync).
-    async fn keep_kosync_key(
-        &self,
-        user_id: i64,
-        password: &str,
-        replace: bool,
-    ) -> ServiceResult<()> {
-        if !replace
-            && repo::kosync::key_hash(self.db.reader(), user_id)
+    /// Gives an account from before KOReader sync its verifier, from the password just
+    /// checked (registration and password changes write it themselves). Derived data: a
+    /// failure is logged, not the sign-in's, and the next sign-in tries again.
+    async fn keep_kosync_key(&self, user_id: i64, password: &str) {
+        let kept = async {
+            if repo::kosync::key_hash(self.db.reader(), user_id)
                 .await?
                 .is_some()
-        {
-            return Ok(());
-        }
-        let hash = self.hasher.hash(super::kosync::key_of(password)).await?;
-        self.db
-            .write(|tx| {
-                Box::pin(async move {
-                    repo::kosync::set_key_hash(&**tx, user_id, hash, crate::db::now()).await
+            {
+                return Ok::<_, ServiceError>(());
+            }
+            let hash = self.hasher.hash(super::kosync::key_of(password)).await?;
+            self.db
+                .write(|tx| {
+                    Box::pin(async move {
+                        repo::kosync::set_key_hash(&**tx, user_id, hash, crate::db::now()).await
+                    })
                 })
-            })
-            .await?;
-        Ok(())
+                .await?;
+            Ok(())
+        };
+        if let Err(e) = kept.await {
+            tracing::warn!(user_id, error = %e, "could not keep the KOReader sync key");
+        }
     }
 
     /// Changes the password after checking the current one, from a signed-in session only.
