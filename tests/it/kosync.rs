@@ -17,6 +17,7 @@ backend_tests!(
     a_push_for_an_epub_moves_the_book_and_a_pull_finds_where_the_audiobook_got_to,
     files_stored_before_koreader_ids_get_them_and_file_names_name_them_too,
     an_account_from_before_kosync_gets_its_key_at_its_next_sign_in,
+    guessing_keys_counts_against_the_sign_in_limit,
 );
 
 fn md5_hex(text: &[u8]) -> String {
@@ -537,4 +538,38 @@ async fn an_account_from_before_kosync_gets_its_key_at_its_next_sign_in(backend:
         200,
         "a sign-in with the password keeps its key"
     );
+}
+
+async fn guessing_keys_counts_against_the_sign_in_limit(backend: Backend) {
+    let api = Api::start_with(&backend, &[("FOLIO_LOGIN_MAX_FAILURES", "3")]).await;
+    user(&api, "reader").await;
+    let mut statuses = vec![];
+    for guess in 0..5 {
+        let key = md5_hex(format!("guess {guess}").as_bytes());
+        let tried = send(
+            &api,
+            Method::GET,
+            "/users/auth",
+            Some(("reader", &key)),
+            None,
+        )
+        .await;
+        statuses.push(tried.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429],
+        "three failures, then refused"
+    );
+    // The right key is refused too while the limit holds: a guesser cannot tell.
+    let key = md5_hex(PASSWORD.as_bytes());
+    let right = send(
+        &api,
+        Method::GET,
+        "/users/auth",
+        Some(("reader", &key)),
+        None,
+    )
+    .await;
+    assert_eq!(right.status(), 429);
 }
