@@ -123,10 +123,11 @@ pub async fn push(db: &Database, who: &Principal, push: Push) -> ServiceResult<i
     if !(push.percentage.is_finite() && (0.0..=1.0).contains(&push.percentage)) {
         checks.check("percentage", Err("must be from 0 to 1".into()));
     }
+    // The reference server asks for no device or device id; KOReader sends both.
     checks
         .check("progress", validate::text(&push.progress, 1, 1000))
-        .check("device", validate::text(&push.device, 1, 100))
-        .check("device_id", validate::text(&push.device_id, 1, 100));
+        .check("device", validate::text(&push.device, 0, 100))
+        .check("device_id", validate::text(&push.device_id, 0, 100));
     checks.finish()?;
     let now = crate::db::now();
     let pushed = Pushed {
@@ -137,21 +138,27 @@ pub async fn push(db: &Database, who: &Principal, push: Push) -> ServiceResult<i
         device_id: push.device_id,
         timestamp: now.timestamp(),
     };
-    let user_id = who.user_id;
-    let stored = pushed.clone();
-    db.write(|tx| Box::pin(async move { repo::kosync::put(&**tx, user_id, stored).await }))
-        .await?;
-    if let Some(held) = repo::kosync::file_of(db.reader(), &pushed.document).await? {
-        let input = ProgressInput {
-            edition_id: Some(held.edition_id),
-            percent: pushed.percentage,
-            locator: Some(pushed.progress.clone()),
-            status: None,
-            device: Some(pushed.device.clone()),
-            updated_at: Some(now),
-        };
-        progress::record(db, who, held.book_id, input).await?;
-    }
+    let held = repo::kosync::file_of(db.reader(), &pushed.document).await?;
+    let (user_id, stored) = (who.user_id, pushed.clone());
+    // The push and the book's progress it moves are one write: both or neither.
+    db.write(|tx| {
+        Box::pin(async move {
+            if let Some(held) = held {
+                let input = ProgressInput {
+                    edition_id: Some(held.edition_id),
+                    percent: stored.percentage,
+                    locator: Some(stored.progress.clone()),
+                    status: None,
+                    device: Some(stored.device.clone()).filter(|d| !d.is_empty()),
+                    updated_at: Some(now),
+                };
+                progress::record_in(tx, user_id, held.book_id, input).await?;
+            }
+            repo::kosync::put(&**tx, user_id, stored).await?;
+            Ok::<_, ServiceError>(())
+        })
+    })
+    .await?;
     Ok(pushed.timestamp)
 }
 
@@ -200,11 +207,27 @@ pub async fn pull(
     {
         return Ok(stored.map(from_stored));
     }
-    // The book moved on elsewhere: its locator if it was this edition's, else the place
-    // that fraction is in this file.
+    // The book moved on elsewhere: its locator when KOReader wrote it for this edition (a web
+    // reader's CFI or another file's page is not one KOReader opens), else the place that
+    // fraction is in this file. An EPUB stored before spine sizes were read cannot be placed:
+    // then this document's own last push stands, if there is one.
+    let koreader_shaped = |locator: &str| match held.media_type.as_str() {
+        "application/pdf" => locator.parse::<u32>().is_ok_and(|page| page > 0),
+        _ => locator.starts_with("/body/"),
+    };
     let progress = match (&book.locator, book.edition_id) {
-        (Some(locator), Some(edition)) if edition == held.edition_id => locator.clone(),
-        _ => place_in(&held, book.percent),
+        (Some(locator), Some(edition))
+            if edition == held.edition_id && koreader_shaped(locator) =>
+        {
+            locator.clone()
+        }
+        _ => match place_in(&held, book.percent) {
+            Some(place) => place,
+            None => match stored {
+                Some(own) => return Ok(Some(from_stored(own))),
+                None => "/body/DocFragment[1]/body".to_string(),
+            },
+        },
     };
     Ok(Some(Position {
         document: document.to_string(),
@@ -218,8 +241,9 @@ pub async fn pull(
 
 /// Where `percent` of the book is in this file, as KOReader writes positions: for an EPUB
 /// an XPointer to the start of the spine document holding that fraction of the text, for a
-/// PDF the page (KOReader's convention: round(percent × pages), from 1).
-fn place_in(held: &HeldFile, percent: f64) -> String {
+/// PDF the page (KOReader's convention: round(percent × pages), from 1); `None` for an EPUB
+/// whose spine sizes are not known (stored before they were read).
+fn place_in(held: &HeldFile, percent: f64) -> Option<String> {
     let metadata: Option<FileMetadata> = held
         .metadata
         .as_deref()
@@ -232,15 +256,15 @@ fn place_in(held: &HeldFile, percent: f64) -> String {
             .or(held.pages.map(i64::from))
             .unwrap_or(1)
             .max(1);
-        return ((percent * pages as f64).round() as i64)
-            .clamp(1, pages)
-            .to_string();
+        let page = ((percent * pages as f64).round() as i64).clamp(1, pages);
+        return Some(page.to_string());
     }
     let sizes = metadata.map(|m| m.spine_sizes).unwrap_or_default();
-    format!(
-        "/body/DocFragment[{}]/body",
-        spine_document(&sizes, percent)
-    )
+    if sizes.iter().sum::<u64>() == 0 {
+        return None;
+    }
+    let document = spine_document(&sizes, percent);
+    Some(format!("/body/DocFragment[{document}]/body"))
 }
 
 /// The 1-based spine document holding `percent` of the text, by the documents' sizes.

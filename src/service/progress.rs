@@ -134,6 +134,17 @@ pub async fn record(
     .await
 }
 
+/// A device's position written in the caller's unit of work (a KOReader push, kept with the
+/// push itself): checked as [`record`] checks it, the newer position winning.
+pub async fn record_in(
+    unit: &UnitOfWork,
+    user_id: i64,
+    book_id: i64,
+    input: ProgressInput,
+) -> ServiceResult<bool> {
+    import(unit, user_id, book_id, input, Meets::NewerWins).await
+}
+
 /// How progress that an import brings meets the progress a reader has on the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Meets {

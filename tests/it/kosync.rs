@@ -420,6 +420,33 @@ async fn a_push_for_an_epub_moves_the_book_and_a_pull_finds_where_the_audiobook_
     assert_eq!(pulled["percentage"], 0.8);
     assert_eq!(pulled["device"], "Phone");
     assert_eq!(pulled["document"], document);
+
+    // A web reader's place in this same EPUB edition (a CFI) is not KOReader's: translated.
+    let cfi = json!({"edition_id": ebook, "percent": 0.3, "locator": "epubcfi(/6/2!/4/2/1:0)"});
+    reader.put(&progress, cfi).await;
+    let pulled = expect(
+        send(
+            &api,
+            Method::GET,
+            &format!("/syncs/progress/{document}"),
+            me,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(pulled["progress"], "/body/DocFragment[1]/body", "{pulled}");
+
+    // As the reference server, a push needs no device id.
+    let bare =
+        json!({"document": document, "progress": "/body/DocFragment[2]/body", "percentage": 0.6});
+    expect(
+        send(&api, Method::PUT, "/syncs/progress", me, Some(bare)).await,
+        200,
+    )
+    .await;
+    assert_eq!(reader.get(&progress).await["percent"], 0.6);
 }
 
 async fn files_stored_before_koreader_ids_get_them_and_file_names_name_them_too(backend: Backend) {

@@ -414,28 +414,12 @@ impl AuthService {
             true => repo::user::find_by_login(self.db.reader(), login).await?,
             false => None,
         };
-        if let Some(user) = &user {
-            let key = Verified::key(user.id, secret, &user.password_hash);
-            if self.verified.contains(&key) {
-                return principal_unless_disabled(user);
-            }
-        }
-        self.throttle_address(address)?;
-        let attempt = self
-            .failures_per_login
-            .reserve(&failure_key(login, address))
-            .map_err(rate_limited)?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        if !self.hasher.verify(secret.to_string(), stored).await? {
-            attempt.keep();
-            return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
-        }
-        attempt.clear_all();
-        let user = user.expect("a verified password has an account");
-        self.verified
-            .remember(Verified::key(user.id, secret, &user.password_hash));
-        self.keep_kosync_key(user.id, secret).await;
-        principal_unless_disabled(&user)
+        let principal = self
+            .check_remembered(login, user, secret, stored, address)
+            .await?;
+        self.keep_kosync_key(principal.user_id, secret).await;
+        Ok(principal)
     }
 
     /// Signs a KOReader sync request in: the account's username and its key, the MD5 of the
@@ -464,8 +448,26 @@ impl AuthService {
             Some(user) => repo::kosync::key_hash(self.db.reader(), user.id).await?,
             None => None,
         };
+        self.check_remembered(login, user, key, stored, address)
+            .await
+    }
+
+    /// Checks `secret` against `stored`, a hash of `user`'s (`None` where there is no such
+    /// account or hash, answered alike): at once when it checked out in the last minutes
+    /// ([`Verified`]), else with Argon2id, counted against the sign-in limits from `address`
+    /// like [`Self::login`]. A disabled account is refused either way.
+    async fn check_remembered(
+        &self,
+        login: &str,
+        user: Option<user::Model>,
+        secret: &str,
+        stored: Option<String>,
+        address: IpAddr,
+    ) -> ServiceResult<Principal> {
         if let (Some(user), Some(hash)) = (&user, &stored)
-            && self.verified.contains(&Verified::key(user.id, key, hash))
+            && self
+                .verified
+                .contains(&Verified::key(user.id, secret, hash))
         {
             return principal_unless_disabled(user);
         }
@@ -474,16 +476,19 @@ impl AuthService {
             .failures_per_login
             .reserve(&failure_key(login, address))
             .map_err(rate_limited)?;
-        if !self.hasher.verify(key.to_string(), stored.clone()).await? {
+        if !self
+            .hasher
+            .verify(secret.to_string(), stored.clone())
+            .await?
+        {
             attempt.keep();
             return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
         }
         attempt.clear_all();
-        let (user, hash) = (
-            user.expect("a verified key has an account"),
-            stored.unwrap(),
-        );
-        self.verified.remember(Verified::key(user.id, key, &hash));
+        let user = user.expect("a verified secret has an account");
+        let hash = stored.expect("a verified secret has a hash");
+        self.verified
+            .remember(Verified::key(user.id, secret, &hash));
         principal_unless_disabled(&user)
     }
 
