@@ -4,10 +4,8 @@
 //! statuses, and whatever `Accept` and `Content-Type` KOReader sends. Its own router, auth
 //! extractor and errors; the rules are `service::kosync`'s.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::extract::ClientAddress;
 use super::{ApiError, AppState};
 use crate::service::ServiceError;
 use crate::service::auth::Principal;
@@ -109,11 +108,7 @@ impl FromRequestParts<AppState> for KoreaderUser {
         let (Some(user), Some(key)) = (header("x-auth-user"), header("x-auth-key")) else {
             return Err(KosyncError::Unauthorized);
         };
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ClientAddress(address) = ClientAddress::of(parts);
         let who = state
             .auth
             .authenticate_kosync(&user, &key.to_ascii_lowercase(), address)

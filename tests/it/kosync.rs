@@ -9,7 +9,7 @@ use crate::backend_tests;
 use crate::support::Backend;
 use crate::support::api::{Api, PASSWORD, expect};
 use crate::support::books::epub;
-use crate::support::user::{User, admin, new_book, new_edition, user};
+use crate::support::user::{admin, new_book, new_edition, upload, user};
 
 backend_tests!(
     the_protocol_answers_as_the_reference_server_does,
@@ -322,21 +322,6 @@ async fn registration_is_off_unless_turned_on(backend: Backend) {
         2003,
     )
     .await;
-}
-
-async fn upload(admin: &User<'_>, edition: i64, name: &str, bytes: Vec<u8>) -> Value {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-    );
-    let server = &admin.api.server;
-    let url = server.url(&format!("/api/v1/editions/{edition}/files"));
-    let sent = server
-        .client
-        .post(url)
-        .bearer_auth(&admin.token)
-        .multipart(form);
-    expect(sent.send().await.unwrap(), 201).await
 }
 
 async fn a_push_for_an_epub_moves_the_book_and_a_pull_finds_where_the_audiobook_got_to(

@@ -10,27 +10,12 @@ use crate::support::api::{Api, PASSWORD, expect};
 use crate::support::books::{epub, fixture};
 use crate::support::opds::validate;
 use crate::support::shop::{SECRET_VAR, bought, settle};
-use crate::support::user::{User, admin, new_book, new_edition, user};
+use crate::support::user::{admin, new_book, new_edition, upload, user};
 
 backend_tests!(
     every_feed_validates_and_offers_what_each_reader_may_have,
     apps_sign_in_with_basic_or_an_api_key_and_are_challenged_when_they_must,
 );
-
-async fn upload(admin: &User<'_>, edition: i64, name: &str, bytes: Vec<u8>) -> Value {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-    );
-    let server = &admin.api.server;
-    let url = server.url(&format!("/api/v1/editions/{edition}/files"));
-    let sent = server
-        .client
-        .post(url)
-        .bearer_auth(&admin.token)
-        .multipart(form);
-    expect(sent.send().await.unwrap(), 201).await
-}
 
 /// `GET path` as an app would, with HTTP Basic when `basic` is given.
 async fn get(api: &Api, path: &str, basic: Option<(&str, &str)>) -> Response {

@@ -8,10 +8,7 @@ mod atom;
 mod feed;
 mod json;
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +16,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use base64::Engine;
 use serde::Deserialize;
+use std::collections::HashMap;
 
+use super::extract::ClientAddress;
 use super::{ApiError, AppState};
 use crate::repo::book::{BookOrder, SortKey, SortValue};
 use crate::service::auth::Principal;
@@ -100,11 +99,7 @@ impl FromRequestParts<AppState> for Reader {
                     "The Basic credentials are not base64 of username:password.".into(),
                 ))
             })?;
-            let address = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| a.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            let ClientAddress(address) = ClientAddress::of(parts);
             state
                 .auth
                 .authenticate_basic(&login, &secret, address)

@@ -112,3 +112,19 @@ pub async fn new_edition(admin: &User<'_>, book: i64, body: Value) -> i64 {
 pub fn pick(value: &Value, keys: &[&str]) -> Value {
     keys.iter().map(|key| value[*key].clone()).collect()
 }
+
+/// Uploads one file to an edition as `admin`; the files added.
+pub async fn upload(admin: &User<'_>, edition: i64, name: &str, bytes: Vec<u8>) -> Value {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    let server = &admin.api.server;
+    let url = server.url(&format!("/api/v1/editions/{edition}/files"));
+    let sent = server
+        .client
+        .post(url)
+        .bearer_auth(&admin.token)
+        .multipart(form);
+    expect(sent.send().await.unwrap(), 201).await
+}
