@@ -1,7 +1,7 @@
 //! folio: a self-hosted e-library and audio store server.
 //!
-//! Layers, dependencies pointing one way: `cli → api → (service → repo) → entity`, with
-//! `config` and `db` beside them.
+//! Layers, dependencies pointing one way: `cli → (api, web) → (service → repo) → entity`,
+//! with `config` and `db` beside them; the web app's pages use the API's state and errors.
 
 pub mod api;
 pub mod cli;
@@ -18,3 +18,4 @@ pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod text;
+pub mod web;

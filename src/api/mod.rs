@@ -117,6 +117,7 @@ pub fn app(state: AppState) -> Router {
     let router = router
         .merge(opds::router())
         .merge(kosync::router())
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
             state.db.clone(),
             middleware::while_database_down,
@@ -124,6 +125,10 @@ pub fn app(state: AppState) -> Router {
         .merge(docs::router(&api, &state.settings.app_title))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::layer,
+        ))
         .with_state(state);
     middleware::wrap(router, &limits)
 }

@@ -34,6 +34,9 @@ pub struct Settings {
     /// Whether KOReader may create accounts through `/kosync/users/create`
     /// (`FOLIO_KOSYNC_REGISTRATION`, off by default).
     pub kosync_registration: bool,
+    /// Whether the web app's cookies are `Secure` (`FOLIO_COOKIE_SECURE`); unset, they are
+    /// when the request came over HTTPS (`X-Forwarded-Proto: https` from a TLS proxy).
+    pub cookie_secure: Option<bool>,
 }
 
 /// Token lifetimes and the abuse limits on signing in and registering.
@@ -147,18 +150,11 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| ConfigError::new("FOLIO_LOG", format!("invalid filter: {e}")))?;
 
-        let kosync_registration = match get("FOLIO_KOSYNC_REGISTRATION").as_deref().map(str::trim) {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "FOLIO_KOSYNC_REGISTRATION",
-                    format!("expected 'true' or 'false', got '{other}'"),
-                ));
-            }
-        };
+        let kosync_registration = flag(&get, "FOLIO_KOSYNC_REGISTRATION")?.unwrap_or(false);
+        let cookie_secure = flag(&get, "FOLIO_COOKIE_SECURE")?;
         Ok(Self {
             kosync_registration,
+            cookie_secure,
             database_url,
             bind,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
@@ -218,8 +214,24 @@ impl Settings {
     }
 }
 
-/// The API's own registration docs, where a referral link lands by default.
-pub const DEFAULT_SIGNUP_URL: &str = "/docs#/auth/register";
+/// The web app's registration form, where a referral link lands by default (it reads `ref`).
+pub const DEFAULT_SIGNUP_URL: &str = "/register";
+
+/// `true` or `false`, or `None` when unset.
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    match get(variable).as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ConfigError::new(
+            variable,
+            format!("expected 'true' or 'false', got '{other}'"),
+        )),
+    }
+}
 
 /// A whole number within `range`, or `default` when unset.
 fn number(

@@ -176,10 +176,13 @@ async fn referral_links_count_clicks_and_sign_ups(backend: Backend) {
 
     let clicked = follow(&api, "ada-friends").await;
     assert_eq!(clicked.status(), 302);
-    assert_eq!(
-        clicked.headers()["location"],
-        "/docs?ref=ada-friends#/auth/register"
-    );
+    let landing = clicked.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(landing, "/register?ref=ada-friends");
+    // The web app's registration form fills the code in.
+    let form = crate::support::browser::Browser::new(&api.server)
+        .page(&landing)
+        .await;
+    assert!(form.contains("name=\"referral_code\" value=\"ada-friends\""));
     assert_eq!(only_link(&api, &ada.access).await["clicks"], 1);
 
     let body = json!({"username": "bob", "email": "bob@example.org", "password": PASSWORD, "referral_code": "ada-friends"});

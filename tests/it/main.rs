@@ -37,3 +37,4 @@ mod slow_clients;
 mod sqlite_hot_reads;
 mod store;
 mod unit_of_work;
+mod web;

@@ -155,6 +155,52 @@ impl AuthService {
         password: &str,
         address: IpAddr,
     ) -> ServiceResult<(Tokens, user::Model)> {
+        let user = self.check_login(identifier, password, address).await?;
+        let refresh_token = token::random_secret("");
+        let session_id = self.start_session(user.id, Some(&refresh_token)).await?;
+        Ok((self.tokens(user.id, session_id, refresh_token), user))
+    }
+
+    /// Signs a browser in, as [`login`](Self::login) does an app: the sign-in's credential is
+    /// one signed token that lives as long as a refresh token would, for an `HttpOnly` cookie
+    /// (the web app never sees it, so it needs no refresh). Every request checks that its
+    /// sign-in is live, so signing out or disabling the account ends it at once.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.login_browser",
+        skip_all,
+        err(level = "debug")
+    )]
+    pub async fn login_browser(
+        &self,
+        identifier: &str,
+        password: &str,
+        address: IpAddr,
+    ) -> ServiceResult<(String, user::Model)> {
+        let user = self.check_login(identifier, password, address).await?;
+        let session_id = self.start_session(user.id, None).await?;
+        let token = self.access.issue_for(user.id, session_id, self.refresh_ttl);
+        Ok((token, user))
+    }
+
+    /// How long a browser's sign-in lasts.
+    pub fn browser_session_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    /// A key for signing something else than tokens (the web app's CSRF tokens), derived from
+    /// the token signing key so it needs no setting of its own and changes with it.
+    pub fn derived_key(&self, purpose: &str) -> Vec<u8> {
+        self.access.derive_key(purpose)
+    }
+
+    /// The account a name and password belong to, under the sign-in limits.
+    async fn check_login(
+        &self,
+        identifier: &str,
+        password: &str,
+        address: IpAddr,
+    ) -> ServiceResult<user::Model> {
         let identifier = identifier.trim();
         // The attempt counts as a failure before the password is checked, so that parallel
         // guesses cannot all pass the limit before any of them is counted; a right password
@@ -180,8 +226,7 @@ impl AuthService {
         }
         attempt.clear_all();
         self.keep_kosync_key(user.id, password).await;
-        let tokens = self.start_session(user.id).await?;
-        Ok((tokens, user))
+        Ok(user)
     }
 
     /// The password hasher every hash and check goes through, bounded to the cores.
@@ -189,10 +234,10 @@ impl AuthService {
         &self.hasher
     }
 
-    async fn start_session(&self, user_id: i64) -> ServiceResult<Tokens> {
-        let refresh_token = token::random_secret("");
+    /// Opens a sign-in, with a refresh token when `refresh_token` is given.
+    async fn start_session(&self, user_id: i64, refresh_token: Option<&str>) -> ServiceResult<i64> {
         let expires_at = crate::db::now() + self.refresh_ttl;
-        let digest = token::digest(&refresh_token);
+        let digest = refresh_token.map(token::digest);
         let session = self
             .db
             .write(|tx| {
@@ -204,12 +249,15 @@ impl AuthService {
                         return Err(ServiceError::Forbidden("This account is disabled.".into()));
                     }
                     let session = repo::session::create(&**tx, user_id).await?;
-                    repo::session::add_refresh_token(&**tx, session.id, digest, expires_at).await?;
+                    if let Some(digest) = digest {
+                        repo::session::add_refresh_token(&**tx, session.id, digest, expires_at)
+                            .await?;
+                    }
                     Ok::<_, ServiceError>(session)
                 })
             })
             .await?;
-        Ok(self.tokens(user_id, session.id, refresh_token))
+        Ok(session.id)
     }
 
     fn tokens(&self, user_id: i64, session_id: i64, refresh_token: String) -> Tokens {

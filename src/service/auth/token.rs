@@ -48,12 +48,17 @@ impl AccessTokens {
     }
 
     pub fn issue(&self, user_id: i64, session_id: i64) -> String {
+        self.issue_for(user_id, session_id, self.ttl)
+    }
+
+    /// A token that lives `ttl` rather than the access tokens' lifetime: a browser's.
+    pub fn issue_for(&self, user_id: i64, session_id: i64, ttl: Duration) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             sub: user_id.to_string(),
             sid: session_id,
             iat: now,
-            exp: now + self.ttl.as_secs() as i64,
+            exp: now + ttl.as_secs() as i64,
         };
         let payload =
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
@@ -74,6 +79,13 @@ impl AccessTokens {
         let claims: AccessClaims =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
         (claims.exp > chrono::Utc::now().timestamp()).then_some(claims)
+    }
+
+    /// A key for `purpose`, derived from the signing key: HMAC(key, "folio derived key: " +
+    /// purpose), so no token signature can be passed off as something else's.
+    pub fn derive_key(&self, purpose: &str) -> Vec<u8> {
+        let input = format!("folio derived key: {purpose}");
+        self.mac(&input).finalize().into_bytes().to_vec()
     }
 
     fn mac(&self, input: &str) -> HmacSha256 {

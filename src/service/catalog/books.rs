@@ -302,6 +302,28 @@ pub struct BookQuery {
     pub limit: u64,
 }
 
+impl BookQuery {
+    /// Every book by title, a page of 20: a start to narrow with `..`.
+    pub fn everything() -> Self {
+        Self {
+            search: None,
+            author_id: None,
+            category: None,
+            format: None,
+            year_from: None,
+            year_to: None,
+            language: None,
+            acquirable: false,
+            order: BookOrder {
+                key: SortKey::Title,
+                descending: false,
+            },
+            after: None,
+            limit: 20,
+        }
+    }
+}
+
 /// A book of a page, with where it stands in the page's order: the last one's is where the
 /// next page starts.
 pub struct ListedBook {

@@ -83,6 +83,40 @@ pub async fn page(
     Ok(repo::category::page(db.reader(), parent_id, after, limit).await?)
 }
 
+/// The categories as a tree for a picker: each with its depth, parents before their
+/// children, siblings by name; at most `max` of them (the first by name).
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.categories.tree",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn tree(db: &Database, max: u64) -> ServiceResult<Vec<(usize, category::Model)>> {
+    let all = repo::category::page(db.reader(), None, None, max)
+        .await?
+        .rows;
+    let ids: std::collections::HashSet<i64> = all.iter().map(|c| c.id).collect();
+    let mut children: std::collections::HashMap<Option<i64>, Vec<&category::Model>> =
+        std::collections::HashMap::new();
+    for category in &all {
+        // A parent beyond the first `max` leaves its child at the top rather than hidden.
+        let parent = category.parent_id.filter(|p| ids.contains(p));
+        children.entry(parent).or_default().push(category);
+    }
+    let mut out = Vec::with_capacity(all.len());
+    let mut stack: Vec<(usize, &category::Model)> = children
+        .get(&None)
+        .map(|roots| roots.iter().rev().map(|c| (0, *c)).collect())
+        .unwrap_or_default();
+    while let Some((depth, category)) = stack.pop() {
+        out.push((depth, category.clone()));
+        if let Some(below) = children.get(&Some(category.id)) {
+            stack.extend(below.iter().rev().map(|c| (depth + 1, *c)));
+        }
+    }
+    Ok(out)
+}
+
 #[tracing::instrument(
     level = "info",
     name = "service.catalog.categories.create",

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod books;
+pub mod browser;
 pub mod fixtures;
 pub mod opds;
 pub mod process;

@@ -1,0 +1,151 @@
+# folio's web app in English. Ids are shared with ru.ftl; a test checks both have the same.
+
+skip-to-content = Skip to content
+search-label = Search books
+search-placeholder = Title, author, words…
+search-button = Search
+nav-label = Main
+nav-browse = Browse
+nav-signin = Sign in
+nav-register = Register
+nav-signout = Sign out
+language = Language
+footer-api = API documentation
+
+home-title = Home
+home-continue = Continue reading and listening
+home-new = New
+home-popular = Popular
+home-see-all = See all
+home-empty = The library has no books yet.
+progress-label = Read so far
+
+search-title = Browse the library
+search-results-for = Results for “{ $query }”
+category-below = Subcategories
+filters-label = Filters
+filter-words = Words
+filter-category = Category
+filter-any-category = Any category
+filter-format = Format
+filter-any-format = Any format
+filter-year-from = Year from
+filter-year-to = to
+filter-language = Language code
+filter-sort = Order
+filter-apply = Show books
+filter-by-author = By { $name }
+filter-remove = Remove this filter
+sort-relevance = Best match
+sort-title = Title
+sort-new = Newest
+sort-popular = Most rated
+sort-year = Year
+results = Results
+results-none = No books match.
+results-more = More books
+
+format-print = Print
+format-ebook = E-book
+format-audiobook = Audiobook
+format-vinyl = Vinyl
+
+cover-of = Cover of { $title }
+book-categories = Categories
+book-editions = Editions
+book-no-editions = No editions yet.
+rating-average = Rated { $rating } of 5
+rating-none = Not rated yet
+rating-stars = { $stars ->
+    [one] 1 star of 5
+   *[other] { $stars } stars of 5
+}
+edition-available = Yours to read
+edition-download = Download
+edition-for-sale = For sale
+edition-signin-to-buy = Sign in to buy
+edition-signin = Sign in to read
+
+comments = Comments
+comments-none = No comments yet.
+comments-more = Older comments
+comment-text = Your comment
+comment-rating = Your rating
+comment-no-rating = No rating
+comment-send = Post comment
+comment-signin = Sign in to comment
+comment-delete = Delete my comment
+
+count-books = { $count ->
+    [one] { $count } book
+   *[other] { $count } books
+}
+count-pages = { $count ->
+    [one] { $count } page
+   *[other] { $count } pages
+}
+count-ratings = { $count ->
+    [one] { $count } rating
+   *[other] { $count } ratings
+}
+duration = { $hours } h { $minutes } min
+
+signin-title = Sign in
+signin-button = Sign in
+signin-no-account = New here?
+signin-wrong = Incorrect username or password.
+signin-disabled = This account is disabled.
+signin-too-many = Too many attempts. Wait a few minutes and try again.
+field-username = Username
+field-username-or-email = Username or email
+field-email = Email
+field-password = Password
+field-password-hint = At least 10 characters.
+field-referral = Referral code (optional)
+
+register-title = Create an account
+register-button = Create account
+register-have-account = Already have an account?
+register-fix = Please correct the fields below.
+register-invalid-username = This username cannot be used.
+register-invalid-email = This is not an email address folio can use.
+register-invalid-password = This password is too short or too easy to guess.
+register-invalid-referral_code = There is no referral link with this code.
+register-invalid-form = The form could not be accepted.
+register-taken-username = This username is taken.
+register-taken-email = An account with this email exists already.
+register-taken-password = This password cannot be used.
+register-taken-referral_code = This referral code cannot be used.
+register-taken-form = Something in the form is taken already.
+
+error-400-title = Something is wrong with the request
+error-400 = The page could not do what was asked.
+error-403-title = Not allowed
+error-403 = You may not open this page.
+error-404-title = Page not found
+error-404 = There is nothing at this address.
+error-409-title = Conflict
+error-409 = This clashes with something that exists already.
+error-413-title = Too large
+error-413 = What was sent is too large.
+error-422-title = Please check what you entered
+error-422 = Some of what was entered cannot be used.
+error-429-title = Too many requests
+error-429 = Wait a moment and try again.
+error-500-title = Something went wrong
+error-500 = folio could not answer. Try again in a moment; if it keeps happening, tell the library's keeper the request id below.
+error-request-id = Request id: { $id }
+error-home = Go to the home page
+
+date-1 = January { $day }, { $year }
+date-2 = February { $day }, { $year }
+date-3 = March { $day }, { $year }
+date-4 = April { $day }, { $year }
+date-5 = May { $day }, { $year }
+date-6 = June { $day }, { $year }
+date-7 = July { $day }, { $year }
+date-8 = August { $day }, { $year }
+date-9 = September { $day }, { $year }
+date-10 = October { $day }, { $year }
+date-11 = November { $day }, { $year }
+date-12 = December { $day }, { $year }

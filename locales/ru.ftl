@@ -1,0 +1,155 @@
+# Веб-приложение folio по-русски. Идентификаторы те же, что в en.ftl.
+
+skip-to-content = К содержимому
+search-label = Поиск книг
+search-placeholder = Название, автор, слова…
+search-button = Найти
+nav-label = Главное меню
+nav-browse = Каталог
+nav-signin = Войти
+nav-register = Регистрация
+nav-signout = Выйти
+language = Язык
+footer-api = Документация API
+
+home-title = Главная
+home-continue = Продолжить чтение и прослушивание
+home-new = Новинки
+home-popular = Популярное
+home-see-all = Все
+home-empty = В библиотеке пока нет книг.
+progress-label = Прочитано
+
+search-title = Каталог библиотеки
+search-results-for = Результаты по запросу «{ $query }»
+category-below = Подкатегории
+filters-label = Фильтры
+filter-words = Слова
+filter-category = Категория
+filter-any-category = Любая категория
+filter-format = Формат
+filter-any-format = Любой формат
+filter-year-from = Год с
+filter-year-to = по
+filter-language = Код языка
+filter-sort = Порядок
+filter-apply = Показать книги
+filter-by-author = Автор: { $name }
+filter-remove = Убрать этот фильтр
+sort-relevance = По релевантности
+sort-title = По названию
+sort-new = Сначала новые
+sort-popular = По числу оценок
+sort-year = По году
+results = Результаты
+results-none = Подходящих книг нет.
+results-more = Ещё книги
+
+format-print = Печатная
+format-ebook = Электронная
+format-audiobook = Аудиокнига
+format-vinyl = Винил
+
+cover-of = Обложка книги «{ $title }»
+book-categories = Категории
+book-editions = Издания
+book-no-editions = Изданий пока нет.
+rating-average = Оценка { $rating } из 5
+rating-none = Оценок пока нет
+rating-stars = { $stars ->
+    [one] { $stars } звезда из 5
+    [few] { $stars } звезды из 5
+   *[many] { $stars } звёзд из 5
+}
+edition-available = Доступно вам
+edition-download = Скачать
+edition-for-sale = В продаже
+edition-signin-to-buy = Войдите, чтобы купить
+edition-signin = Войдите, чтобы читать
+
+comments = Отзывы
+comments-none = Отзывов пока нет.
+comments-more = Более ранние отзывы
+comment-text = Ваш отзыв
+comment-rating = Ваша оценка
+comment-no-rating = Без оценки
+comment-send = Опубликовать отзыв
+comment-signin = Войдите, чтобы оставить отзыв
+comment-delete = Удалить мой отзыв
+
+count-books = { $count ->
+    [one] { $count } книга
+    [few] { $count } книги
+   *[many] { $count } книг
+}
+count-pages = { $count ->
+    [one] { $count } страница
+    [few] { $count } страницы
+   *[many] { $count } страниц
+}
+count-ratings = { $count ->
+    [one] { $count } оценка
+    [few] { $count } оценки
+   *[many] { $count } оценок
+}
+duration = { $hours } ч { $minutes } мин
+
+signin-title = Вход
+signin-button = Войти
+signin-no-account = Впервые здесь?
+signin-wrong = Неверное имя пользователя или пароль.
+signin-disabled = Эта учётная запись отключена.
+signin-too-many = Слишком много попыток. Подождите несколько минут и попробуйте снова.
+field-username = Имя пользователя
+field-username-or-email = Имя пользователя или эл. почта
+field-email = Электронная почта
+field-password = Пароль
+field-password-hint = Не короче 10 символов.
+field-referral = Реферальный код (необязательно)
+
+register-title = Регистрация
+register-button = Зарегистрироваться
+register-have-account = Уже есть учётная запись?
+register-fix = Исправьте поля ниже.
+register-invalid-username = Такое имя пользователя использовать нельзя.
+register-invalid-email = Этот адрес электронной почты не подходит.
+register-invalid-password = Пароль слишком короткий или его легко угадать.
+register-invalid-referral_code = Реферальной ссылки с таким кодом нет.
+register-invalid-form = Форму не удалось принять.
+register-taken-username = Это имя пользователя уже занято.
+register-taken-email = Учётная запись с этой почтой уже есть.
+register-taken-password = Этот пароль использовать нельзя.
+register-taken-referral_code = Этот реферальный код использовать нельзя.
+register-taken-form = Что-то из введённого уже занято.
+
+error-400-title = Ошибка в запросе
+error-400 = Страница не смогла выполнить запрос.
+error-403-title = Доступ запрещён
+error-403 = У вас нет доступа к этой странице.
+error-404-title = Страница не найдена
+error-404 = По этому адресу ничего нет.
+error-409-title = Конфликт
+error-409 = Это противоречит уже существующим данным.
+error-413-title = Слишком большой объём
+error-413 = Отправлено слишком много данных.
+error-422-title = Проверьте введённые данные
+error-422 = Часть введённого нельзя использовать.
+error-429-title = Слишком много запросов
+error-429 = Подождите немного и попробуйте снова.
+error-500-title = Что-то пошло не так
+error-500 = folio не смог ответить. Попробуйте ещё раз чуть позже; если ошибка повторяется, сообщите хранителю библиотеки идентификатор запроса ниже.
+error-request-id = Идентификатор запроса: { $id }
+error-home = На главную
+
+date-1 = { $day } января { $year } г.
+date-2 = { $day } февраля { $year } г.
+date-3 = { $day } марта { $year } г.
+date-4 = { $day } апреля { $year } г.
+date-5 = { $day } мая { $year } г.
+date-6 = { $day } июня { $year } г.
+date-7 = { $day } июля { $year } г.
+date-8 = { $day } августа { $year } г.
+date-9 = { $day } сентября { $year } г.
+date-10 = { $day } октября { $year } г.
+date-11 = { $day } ноября { $year } г.
+date-12 = { $day } декабря { $year } г.

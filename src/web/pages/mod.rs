@@ -1,0 +1,6 @@
+//! The pages, a module per part of the app.
+
+pub mod account;
+pub mod book;
+pub mod browse;
+pub mod home;
