@@ -62,7 +62,6 @@ rating-stars = { $stars ->
 }
 edition-available = Yours to read
 edition-download = Download
-edition-for-sale = For sale
 edition-signin-to-buy = Sign in to buy
 edition-signin = Sign in to read
 
@@ -149,3 +148,22 @@ date-9 = September { $day }, { $year }
 date-10 = October { $day }, { $year }
 date-11 = November { $day }, { $year }
 date-12 = December { $day }, { $year }
+
+nav-library = My library
+edition-buy = Buy
+edition-buy-label = Buy the { $format } edition
+edition-read = Read
+edition-listen = Listen
+purchase-title = Your purchase
+purchase-pending = Waiting for the payment to be confirmed. This page updates by itself.
+purchase-pay = Go to payment
+purchase-paid = Paid. The edition is in your library.
+purchase-failed = The payment did not go through. Nothing was charged.
+purchase-back = Back to the book
+checkout-title = Test checkout
+checkout-warning = Test mode: no money moves. This page stands in for a payment provider.
+checkout-pay = Pay
+checkout-fail = Decline the payment
+library-title = My library
+library-empty = You have not bought anything yet.
+library-bought = bought { $date }

@@ -63,7 +63,6 @@ rating-stars = { $stars ->
 }
 edition-available = Доступно вам
 edition-download = Скачать
-edition-for-sale = В продаже
 edition-signin-to-buy = Войдите, чтобы купить
 edition-signin = Войдите, чтобы читать
 
@@ -153,3 +152,22 @@ date-9 = { $day } сентября { $year } г.
 date-10 = { $day } октября { $year } г.
 date-11 = { $day } ноября { $year } г.
 date-12 = { $day } декабря { $year } г.
+
+nav-library = Моя библиотека
+edition-buy = Купить
+edition-buy-label = Купить издание: { $format }
+edition-read = Читать
+edition-listen = Слушать
+purchase-title = Ваша покупка
+purchase-pending = Ждём подтверждения оплаты. Страница обновится сама.
+purchase-pay = Перейти к оплате
+purchase-paid = Оплачено. Издание в вашей библиотеке.
+purchase-failed = Оплата не прошла. Деньги не списаны.
+purchase-back = Вернуться к книге
+checkout-title = Тестовая оплата
+checkout-warning = Тестовый режим: деньги не списываются. Эта страница заменяет платёжный сервис.
+checkout-pay = Оплатить
+checkout-fail = Отклонить оплату
+library-title = Моя библиотека
+library-empty = Вы ещё ничего не купили.
+library-bought = куплено { $date }

@@ -304,7 +304,7 @@ async fn file_content(
 
 /// A file's bytes (or the part its `Range` asks for, or a 304) to `who`, if the edition's
 /// access lets them: the download of this API and of the OPDS catalogs' acquisition links.
-pub(super) async fn deliver(
+pub async fn deliver(
     state: &AppState,
     who: Option<&crate::service::auth::Principal>,
     id: i64,
@@ -440,7 +440,7 @@ async fn audiobook_manifest(
 
 /// An audiobook edition's manifest, its links under `root` (`/api/v1`, or `/opds` for apps
 /// that sign in as OPDS apps do).
-pub(super) async fn manifest(
+pub async fn manifest(
     state: &AppState,
     edition_id: i64,
     root: &str,

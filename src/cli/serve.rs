@@ -54,6 +54,12 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         "folio {} serving",
         env!("CARGO_PKG_VERSION")
     );
+    if settings.payment_test_mode {
+        tracing::warn!(
+            "FOLIO_PAYMENT_TEST_MODE is on: the web app's test checkout marks any purchase \
+             paid without money moving. Never run a real shop like this."
+        );
+    }
     // KOReader's ids of ebook files stored before they were kept (issue 17): filled beside
     // serving, a dozen 1 KiB reads a file.
     let (ids_db, ids_storage) = (db.clone(), storage.clone());

@@ -37,6 +37,12 @@ pub struct Settings {
     /// Whether the web app's cookies are `Secure` (`FOLIO_COOKIE_SECURE`); unset, they are
     /// when the request came over HTTPS (`X-Forwarded-Proto: https` from a TLS proxy).
     pub cookie_secure: Option<bool>,
+    /// A payment provider's hosted checkout page (`FOLIO_CHECKOUT_URL`), with `{purchase_id}`,
+    /// `{amount_minor}` and `{currency}` filled in: where the web app's "Buy" sends a reader.
+    pub checkout_url: Option<String>,
+    /// A built-in checkout page that confirms or fails a payment by the signed webhook a
+    /// provider would send (`FOLIO_PAYMENT_TEST_MODE`, off by default): for trying the shop.
+    pub payment_test_mode: bool,
 }
 
 /// Token lifetimes and the abuse limits on signing in and registering.
@@ -152,9 +158,30 @@ impl Settings {
 
         let kosync_registration = flag(&get, "FOLIO_KOSYNC_REGISTRATION")?.unwrap_or(false);
         let cookie_secure = flag(&get, "FOLIO_COOKIE_SECURE")?;
+        let payment_test_mode = flag(&get, "FOLIO_PAYMENT_TEST_MODE")?.unwrap_or(false);
+        let checkout_url = get("FOLIO_CHECKOUT_URL").map(|u| u.trim().to_string());
+        if let Some(url) = &checkout_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::new(
+                "FOLIO_CHECKOUT_URL",
+                "expected an http:// or https:// address, such as \
+                 https://pay.example/checkout?order={purchase_id}",
+            ));
+        }
+        // The test checkout signs its webhook like a provider; without a configured secret it
+        // signs with one made for this run, which no outside sender knows.
+        let payment_webhook_secret = get("FOLIO_PAYMENT_WEBHOOK_SECRET")
+            .map(Secret::new)
+            .or_else(|| {
+                payment_test_mode
+                    .then(|| Secret::new(crate::service::auth::token::random_secret("test_")))
+            });
         Ok(Self {
             kosync_registration,
             cookie_secure,
+            checkout_url,
+            payment_test_mode,
             database_url,
             bind,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
@@ -164,7 +191,7 @@ impl Settings {
             log_format,
             db_pool_size,
             secret_key: get("FOLIO_SECRET_KEY").map(Secret::new),
-            payment_webhook_secret: get("FOLIO_PAYMENT_WEBHOOK_SECRET").map(Secret::new),
+            payment_webhook_secret,
             auth: AuthSettings {
                 access_token_ttl: seconds(&get, "FOLIO_ACCESS_TOKEN_TTL_SECS", 900, 60..=86_400)?,
                 refresh_token_ttl: Duration::from_secs(

@@ -186,3 +186,34 @@ pub async fn library(
 ) -> ServiceResult<Page<LibraryRow>> {
     Ok(repo::purchase::library(db.reader(), who.user_id, before_purchase_id, limit).await?)
 }
+
+/// One of the reader's own purchases; another reader's is not found (an admin sees any).
+#[tracing::instrument(
+    level = "info",
+    name = "service.store.own",
+    skip_all,
+    fields(id),
+    err(level = "debug")
+)]
+pub async fn own(db: &Database, who: &Principal, id: i64) -> ServiceResult<purchase::Model> {
+    repo::purchase::find(db.reader(), id)
+        .await?
+        .filter(|p| p.user_id == who.user_id || who.is_admin())
+        .ok_or_else(|| ServiceError::NotFound("purchase".into()))
+}
+
+/// The reader's pending or paid purchase of an edition, if any: where a second "Buy" leads.
+#[tracing::instrument(
+    level = "info",
+    name = "service.store.open_of",
+    skip_all,
+    fields(edition_id),
+    err(level = "debug")
+)]
+pub async fn open_of(
+    db: &Database,
+    who: &Principal,
+    edition_id: i64,
+) -> ServiceResult<Option<purchase::Model>> {
+    Ok(repo::purchase::open_purchase(db.reader(), who.user_id, edition_id).await?)
+}

@@ -44,6 +44,14 @@ pub fn router() -> Router<AppState> {
             "/register",
             get(pages::account::register_form).post(pages::account::register),
         )
+        .route("/editions/{id}/buy", post(pages::store::buy))
+        .route("/purchases/{id}", get(pages::store::purchase_page))
+        .route(
+            "/checkout/{id}",
+            get(pages::store::checkout).post(pages::store::settle),
+        )
+        .route("/library", get(pages::store::library))
+        .route("/files/{id}/content", get(pages::store::file))
         .route("/signout", post(pages::account::signout))
         .route("/lang", post(pages::account::language))
         .route("/static/{file}", get(assets::serve))

@@ -88,6 +88,10 @@ pub struct EditionRow {
     pub action: Action,
     /// The file to download, when there is one this reader may fetch.
     pub download: Option<i64>,
+    /// Where to read it: the EPUB reader, or the browser's own PDF viewer.
+    pub read: Option<String>,
+    /// Where to listen to it: the player.
+    pub listen: Option<String>,
 }
 
 /// The one thing a reader can do next with an edition.
@@ -116,10 +120,19 @@ impl EditionRow {
                     Some(Acquisition::SignIn) => Action::SignIn,
                     Some(Acquisition::Unavailable) | None => Action::None,
                 };
-                let download = match action {
-                    Action::Open => offer.and_then(|o| o.files.first()).map(|f| f.id),
+                let first = match action {
+                    Action::Open => offer.and_then(|o| o.files.first()),
                     _ => None,
                 };
+                let download = first.map(|f| f.id);
+                let read = first.and_then(|f| match f.media_type.as_str() {
+                    "application/epub+zip" => Some(format!("/read/{}", edition.id)),
+                    "application/pdf" => Some(format!("/files/{}/content?inline=1", f.id)),
+                    _ => None,
+                });
+                let listen = first
+                    .filter(|f| f.media_type.starts_with("audio/"))
+                    .map(|_| format!("/listen/{}", edition.id));
                 let mut facts = vec![];
                 if let Some(publisher) = &edition.publisher {
                     facts.push(publisher.clone());
@@ -146,6 +159,8 @@ impl EditionRow {
                         .map(|(minor, code)| locale.price(minor, code)),
                     action,
                     download,
+                    read,
+                    listen,
                 }
             })
             .collect()

@@ -8,12 +8,14 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::support::Backend;
 use crate::support::api::{Api, PASSWORD, id};
+use crate::support::books::epub;
 use crate::support::browser::{Browser, csrf_token, set_cookie, text};
-use crate::support::user::{admin, new_book, new_edition};
+use crate::support::user::{admin, new_book, new_edition, upload};
 
 backend_tests!(
     a_reader_registers_browses_comments_and_signs_out,
     a_session_ends_at_once_when_signed_out_or_disabled,
+    buying_in_test_mode_puts_the_edition_in_the_library,
 );
 
 #[tokio::test]
@@ -180,7 +182,7 @@ async fn a_reader_registers_browses_comments_and_signs_out(backend: Backend) {
     let book = text(&browser.page(&format!("/books/{dune}")).await);
     assert!(book.contains("Author of Dune"), "{book}");
     assert!(book.contains("E-book") && book.contains("€12.99"), "{book}");
-    assert!(book.contains("For sale"), "{book}");
+    assert!(book.contains("Buy"), "{book}");
 
     // A comment with a rating, shown with its stars; then taken back.
     let path = format!("/books/{dune}");
@@ -406,4 +408,115 @@ async fn assets_are_content_addressed_and_cached_for_a_year() {
         .unwrap();
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
     assert!(!home.contains("<script>"), "no inline script");
+}
+
+/// The value of the hidden field `name` in the first form that has one.
+fn hidden(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no field {name}"));
+    page[at + name.len() + 15..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn buying_in_test_mode_puts_the_edition_in_the_library(backend: Backend) {
+    let api = Api::start_with(&backend, &[("FOLIO_PAYMENT_TEST_MODE", "true")]).await;
+    let admin = admin(&api).await;
+    let dune = new_book(&admin, "Dune").await;
+    let ebook = json!({"format": "ebook", "price_minor": 1299, "currency": "EUR"});
+    let edition = new_edition(&admin, dune, ebook).await;
+    let bytes = epub("Dune", "9780441013593", 0);
+    let file =
+        crate::support::api::id(&upload(&admin, edition, "dune.epub", bytes.clone()).await[0]);
+
+    let browser = Browser::new(&api.server);
+    browser.register("reader").await;
+    let path = format!("/books/{dune}");
+    let page = browser.page(&path).await;
+    assert!(text(&page).contains("€12.99"));
+    let key = hidden(&page, "key");
+    let buy = format!("/editions/{edition}/buy");
+
+    // A double click: the same key twice, one purchase, both sent to its checkout.
+    let first = browser.submit(&path, &buy, &[("key", &key)]).await;
+    let second = browser.submit(&path, &buy, &[("key", &key)]).await;
+    assert_eq!(first.status(), 303);
+    let checkout = first.headers()["location"].to_str().unwrap().to_string();
+    assert!(checkout.starts_with("/checkout/"), "{checkout}");
+    assert_eq!(second.headers()["location"], checkout.as_str());
+    assert_eq!(api.t.count("purchase").await, 1);
+    // A new drawing of the page (another key) finds the pending purchase, not a second one.
+    let again = browser.page(&path).await;
+    let third = browser
+        .submit(&path, &buy, &[("key", &hidden(&again, "key"))])
+        .await;
+    assert_eq!(third.headers()["location"], checkout.as_str());
+    assert_eq!(api.t.count("purchase").await, 1);
+
+    // Not paid yet: the file is not the reader's.
+    let id = checkout.trim_start_matches("/checkout/");
+    let words = text(&browser.page(&format!("/purchases/{id}")).await);
+    assert!(words.contains("Waiting for the payment"), "{words}");
+    let refused = browser.open(&format!("/files/{file}/content")).await;
+    assert_eq!(refused.status(), 403);
+
+    let words = text(&browser.page(&checkout).await);
+    assert!(words.contains("Test mode: no money moves") && words.contains("€12.99"));
+    let paid = browser
+        .submit(&checkout, &checkout, &[("outcome", "paid")])
+        .await;
+    assert_eq!(paid.status(), 303);
+    assert_eq!(
+        paid.headers()["location"],
+        format!("/purchases/{id}").as_str()
+    );
+    let words = text(&browser.page(&format!("/purchases/{id}")).await);
+    assert!(
+        words.contains("Paid. The edition is in your library."),
+        "{words}"
+    );
+    // The webhook's event was recorded as a provider's would be.
+    assert_eq!(api.t.count("payment_event").await, 1);
+
+    let library = browser.page("/library").await;
+    assert!(text(&library).contains("Dune"), "{}", text(&library));
+    assert!(library.contains(&format!("href=\"/read/{edition}\"")));
+    assert!(library.contains(&format!("href=\"/files/{file}/content\"")));
+    let download = browser.open(&format!("/files/{file}/content")).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let book = text(&browser.page(&path).await);
+    assert!(
+        book.contains("Yours to read") && !book.contains("Buy"),
+        "{book}"
+    );
+}
+
+#[tokio::test]
+async fn buy_sends_the_reader_to_the_providers_checkout_when_one_is_set() {
+    let checkout = "https://pay.example/c?order={purchase_id}&amount={amount_minor}&cur={currency}";
+    let api = Api::start_with(&Backend::Sqlite, &[("FOLIO_CHECKOUT_URL", checkout)]).await;
+    let admin = admin(&api).await;
+    let book = new_book(&admin, "Emma").await;
+    let edition = json!({"format": "ebook", "price_minor": 500, "currency": "JPY"});
+    let edition = new_edition(&admin, book, edition).await;
+    let browser = Browser::new(&api.server);
+    browser.register("reader").await;
+    let path = format!("/books/{book}");
+    let key = hidden(&browser.page(&path).await, "key");
+    let response = browser
+        .submit(&path, &format!("/editions/{edition}/buy"), &[("key", &key)])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "https://pay.example/c?order=1&amount=500&cur=JPY"
+    );
+    // Without test mode there is no test checkout to pay at.
+    assert_eq!(browser.open("/checkout/1").await.status(), 404);
+    let words = text(&browser.page("/purchases/1").await);
+    assert!(words.contains("Waiting for the payment") && words.contains("Go to payment"));
 }

@@ -35,6 +35,9 @@ struct BookPage {
     more_comments: Option<String>,
     /// Whether the reader has commented already (one comment each).
     commented: bool,
+    /// The idempotency key of this drawing of the page's "Buy" buttons: a double click or a
+    /// resent form buys once.
+    buy_key: String,
 }
 
 struct CommentView {
@@ -112,6 +115,7 @@ pub async fn show(
         comments,
         more_comments,
         commented,
+        buy_key: uuid::Uuid::new_v4().to_string(),
         ctx,
     };
     crate::web::render(&page)

@@ -4,3 +4,4 @@ pub mod account;
 pub mod book;
 pub mod browse;
 pub mod home;
+pub mod store;
