@@ -126,55 +126,7 @@ impl SignatureHeader {
 
 /// The HMAC over `"<t>.<body>"`, not yet finalised: the one pass over the body a request costs.
 fn body_mac(secret: &Secret, timestamp: i64, body: &[u8]) -> HmacSha256 {
-    /// The test checkout's verdict on a pending purchase, delivered as a provider delivers one: an
-/// event for the purchase's own amount, signed with the webhook secret, checked by the same
-/// signature check and applied by the same [`apply`] as `POST /payments/webhook`.
-#[tracing::instrument(
-    level = "info",
-    name = "service.payments.settle_for_test",
-    skip_all,
-    fields(purchase_id = purchase.id),
-    err(level = "debug")
-)]
-pub async fn settle_for_test(
-    db: &Database,
-    secret: &Secret,
-    purchase: &purchase::Model,
-    paid: bool,
-) -> ServiceResult<Applied> {
-    let status = if paid {
-        PurchaseStatus::Paid
-    } else {
-        PurchaseStatus::Failed
-    };
-    let event_id = format!("test_{}", crate::service::auth::token::random_secret(""));
-    let body = serde_json::to_vec(&serde_json::json!({
-        "event_id": event_id,
-        "purchase_id": purchase.id,
-        "status": status,
-        "provider_ref": "folio-test-checkout",
-        "amount_minor": purchase.amount_minor,
-        "currency": purchase.currency,
-    }))
-    .map_err(|e| ServiceError::failed("a test payment event did not serialise", e))?;
-    let now = chrono::Utc::now().timestamp();
-    let header = sign(secret, &body, now);
-    verify_signature(secret, &header, &body, now)?;
-    apply(
-        db,
-        PaymentEvent {
-            event_id,
-            purchase_id: purchase.id,
-            status,
-            provider_ref: Some("folio-test-checkout".into()),
-            amount_minor: purchase.amount_minor,
-            currency: purchase.currency.clone(),
-        },
-    )
-    .await
-}
-
-#[cfg(test)]
+    #[cfg(test)]
     tests::BODY_MACS.with(|count| count.set(count.get() + 1));
     let mut mac =
         HmacSha256::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key length");
@@ -328,6 +280,54 @@ fn refused_transition(event: &PaymentEvent, from: PurchaseStatus) -> ServiceErro
         ),
     }
 }
+/// The test checkout's verdict on a pending purchase, delivered as a provider delivers one: an
+/// event for the purchase's own amount, signed with the webhook secret, checked by the same
+/// signature check and applied by the same [`apply`] as `POST /payments/webhook`.
+#[tracing::instrument(
+    level = "info",
+    name = "service.payments.settle_for_test",
+    skip_all,
+    fields(purchase_id = purchase.id),
+    err(level = "debug")
+)]
+pub async fn settle_for_test(
+    db: &Database,
+    secret: &Secret,
+    purchase: &purchase::Model,
+    paid: bool,
+) -> ServiceResult<Applied> {
+    let status = if paid {
+        PurchaseStatus::Paid
+    } else {
+        PurchaseStatus::Failed
+    };
+    let event_id = format!("test_{}", crate::service::auth::token::random_secret(""));
+    let body = serde_json::to_vec(&serde_json::json!({
+        "event_id": event_id,
+        "purchase_id": purchase.id,
+        "status": status,
+        "provider_ref": "folio-test-checkout",
+        "amount_minor": purchase.amount_minor,
+        "currency": purchase.currency,
+    }))
+    .map_err(|e| ServiceError::failed("a test payment event did not serialise", e))?;
+    let now = chrono::Utc::now().timestamp();
+    let header = sign(secret, &body, now);
+    verify_signature(secret, &header, &body, now)?;
+    apply(
+        db,
+        PaymentEvent {
+            event_id,
+            purchase_id: purchase.id,
+            status,
+            provider_ref: Some("folio-test-checkout".into()),
+            amount_minor: purchase.amount_minor,
+            currency: purchase.currency.clone(),
+        },
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
