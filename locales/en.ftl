@@ -167,3 +167,16 @@ checkout-fail = Decline the payment
 library-title = My library
 library-empty = You have not bought anything yet.
 library-bought = bought { $date }
+
+reader-tools = Reading tools
+reader-back = Back to the book
+reader-contents = Contents
+reader-chapters = Chapters
+reader-chapter-of = Chapter { $number } of { $count }
+reader-previous = ← Previous chapter
+reader-next = Next chapter →
+reader-smaller = Smaller text
+reader-larger = Larger text
+reader-dark = Dark
+buy-first-title = Buy this edition to read it
+buy-first = “{ $title }” in this edition is for its buyers.

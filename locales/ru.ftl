@@ -171,3 +171,16 @@ checkout-fail = Отклонить оплату
 library-title = Моя библиотека
 library-empty = Вы ещё ничего не купили.
 library-bought = куплено { $date }
+
+reader-tools = Инструменты чтения
+reader-back = Назад к книге
+reader-contents = Содержание
+reader-chapters = Главы
+reader-chapter-of = Глава { $number } из { $count }
+reader-previous = ← Предыдущая глава
+reader-next = Следующая глава →
+reader-smaller = Мельче
+reader-larger = Крупнее
+reader-dark = Тёмная тема
+buy-first-title = Купите это издание, чтобы читать его
+buy-first = «{ $title }» в этом издании доступна покупателям.

@@ -8,7 +8,7 @@
 //! (`Crc32Reader` errors once an entry yields more than its declared size), so a ZIP bomb
 //! costs at most the cap in memory.
 
-mod href;
+pub mod href;
 mod html;
 mod xml;
 
@@ -52,6 +52,65 @@ pub fn read(path: &Path) -> Result<Metadata, MediaError> {
         .map(|document| book.declared_size(document).unwrap_or(0))
         .collect();
     Ok(metadata)
+}
+
+/// The most bytes of one spine document or resource the reader serves.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// An EPUB opened for reading page by page: its spine, its table of contents, and its
+/// documents and resources by their paths in the archive. Only what the package's manifest
+/// lists can be fetched, so nothing else in the archive is reachable through it.
+pub struct Book {
+    archive: Archive,
+    package: Package,
+    toc: Vec<TocEntry>,
+}
+
+impl Book {
+    pub fn open(path: &Path) -> Result<Book, MediaError> {
+        let mut archive = Archive::open(path)?;
+        archive.check_mimetype()?;
+        let opf_path = archive.rootfile()?;
+        let package = archive.package(&opf_path)?;
+        let toc = table_of_contents(&mut archive, &package);
+        Ok(Book {
+            archive,
+            package,
+            toc,
+        })
+    }
+
+    /// The spine documents' paths, in reading order.
+    pub fn spine(&self) -> &[String] {
+        &self.package.spine
+    }
+
+    pub fn toc(&self) -> &[TocEntry] {
+        &self.toc
+    }
+
+    /// The spine documents' uncompressed sizes: where a fraction of the book falls.
+    pub fn spine_sizes(&mut self) -> Vec<u64> {
+        let spine = self.package.spine.clone();
+        spine
+            .iter()
+            .map(|document| self.archive.declared_size(document).unwrap_or(0))
+            .collect()
+    }
+
+    /// A manifest item's bytes and media type; `None` for a path the manifest does not list,
+    /// one missing from the archive, or one larger than [`MAX_DOCUMENT_BYTES`].
+    pub fn item(&mut self, path: &str) -> Option<(Vec<u8>, String)> {
+        let media_type = self
+            .package
+            .manifest
+            .iter()
+            .find(|item| item.path == path)?
+            .media_type
+            .clone();
+        let bytes = self.archive.read_entry(path, MAX_DOCUMENT_BYTES).ok()?;
+        Some((bytes, media_type))
+    }
 }
 
 fn damaged(reason: impl Into<String>) -> MediaError {

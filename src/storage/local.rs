@@ -24,7 +24,7 @@ pub fn store(root: &Path) -> Result<LocalFileSystem, StorageError> {
     Ok(LocalFileSystem::new_with_prefix(root)?)
 }
 
-fn path_of(root: &Path, key: &Key) -> std::path::PathBuf {
+pub fn path_of(root: &Path, key: &Key) -> std::path::PathBuf {
     // A key's parts are `objects`, two hex digits and a hash: nothing that climbs out of root.
     key.parts()
         .fold(root.to_path_buf(), |path, part| path.join(part.as_ref()))

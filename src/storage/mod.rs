@@ -245,6 +245,43 @@ impl Storage {
             .boxed())
     }
 
+    /// A path on local disk holding the object, for readers that need to seek (an EPUB's
+    /// ZIP directory is at its end). On local disk, the object itself; on S3, a copy in the
+    /// upload directory's `cache/`, fetched once, streamed to disk (never held in memory) and
+    /// renamed into place whole. The copies are derived data: deleting them loses nothing.
+    #[tracing::instrument(level = "debug", name = "storage.local_copy", skip_all, fields(hash = %hash))]
+    pub async fn local_copy(&self, hash: &ContentHash) -> Result<PathBuf, StorageError> {
+        if let Some(root) = &self.inner.local_root {
+            return Ok(local::path_of(root, &key(hash)));
+        }
+        let dir = self.inner.upload_dir.join("cache");
+        let path = dir.join(hash.as_str());
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(path);
+        }
+        tokio::fs::create_dir_all(&dir).await?;
+        let partial = dir.join(format!(
+            "{}.{}.partial",
+            hash.as_str(),
+            uuid::Uuid::new_v4()
+        ));
+        let fetched = async {
+            let mut file = tokio::fs::File::create(&partial).await?;
+            let mut stream = self.read(hash, None).await?;
+            while let Some(chunk) = stream.next().await {
+                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut file).await?;
+            tokio::fs::rename(&partial, &path).await?;
+            Ok::<_, StorageError>(())
+        }
+        .await;
+        if fetched.is_err() {
+            let _ = tokio::fs::remove_file(&partial).await;
+        }
+        fetched.map(|()| path)
+    }
+
     /// Removes an object; one already gone is not an error.
     #[tracing::instrument(level = "debug", name = "storage.delete", skip_all, fields(hash = %hash))]
     pub async fn delete(&self, hash: &ContentHash) -> Result<(), StorageError> {

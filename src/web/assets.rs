@@ -28,6 +28,11 @@ const SOURCES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/app.js"),
     ),
+    (
+        "reader.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/reader.js"),
+    ),
 ];
 
 static ASSETS: LazyLock<Vec<(&'static str, Asset)>> = LazyLock::new(|| {

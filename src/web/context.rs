@@ -10,6 +10,7 @@ use super::i18n::{Arg, LANG_COOKIE, Locale};
 use crate::api::{ApiError, AppState};
 use crate::service::auth::Principal;
 
+#[derive(Clone)]
 pub struct Ctx {
     pub locale: Locale,
     pub user: Option<Principal>,

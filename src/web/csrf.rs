@@ -62,6 +62,22 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
+/// The header a page's script sends its token in (a `fetch` or `sendBeacon` has no form).
+pub const HEADER: &str = "x-csrf-token";
+
+/// Checks the token a script sent in [`HEADER`]; for the reader's and player's position saves.
+pub fn check_header(
+    state: &AppState,
+    seed: Option<&Seed>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let sent = headers.get(HEADER).and_then(|v| v.to_str().ok());
+    match (seed, sent) {
+        (Some(Seed(seed)), Some(sent)) if matches(state, seed, sent) => Ok(()),
+        _ => Err(ApiError::Forbidden(EXPIRED.into())),
+    }
+}
+
 /// An HTML form post (`application/x-www-form-urlencoded`) whose CSRF token checked out; the
 /// fields then deserialise into `T`, which ignores the token's own field.
 pub struct Form<T>(pub T);

@@ -8,6 +8,7 @@
 //! pages in the reader's language ([`errors`]).
 
 mod assets;
+mod chapter;
 mod context;
 mod cookies;
 mod csrf;
@@ -51,6 +52,9 @@ pub fn router() -> Router<AppState> {
             get(pages::store::checkout).post(pages::store::settle),
         )
         .route("/library", get(pages::store::library))
+        .route("/read/{id}", get(pages::reader::read))
+        .route("/read/{id}/res/{*path}", get(pages::reader::resource))
+        .route("/read/{id}/position", post(pages::reader::save_position))
         .route("/files/{id}/content", get(pages::store::file))
         .route("/signout", post(pages::account::signout))
         .route("/lang", post(pages::account::language))

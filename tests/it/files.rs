@@ -13,6 +13,7 @@ use crate::support::api::{Api, assert_unauthorized, expect, problem};
 use crate::support::books::{epub, noise, pdf};
 use crate::support::process::{folio, run};
 use crate::support::shop::{SECRET_VAR, bought, settle};
+use crate::support::store::Store;
 use crate::support::user::{N, User, admin, new_book, new_edition, user};
 use crate::support::{Backend, TestDb};
 use folio::storage::Storage;
@@ -49,59 +50,6 @@ mod on_s3 {
         a_deleted_files_bytes_go_unless_another_edition_holds_them_on,
         gc_and_check_keep_storage_and_rows_in_step_on,
     );
-}
-
-/// Where a test's files go.
-#[derive(Clone)]
-enum Store {
-    /// The test database's own temporary directory.
-    Local,
-    /// A fresh prefix in the bucket of `FOLIO_TEST_S3_URL`.
-    S3(Vec<(String, String)>),
-}
-
-impl Store {
-    /// `FOLIO_TEST_S3_URL` (`http://127.0.0.1:8333/bucket`) with the keys in
-    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. Unset: a local run skips (and says so);
-    /// under CI that is a failure.
-    fn s3() -> Option<Store> {
-        let Ok(raw) = std::env::var("FOLIO_TEST_S3_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the S3 tests: set FOLIO_TEST_S3_URL (.ci/run starts SeaweedFS)"
-            );
-            eprintln!("skipped: FOLIO_TEST_S3_URL is not set");
-            return None;
-        };
-        let url = url::Url::parse(&raw).expect("FOLIO_TEST_S3_URL is a URL");
-        let bucket = url.path().trim_matches('/').to_string();
-        let endpoint = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
-        let endpoint = match url.port() {
-            Some(port) => format!("{endpoint}:{port}"),
-            None => endpoint,
-        };
-        let prefix = uuid::Uuid::new_v4().simple().to_string();
-        let mut vars = vec![
-            (
-                "FOLIO_STORAGE_URL".into(),
-                format!("s3://{bucket}/{prefix}"),
-            ),
-            ("FOLIO_S3_ENDPOINT".into(), endpoint),
-        ];
-        for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-            if let Ok(value) = std::env::var(key) {
-                vars.push((key.into(), value));
-            }
-        }
-        Some(Store::S3(vars))
-    }
-
-    fn vars(&self) -> Vec<(String, String)> {
-        match self {
-            Store::Local => vec![],
-            Store::S3(vars) => vars.clone(),
-        }
-    }
 }
 
 /// A server with its files in `store`, and that storage opened beside it, to look at.

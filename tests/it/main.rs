@@ -38,3 +38,4 @@ mod sqlite_hot_reads;
 mod store;
 mod unit_of_work;
 mod web;
+mod web_reader;

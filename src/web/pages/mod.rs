@@ -4,4 +4,5 @@ pub mod account;
 pub mod book;
 pub mod browse;
 pub mod home;
+pub mod reader;
 pub mod store;

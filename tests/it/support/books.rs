@@ -8,6 +8,22 @@ use zip::write::SimpleFileOptions;
 /// An EPUB 3 with a title, an author, an ISBN, a navigation document and two chapters;
 /// `padding` bytes of incompressible data make it as large as a test needs.
 pub fn epub(title: &str, isbn: &str, padding: usize) -> Vec<u8> {
+    let chapter = |heading: &str| format!("<h1>{heading}</h1><p>Text.</p>");
+    let chapters = [("One", chapter("One")), ("Two", chapter("Two"))];
+    let chapters: Vec<(&str, &str)> = chapters.iter().map(|(t, b)| (*t, b.as_str())).collect();
+    epub_with(title, isbn, &chapters, &[], padding)
+}
+
+/// An EPUB 3 whose chapters are `(title, body markup)`, in order, named `c1.xhtml`, `c2.xhtml`…
+/// beside the package document, with `resources` (`path` from the package's folder, media
+/// type, bytes) in its manifest.
+pub fn epub_with(
+    title: &str,
+    isbn: &str,
+    chapters: &[(&str, &str)],
+    resources: &[(&str, &str, &[u8])],
+    padding: usize,
+) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let deflated =
@@ -26,6 +42,22 @@ pub fn epub(title: &str, isbn: &str, padding: usize) -> Vec<u8> {
   <rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles>
 </container>"#,
     );
+    let mut items = String::new();
+    let mut spine = String::new();
+    let mut nav = String::new();
+    for (n, (heading, _)) in chapters.iter().enumerate() {
+        let n = n + 1;
+        items.push_str(&format!(
+            r#"<item id="c{n}" href="c{n}.xhtml" media-type="application/xhtml+xml"/>"#
+        ));
+        spine.push_str(&format!(r#"<itemref idref="c{n}"/>"#));
+        nav.push_str(&format!(r#"<li><a href="c{n}.xhtml">{heading}</a></li>"#));
+    }
+    for (i, (path, media_type, _)) in resources.iter().enumerate() {
+        items.push_str(&format!(
+            r#"<item id="r{i}" href="{path}" media-type="{media_type}"/>"#
+        ));
+    }
     let opf = format!(
         r##"<?xml version="1.0" encoding="UTF-8"?>
 <package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">
@@ -40,27 +72,32 @@ pub fn epub(title: &str, isbn: &str, padding: usize) -> Vec<u8> {
   </metadata>
   <manifest>
     <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
-    <item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/>
-    <item id="c2" href="c2.xhtml" media-type="application/xhtml+xml"/>
+    {items}
     <item id="pad" href="pad.bin" media-type="application/octet-stream"/>
   </manifest>
-  <spine><itemref idref="c1"/><itemref idref="c2"/></spine>
+  <spine>{spine}</spine>
 </package>"##
     );
     add("OEBPS/content.opf", deflated, opf.as_bytes());
-    add(
-        "OEBPS/nav.xhtml",
-        deflated,
-        br#"<?xml version="1.0" encoding="UTF-8"?>
+    let nav = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><head><title>Contents</title></head>
-<body><nav epub:type="toc"><ol><li><a href="c1.xhtml">One</a></li><li><a href="c2.xhtml">Two</a></li></ol></nav></body></html>"#,
+<body><nav epub:type="toc"><ol>{nav}</ol></nav></body></html>"#
     );
-    for (name, heading) in [("OEBPS/c1.xhtml", "One"), ("OEBPS/c2.xhtml", "Two")] {
+    add("OEBPS/nav.xhtml", deflated, nav.as_bytes());
+    for (n, (heading, body)) in chapters.iter().enumerate() {
         let page = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
-<html xmlns="http://www.w3.org/1999/xhtml"><head><title>{heading}</title></head><body><h1>{heading}</h1><p>Text.</p></body></html>"#
+<html xmlns="http://www.w3.org/1999/xhtml"><head><title>{heading}</title></head><body>{body}</body></html>"#
         );
-        add(name, deflated, page.as_bytes());
+        add(
+            &format!("OEBPS/c{}.xhtml", n + 1),
+            deflated,
+            page.as_bytes(),
+        );
+    }
+    for (path, _, bytes) in resources {
+        add(&format!("OEBPS/{path}"), deflated, bytes);
     }
     add("OEBPS/pad.bin", stored, &noise(padding));
     zip.finish().unwrap().into_inner()

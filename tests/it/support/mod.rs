@@ -9,6 +9,7 @@ pub mod process;
 pub mod relay;
 mod server;
 pub mod shop;
+pub mod store;
 pub mod user;
 
 use folio::config::{DatabaseUrl, Settings};
