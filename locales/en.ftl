@@ -180,3 +180,15 @@ reader-larger = Larger text
 reader-dark = Dark
 buy-first-title = Buy this edition to read it
 buy-first = “{ $title }” in this edition is for its buyers.
+
+player-audio = Audiobook
+player-controls = Playback
+player-back = −30 s
+player-play = Play
+player-forward = +30 s
+player-speed = Speed
+player-sleep = Sleep timer
+player-sleep-off = Off
+player-keys = Keys: Space plays and pauses; ← and → skip 30 seconds.
+player-chapters = Chapters
+player-pause = Pause

@@ -184,3 +184,15 @@ reader-larger = Крупнее
 reader-dark = Тёмная тема
 buy-first-title = Купите это издание, чтобы читать его
 buy-first = «{ $title }» в этом издании доступна покупателям.
+
+player-audio = Аудиокнига
+player-controls = Воспроизведение
+player-back = −30 с
+player-play = Слушать
+player-forward = +30 с
+player-speed = Скорость
+player-sleep = Таймер сна
+player-sleep-off = Выкл.
+player-keys = Клавиши: пробел — пуск и пауза; ← и → — на 30 секунд назад и вперёд.
+player-chapters = Главы
+player-pause = Пауза

@@ -29,6 +29,11 @@ const SOURCES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.js"),
     ),
     (
+        "player.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/player.js"),
+    ),
+    (
         "reader.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/reader.js"),

@@ -65,13 +65,18 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
 /// The header a page's script sends its token in (a `fetch` or `sendBeacon` has no form).
 pub const HEADER: &str = "x-csrf-token";
 
-/// Checks the token a script sent in [`HEADER`]; for the reader's and player's position saves.
-pub fn check_header(
+/// Checks the token a script sent in [`HEADER`], or in its body where a header cannot go
+/// (`navigator.sendBeacon`); for the reader's and the player's position saves.
+pub fn check_script(
     state: &AppState,
     seed: Option<&Seed>,
     headers: &HeaderMap,
+    in_body: Option<&str>,
 ) -> Result<(), ApiError> {
-    let sent = headers.get(HEADER).and_then(|v| v.to_str().ok());
+    let sent = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(in_body);
     match (seed, sent) {
         (Some(Seed(seed)), Some(sent)) if matches(state, seed, sent) => Ok(()),
         _ => Err(ApiError::Forbidden(EXPIRED.into())),

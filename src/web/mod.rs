@@ -55,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/read/{id}", get(pages::reader::read))
         .route("/read/{id}/res/{*path}", get(pages::reader::resource))
         .route("/read/{id}/position", post(pages::reader::save_position))
+        .route("/listen/{id}", get(pages::player::listen))
+        .route("/listen/{id}/position", post(pages::player::save_position))
         .route("/files/{id}/content", get(pages::store::file))
         .route("/signout", post(pages::account::signout))
         .route("/lang", post(pages::account::language))

@@ -1,19 +1,22 @@
-//! The web app's EPUB reader over HTTP: chapters rendered from the stored file (on local disk
-//! and on S3), an untrusted book rendering nothing live, the reader's place saved and
-//! restored wherever it was made, and a reader who has not bought the edition offered to.
+//! The web app's EPUB reader and audiobook player over HTTP: chapters rendered from the stored
+//! file (on local disk and on S3), an untrusted book rendering nothing live, the place saved
+//! and restored wherever it was made, and a reader who has not bought the edition offered to.
 
 use serde_json::json;
 
 use crate::backend_tests;
 use crate::support::api::Api;
-use crate::support::books::epub_with;
+use crate::support::books::{epub_with, fixture};
 use crate::support::browser::{Browser, text};
 use crate::support::shop::{SECRET_VAR, bought, settle};
 use crate::support::store::Store;
 use crate::support::user::{admin, new_book, new_edition, signed_in, upload};
 use crate::support::{Backend, TestDb, TestServer};
 
-backend_tests!(the_reader_follows_the_one_progress_across_chapters_and_formats);
+backend_tests!(
+    the_reader_follows_the_one_progress_across_chapters_and_formats,
+    the_player_plays_the_tracks_as_one_book_from_the_one_progress,
+);
 
 mod on_s3 {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,4 +227,136 @@ async fn the_reader_follows_the_one_progress_across_chapters_and_formats(backend
         words.contains("Chapter 3 of 3") && words.contains("Last words."),
         "{words}"
     );
+}
+
+async fn the_player_plays_the_tracks_as_one_book_from_the_one_progress(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let admin = admin(&api).await;
+    let book = new_book(&admin, "Two Tracks").await;
+    let audio = json!({"format": "audiobook", "access": "members"});
+    let audiobook = new_edition(&admin, book, audio).await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture("track1.mp3")).file_name("1.mp3"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture("track2.mp3")).file_name("2.mp3"),
+        );
+    let sent = api
+        .server
+        .client
+        .post(
+            api.server
+                .url(&format!("/api/v1/editions/{audiobook}/files")),
+        )
+        .bearer_auth(&admin.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let tracks = crate::support::api::expect(sent, 201).await;
+    let first = tracks[0]["id"].as_i64().unwrap();
+
+    // A members' edition: a visitor is asked to sign in first.
+    let browser = Browser::new(&api.server);
+    let visitor = browser.open(&format!("/listen/{audiobook}")).await;
+    assert_eq!(visitor.status(), 303);
+    assert!(
+        visitor.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/signin?next=")
+    );
+
+    browser.register("listener").await;
+    let page = browser.page(&format!("/listen/{audiobook}")).await;
+    let words = text(&page);
+    assert!(
+        words.contains("Chapters") && words.contains("First half") && words.contains("Second half"),
+        "{words}"
+    );
+    assert!(
+        words.contains("0:02"),
+        "the second half starts 2.5 s in: {words}"
+    );
+    let plan = page
+        .split("id=\"plan\">")
+        .nth(1)
+        .unwrap()
+        .split("</script>")
+        .next()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_str(plan).unwrap();
+    let hrefs: Vec<&str> = plan["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["href"].as_str().unwrap())
+        .collect();
+    assert_eq!(hrefs.len(), 2, "{plan}");
+    assert_eq!(hrefs[0], format!("/files/{first}/content?inline=1"));
+    let attribute = |page: &str, name: &str| {
+        let at = format!("data-{name}=\"");
+        page.split(&at)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(attribute(&page, "start"), "0", "nothing heard yet");
+    let total: f64 = attribute(&page, "total").parse().unwrap();
+    assert!(
+        (10.0..10.5).contains(&total),
+        "two tracks of about 5 s: {total}"
+    );
+
+    // The browser's audio asks for ranges of the track, as the player seeks.
+    let part = browser
+        .client
+        .get(api.server.url(&hrefs[0]))
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-type"], "audio/mpeg");
+    assert_eq!(part.bytes().await.unwrap().len(), 100);
+
+    // The place, saved as sendBeacon sends it (the token in the body), is where it opens next.
+    let token = attribute(&page, "csrf");
+    let beacon = browser
+        .client
+        .post(api.server.url(&format!("/listen/{audiobook}/position")))
+        .header("origin", api.server.url("").trim_end_matches('/'))
+        .header("content-type", "application/json")
+        .body(json!({"seconds": 7.0, "total": total, "csrf": token}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beacon.status(), 200);
+    let page = browser.page(&format!("/listen/{audiobook}")).await;
+    let start: f64 = attribute(&page, "start").parse().unwrap();
+    assert!((start - 7.0).abs() < 0.01, "{start}");
+    let stolen = browser
+        .client
+        .post(api.server.url(&format!("/listen/{audiobook}/position")))
+        .header("content-type", "application/json")
+        .body(json!({"seconds": 1.0, "total": total}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 403, "no token, no save");
+
+    // A place made in an ebook of the same book (a fifth of the way) starts the player there.
+    let listener = signed_in(&api, "listener").await;
+    listener
+        .put(&format!("/me/progress/{book}"), json!({"percent": 0.2}))
+        .await;
+    let page = browser.page(&format!("/listen/{audiobook}")).await;
+    let start: f64 = attribute(&page, "start").parse().unwrap();
+    assert!((start - 0.2 * total).abs() < 0.01, "{start}");
 }

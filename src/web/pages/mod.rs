@@ -4,5 +4,6 @@ pub mod account;
 pub mod book;
 pub mod browse;
 pub mod home;
+pub mod player;
 pub mod reader;
 pub mod store;

@@ -56,7 +56,11 @@ struct BuyFirst {
 }
 
 /// The 403 of an edition the reader has not bought: what it costs and a button to buy it.
-async fn buy_first(state: &AppState, ctx: &Ctx, edition_id: i64) -> Result<Response, ApiError> {
+pub(super) async fn buy_first(
+    state: &AppState,
+    ctx: &Ctx,
+    edition_id: i64,
+) -> Result<Response, ApiError> {
     let edition = editions::get(&state.db, edition_id).await?;
     let book = books::get(&state.db, edition.edition.book_id).await?;
     let offers = acquisition::offers(&state.db, ctx.user.as_ref(), &[&edition.edition]).await?;
@@ -299,6 +303,8 @@ pub struct Place {
     percent: f64,
     /// The 1-based chapter it is in.
     chapter: usize,
+    /// The page's CSRF token, when it could not go in a header (`sendBeacon`).
+    csrf: Option<String>,
 }
 
 /// `POST /read/{edition}/position`: the reader's script saves where they are (debounced).
@@ -310,7 +316,8 @@ pub async fn save_position(
     headers: HeaderMap,
     ApiJson(place): ApiJson<Place>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    csrf::check_header(&state, seed.as_ref().map(|Extension(s)| s), &headers)?;
+    let seed = seed.as_ref().map(|Extension(s)| s);
+    csrf::check_script(&state, seed, &headers, place.csrf.as_deref())?;
     let who = ctx
         .user
         .as_ref()
