@@ -317,7 +317,7 @@ async fn the_player_plays_the_tracks_as_one_book_from_the_one_progress(backend: 
     // The browser's audio asks for ranges of the track, as the player seeks.
     let part = browser
         .client
-        .get(api.server.url(&hrefs[0]))
+        .get(api.server.url(hrefs[0]))
         .header("range", "bytes=0-99")
         .send()
         .await
