@@ -146,11 +146,29 @@ async fn upload_files(
     ApiQuery(params): ApiQuery<UploadParams>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, JsonResponse<Vec<FileResponse>>), ApiError> {
-    let mut multipart = multipart.map_err(|_| {
+    let multipart = multipart.map_err(|_| {
         ApiError::UnsupportedMediaType("Send the files as multipart/form-data.".into())
     })?;
+    let apply = params.apply.unwrap_or(false);
+    let added = receive(&state, &admin, edition_id, apply, multipart).await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(added.into_iter().map(Into::into).collect()),
+    ))
+}
+
+/// An upload's files streamed to storage and added to the edition: the API's upload and the
+/// web app's. Parts named `file`, each staged as it arrives; refused as a whole (nothing kept)
+/// when one is too large, unreadable or not what the edition takes.
+pub async fn receive(
+    state: &AppState,
+    admin: &crate::service::auth::Principal,
+    edition_id: i64,
+    apply: bool,
+    mut multipart: Multipart,
+) -> Result<Vec<files::EditionFile>, ApiError> {
     // Refused before a byte of a file is read: not an admin's, no such edition, print.
-    files::check_target(&state.db, &admin, edition_id).await?;
+    files::check_target(&state.db, admin, edition_id).await?;
     let mut uploads = vec![];
     let mut remaining = state.storage.max_upload_bytes();
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
@@ -192,19 +210,7 @@ async fn upload_files(
         remaining -= staged.size();
         uploads.push(Upload { name, staged });
     }
-    let added = files::add(
-        &state.db,
-        &state.storage,
-        &admin,
-        edition_id,
-        uploads,
-        params.apply.unwrap_or(false),
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        JsonResponse(added.into_iter().map(Into::into).collect()),
-    ))
+    Ok(files::add(&state.db, &state.storage, admin, edition_id, uploads, apply).await?)
 }
 
 /// How much of a refused upload is read and dropped, so that a client that sent a little too

@@ -37,7 +37,7 @@ use crate::service::auth::AuthService;
 use crate::service::referrals::ClickLimits;
 use crate::storage::Storage;
 pub use error::{ApiError, DatabaseUnavailable, FieldError, PROBLEM_JSON, Problem};
-pub use files::{AUDIOBOOK_MANIFEST, deliver, manifest};
+pub use files::{AUDIOBOOK_MANIFEST, deliver, manifest, receive};
 
 /// What every handler can reach: settings, the database, the file storage, sign-in. Cloned
 /// per request and per extractor, so it is one shared allocation: a clone is one atomic

@@ -361,6 +361,37 @@ pub async fn offer_cover(db: &Database, storage: &Storage, book_id: i64, judged:
     }
 }
 
+/// Fills what the edition and its book lack from what its stored files were read to say:
+/// the "apply" of a file uploaded without it, after the shop keeper has looked at it.
+#[tracing::instrument(
+    level = "info",
+    name = "service.files.apply_stored",
+    skip_all,
+    fields(edition_id),
+    err(level = "debug")
+)]
+pub async fn apply_stored(db: &Database, who: &Principal, edition_id: i64) -> ServiceResult<()> {
+    require_admin(who)?;
+    let read: Vec<media::Metadata> = metadata(db, edition_id)
+        .await?
+        .into_iter()
+        .map(|(file, m)| media::Metadata {
+            title: m.title,
+            subtitle: m.subtitle,
+            language: m.language,
+            isbn_candidates: m.isbn.into_iter().collect(),
+            publisher: m.publisher,
+            date: m.date,
+            description: m.description,
+            pages: m.pages,
+            duration_seconds: file.duration_seconds,
+            ..Default::default()
+        })
+        .collect();
+    db.write(|tx| Box::pin(async move { apply_in(tx, edition_id, &read).await }))
+        .await
+}
+
 /// Fills what the edition and its book lack from what its files say: pages, playing time
 /// (the tracks' sum), ISBN (unless another edition has it), language, publisher, release
 /// date, and the book's description. What is set is never overwritten.

@@ -29,6 +29,11 @@ const SOURCES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.js"),
     ),
     (
+        "admin.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/admin.js"),
+    ),
+    (
         "player.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/player.js"),

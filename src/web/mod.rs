@@ -58,6 +58,20 @@ pub fn router() -> Router<AppState> {
         .route("/listen/{id}", get(pages::player::listen))
         .route("/listen/{id}/position", post(pages::player::save_position))
         .route("/files/{id}/content", get(pages::store::file))
+        .route("/admin", get(pages::admin::dashboard))
+        .route("/admin/books", post(pages::admin::create_book))
+        .route(
+            "/admin/books/{id}",
+            get(pages::admin::book).post(pages::admin::update_book),
+        )
+        .route(
+            "/admin/books/{id}/editions",
+            post(pages::admin::create_edition),
+        )
+        .route("/admin/editions/{id}/files", post(pages::admin::upload))
+        .route("/admin/editions/{id}/apply", post(pages::admin::apply))
+        .route("/admin/users", get(pages::admin::users))
+        .route("/admin/users/{id}", post(pages::admin::update_user))
         .route("/signout", post(pages::account::signout))
         .route("/lang", post(pages::account::language))
         .route("/static/{file}", get(assets::serve))

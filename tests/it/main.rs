@@ -38,4 +38,5 @@ mod sqlite_hot_reads;
 mod store;
 mod unit_of_work;
 mod web;
+mod web_admin;
 mod web_reader;

@@ -59,6 +59,39 @@ pub async fn create(
         .await?)
 }
 
+/// The ids of the authors named, in order, each found by its exact name or created: what a
+/// shop keeper typing "Ursula K. Le Guin, Anne Carson" into a book's form means.
+#[tracing::instrument(
+    level = "info",
+    name = "service.catalog.authors.by_names",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn by_names(db: &Database, who: &Principal, names: &[String]) -> ServiceResult<Vec<i64>> {
+    super::require_admin(who)?;
+    for name in names {
+        check(Some(name), None)?;
+    }
+    let names: Vec<String> = names.iter().map(|n| n.trim().to_string()).collect();
+    Ok(db
+        .write(|tx| {
+            Box::pin(async move {
+                let mut ids = vec![];
+                for name in names {
+                    let id = match repo::author::find_by_name(&**tx, &name).await? {
+                        Some(found) => found.id,
+                        None => repo::author::insert(&**tx, name, None).await?.id,
+                    };
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                Ok::<_, crate::db::DbError>(ids)
+            })
+        })
+        .await?)
+}
+
 #[tracing::instrument(
     level = "info",
     name = "service.catalog.authors.get",

@@ -1,6 +1,7 @@
 //! The pages, a module per part of the app.
 
 pub mod account;
+pub mod admin;
 pub mod book;
 pub mod browse;
 pub mod home;

@@ -1,0 +1,538 @@
+//! The shop keeper's pages: adding and editing books and their editions, uploading files with
+//! a progress bar and applying what they say, and the users. Every rule is the services':
+//! these pages only gather a form and show what came of it.
+
+use askama::Template;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+
+use crate::api::extract::ApiPath;
+use crate::api::{ApiError, AppState};
+use crate::entity::enums::{EditionAccess, EditionFormat, UserRole};
+use crate::repo::book::BookFields;
+use crate::repo::edition::EditionFields;
+use crate::service::auth::Principal;
+use crate::service::catalog::books::{self, BookInput, BookPatch};
+use crate::service::catalog::editions::{self, EditionInput};
+use crate::service::catalog::{authors, categories};
+use crate::service::{ServiceError, accounts, files};
+use crate::web::view::{self, format_name};
+use crate::web::{Ctx, csrf, see_other};
+
+fn admin(ctx: &Ctx) -> Result<&Principal, ApiError> {
+    match &ctx.user {
+        None => Err(ApiError::Unauthorized("Sign in first.".into())),
+        Some(who) if who.is_admin() => Ok(who),
+        Some(_) => Err(ApiError::Forbidden(
+            "This page is for the shop's keepers.".into(),
+        )),
+    }
+}
+
+/// A blank form field is no value.
+fn given(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct Dashboard {
+    ctx: Ctx,
+    categories: Vec<(usize, String, i64, bool)>,
+}
+
+/// `GET /admin`: the shop's start page, with the form that adds a book.
+pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    admin(&ctx)?;
+    let categories = categories::tree(&state.db, 500)
+        .await?
+        .into_iter()
+        .map(|(depth, c)| (depth, c.name, c.id, false))
+        .collect();
+    crate::web::render(&Dashboard { ctx, categories })
+}
+
+#[derive(Deserialize)]
+pub struct BookForm {
+    title: String,
+    subtitle: Option<String>,
+    description: Option<String>,
+    original_year: Option<String>,
+    language: Option<String>,
+    /// Names, separated by commas.
+    authors: Option<String>,
+    /// The other fields: a checkbox `category-{id}` for each category chosen.
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
+}
+
+impl BookForm {
+    fn year(&self) -> Result<Option<i32>, ApiError> {
+        given(self.original_year.clone())
+            .map(|y| y.parse::<i32>())
+            .transpose()
+            .map_err(|_| ServiceError::invalid("original_year", "a year is a whole number").into())
+    }
+
+    fn author_names(&self) -> Vec<String> {
+        self.authors
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn category_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .rest
+            .keys()
+            .filter_map(|k| k.strip_prefix("category-")?.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// `POST /admin/books`
+pub async fn create_book(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    csrf::Form(form): csrf::Form<BookForm>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    let author_ids = authors::by_names(&state.db, who, &form.author_names()).await?;
+    let input = BookInput {
+        fields: BookFields {
+            title: form.title.clone(),
+            subtitle: given(form.subtitle.clone()),
+            description: given(form.description.clone()),
+            original_year: form.year()?,
+            language: given(form.language.clone()),
+        },
+        author_ids,
+        category_ids: form.category_ids(),
+    };
+    let book = books::create(&state.db, who, input).await?;
+    Ok(see_other(&format!("/admin/books/{}", book.book.id)))
+}
+
+#[derive(Template)]
+#[template(path = "admin_book.html")]
+struct BookAdmin {
+    ctx: Ctx,
+    id: i64,
+    title: String,
+    subtitle: String,
+    description: String,
+    year: String,
+    language: String,
+    authors: String,
+    categories: Vec<(usize, String, i64, bool)>,
+    editions: Vec<EditionAdmin>,
+    formats: Vec<(String, String)>,
+    accesses: Vec<(String, String)>,
+}
+
+struct EditionAdmin {
+    id: i64,
+    format: String,
+    price: Option<String>,
+    access: String,
+    facts: Vec<String>,
+    files: Vec<FileAdmin>,
+    takes_files: bool,
+}
+
+/// A stored file and what it was read to say.
+struct FileAdmin {
+    name: String,
+    size: String,
+    says: Vec<(String, String)>,
+}
+
+/// `GET /admin/books/{id}`
+pub async fn book(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    admin(&ctx)?;
+    let book = books::get(&state.db, id).await?;
+    let mut editions = vec![];
+    for e in &book.editions {
+        let edition = &e.edition;
+        let mut files_read = vec![];
+        for (file, read) in files::metadata(&state.db, edition.id).await? {
+            let mut says = vec![];
+            let mut say = |label: &str, value: Option<String>| {
+                if let Some(value) = value.filter(|v| !v.is_empty()) {
+                    says.push((ctx.t(label), value));
+                }
+            };
+            say("meta-title", read.title.clone());
+            say(
+                "meta-creators",
+                Some(
+                    read.creators
+                        .iter()
+                        .map(|c| c.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            );
+            say("meta-language", read.language.clone());
+            say("meta-isbn", read.isbn.clone());
+            say("meta-publisher", read.publisher.clone());
+            say("meta-date", read.date.clone());
+            say("meta-pages", read.pages.map(|p| p.to_string()));
+            say(
+                "meta-duration",
+                file.duration_seconds
+                    .map(|s| view::duration(s.round() as i64, ctx.locale)),
+            );
+            say("meta-description", read.description.clone());
+            files_read.push(FileAdmin {
+                size: format!("{:.1} MB", file.size as f64 / 1_000_000.0),
+                name: file.name,
+                says,
+            });
+        }
+        let mut facts = vec![];
+        if let Some(pages) = edition.pages {
+            facts.push(ctx.t1("count-pages", "count", i64::from(pages)));
+        }
+        if let Some(seconds) = edition.duration_seconds {
+            facts.push(view::duration(seconds, ctx.locale));
+        }
+        if let Some(publisher) = &edition.publisher {
+            facts.push(publisher.clone());
+        }
+        if let Some(isbn) = &edition.isbn {
+            facts.push(format!("ISBN {isbn}"));
+        }
+        editions.push(EditionAdmin {
+            id: edition.id,
+            format: format_name(edition.format, ctx.locale),
+            price: edition
+                .price_minor
+                .zip(edition.currency.as_deref())
+                .map(|(m, c)| ctx.locale.price(m, c)),
+            access: ctx.t(access_label(edition.access)),
+            facts,
+            files: files_read,
+            takes_files: matches!(
+                edition.format,
+                EditionFormat::Ebook | EditionFormat::Audiobook
+            ),
+        });
+    }
+    let chosen: Vec<i64> = book.categories.iter().map(|c| c.id).collect();
+    let categories = categories::tree(&state.db, 500)
+        .await?
+        .into_iter()
+        .map(|(depth, c)| (depth, c.name, c.id, chosen.contains(&c.id)))
+        .collect();
+    let formats = [
+        EditionFormat::Ebook,
+        EditionFormat::Audiobook,
+        EditionFormat::Print,
+        EditionFormat::Vinyl,
+    ]
+    .into_iter()
+    .map(|f| (enum_value(&f), format_name(f, ctx.locale)))
+    .collect();
+    let accesses = [
+        EditionAccess::Buyers,
+        EditionAccess::Members,
+        EditionAccess::Public,
+    ]
+    .into_iter()
+    .map(|a| (enum_value(&a), ctx.t(access_label(a))))
+    .collect();
+    let page = BookAdmin {
+        id,
+        title: book.book.title.clone(),
+        subtitle: book.book.subtitle.clone().unwrap_or_default(),
+        description: book.book.description.clone().unwrap_or_default(),
+        year: book
+            .book
+            .original_year
+            .map(|y| y.to_string())
+            .unwrap_or_default(),
+        language: book.book.language.clone().unwrap_or_default(),
+        authors: view::authors(&book),
+        categories,
+        editions,
+        formats,
+        accesses,
+        ctx,
+    };
+    crate::web::render(&page)
+}
+
+fn access_label(access: EditionAccess) -> &'static str {
+    match access {
+        EditionAccess::Public => "access-public",
+        EditionAccess::Members => "access-members",
+        EditionAccess::Buyers => "access-buyers",
+    }
+}
+
+/// An enum as the API writes it (`ebook`, `buyers`).
+fn enum_value(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn enum_of<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| ServiceError::invalid(field, "is not one of the choices").into())
+}
+
+/// `POST /admin/books/{id}`
+pub async fn update_book(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    csrf::Form(form): csrf::Form<BookForm>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    let author_ids = authors::by_names(&state.db, who, &form.author_names()).await?;
+    let patch = BookPatch {
+        title: Some(form.title.clone()),
+        subtitle: Some(given(form.subtitle.clone())),
+        description: Some(given(form.description.clone())),
+        original_year: Some(form.year()?),
+        language: Some(given(form.language.clone())),
+        author_ids: Some(author_ids),
+        category_ids: Some(form.category_ids()),
+    };
+    books::update(&state.db, who, id, patch).await?;
+    Ok(see_other(&format!("/admin/books/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct EditionForm {
+    format: String,
+    access: String,
+    price: Option<String>,
+    currency: Option<String>,
+    isbn: Option<String>,
+    publisher: Option<String>,
+}
+
+/// `POST /admin/books/{id}/editions`
+pub async fn create_edition(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    csrf::Form(form): csrf::Form<EditionForm>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    let currency = given(form.currency).map(|c| c.to_ascii_uppercase());
+    // The price as the keeper types it ("12.99"), in the currency's minor units.
+    let price_minor = match (given(form.price), &currency) {
+        (None, _) => None,
+        (Some(price), Some(code)) => Some(minor_units(&price, code)?),
+        (Some(_), None) => {
+            return Err(ServiceError::invalid("currency", "a price needs its currency").into());
+        }
+    };
+    let fields = EditionFields {
+        format: enum_of("format", &form.format)?,
+        isbn: given(form.isbn),
+        catalog_number: None,
+        publisher: given(form.publisher),
+        release_date: None,
+        language: None,
+        pages: None,
+        duration_seconds: None,
+        price_minor,
+        currency: currency.filter(|_| price_minor.is_some()),
+        access: enum_of("access", &form.access)?,
+    };
+    let input = EditionInput {
+        fields,
+        contributors: vec![],
+    };
+    editions::create(&state.db, who, id, input).await?;
+    Ok(see_other(&format!("/admin/books/{id}#editions")))
+}
+
+/// "12.99" in EUR is 1299; "1299" in JPY is 1299. No float in between.
+fn minor_units(price: &str, code: &str) -> Result<i64, ApiError> {
+    let digits = crate::service::catalog::currency::minor_digits(code) as usize;
+    let bad = || {
+        ApiError::from(ServiceError::invalid(
+            "price",
+            "write a price such as 12.99",
+        ))
+    };
+    let price = price.trim().replace(',', ".");
+    let (whole, fraction) = price.split_once('.').unwrap_or((&price, ""));
+    if whole.is_empty() || fraction.len() > digits || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let padded = format!("{fraction:0<digits$}");
+    format!("{whole}{padded}").parse::<i64>().map_err(|_| bad())
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    csrf: Option<String>,
+    apply: Option<u8>,
+}
+
+/// `POST /admin/editions/{id}/files`: the upload form's files, streamed to storage. The page's
+/// script sends it with a progress bar and reads the answer as JSON; without the script the
+/// form posts and comes back to the book.
+pub async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(edition_id): ApiPath<i64>,
+    Query(query): Query<UploadQuery>,
+    seed: Option<Extension<csrf::Seed>>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let seed = seed.as_ref().map(|Extension(s)| s);
+    csrf::check_script(&state, seed, &headers, query.csrf.as_deref())?;
+    let who = admin(&ctx)?;
+    let apply = query.apply == Some(1);
+    let added = crate::api::receive(&state, who, edition_id, apply, multipart).await?;
+    let book_id = editions::get(&state.db, edition_id).await?.edition.book_id;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"));
+    if wants_json {
+        let names: Vec<_> = added.iter().map(|f| f.name.clone()).collect();
+        return Ok(Json(serde_json::json!({
+            "added": names,
+            "book": format!("/admin/books/{book_id}"),
+        }))
+        .into_response());
+    }
+    Ok(see_other(&format!(
+        "/admin/books/{book_id}#edition-{edition_id}"
+    )))
+}
+
+/// `POST /admin/editions/{id}/apply`: fills what the edition and book lack from its files.
+pub async fn apply(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(edition_id): ApiPath<i64>,
+    csrf::Form(_): csrf::Form<serde::de::IgnoredAny>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    files::apply_stored(&state.db, who, edition_id).await?;
+    let book_id = editions::get(&state.db, edition_id).await?.edition.book_id;
+    Ok(see_other(&format!(
+        "/admin/books/{book_id}#edition-{edition_id}"
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct Users {
+    ctx: Ctx,
+    users: Vec<UserRow>,
+    more: Option<String>,
+}
+
+struct UserRow {
+    id: i64,
+    username: String,
+    email: String,
+    admin: bool,
+    disabled: bool,
+    since: String,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    after: Option<i64>,
+}
+
+/// `GET /admin/users`
+pub async fn users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<UsersQuery>,
+) -> Result<Response, ApiError> {
+    admin(&ctx)?;
+    let page = accounts::page(&state.db, query.after, 50).await?;
+    let more = match (page.has_more, page.rows.last()) {
+        (true, Some(last)) => Some(format!("/admin/users?after={}", last.id)),
+        _ => None,
+    };
+    let users = page
+        .rows
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id,
+            since: ctx.locale.date(u.created_at.date_naive()),
+            username: u.username,
+            email: u.email,
+            admin: u.role == UserRole::Admin,
+            disabled: u.disabled,
+        })
+        .collect();
+    crate::web::render(&Users { ctx, users, more })
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    role: Option<String>,
+    disabled: Option<String>,
+}
+
+/// `POST /admin/users/{id}`: a role or the account's being disabled, changed.
+pub async fn update_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    csrf::Form(form): csrf::Form<UserForm>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    let role = form
+        .role
+        .as_deref()
+        .map(|r| enum_of("role", r))
+        .transpose()?;
+    let disabled = form.disabled.as_deref().map(|d| d == "true");
+    accounts::update_by_admin(&state.db, who, id, role, disabled).await?;
+    Ok(see_other("/admin/users"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minor_units;
+
+    #[test]
+    fn prices_are_typed_in_major_units() {
+        assert_eq!(minor_units("12.99", "EUR").unwrap(), 1299);
+        assert_eq!(minor_units("12,5", "EUR").unwrap(), 1250);
+        assert_eq!(minor_units("7", "EUR").unwrap(), 700);
+        assert_eq!(minor_units("1299", "JPY").unwrap(), 1299);
+        assert_eq!(minor_units("1.299", "KWD").unwrap(), 1299);
+        for bad in ["12.999", "abc", "-1", "", "1.2.3", "12.9x"] {
+            assert!(minor_units(bad, "EUR").is_err(), "{bad}");
+        }
+        assert!(minor_units("12.5", "JPY").is_err());
+    }
+}

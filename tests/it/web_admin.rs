@@ -1,0 +1,159 @@
+//! The shop keeper's pages over HTTP: a book added and edited with its authors and categories,
+//! an edition priced, an EPUB uploaded (streamed, as the page's script sends it) and what it
+//! says applied, readers' accounts changed; and nobody else let in.
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::support::Backend;
+use crate::support::api::{Api, PASSWORD, id};
+use crate::support::books::epub;
+use crate::support::browser::{Browser, csrf_token, text};
+use crate::support::user::admin;
+
+backend_tests!(a_keeper_adds_a_book_with_an_edition_and_its_file);
+
+async fn a_keeper_adds_a_book_with_an_edition_and_its_file(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let keeper = admin(&api).await;
+    let fiction = keeper.post("/categories", json!({"name": "Fiction"})).await;
+    let reader_id = id(&api.register("reader").await);
+
+    // A reader is not let in.
+    let reader = Browser::new(&api.server);
+    reader.sign_in("reader").await;
+    assert_eq!(reader.open("/admin").await.status(), 403);
+
+    let browser = Browser::new(&api.server);
+    assert_eq!(browser.sign_in("admin").await.status(), 303);
+    let dashboard = text(&browser.page("/admin").await);
+    assert!(
+        dashboard.contains("Add a book") && dashboard.contains("Fiction"),
+        "{dashboard}"
+    );
+    let category = format!("category-{}", id(&fiction));
+    let created = browser
+        .submit(
+            "/admin",
+            "/admin/books",
+            &[
+                ("title", "The Dispossessed"),
+                ("authors", "Ursula K. Le Guin, Anne Carson"),
+                ("original_year", "1974"),
+                ("description", ""),
+                (&category, "on"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303);
+    let page = created.headers()["location"].to_str().unwrap().to_string();
+    let book_id: i64 = page.trim_start_matches("/admin/books/").parse().unwrap();
+    let book = keeper.get(&format!("/books/{book_id}")).await;
+    let authors: Vec<&str> = book["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["Ursula K. Le Guin", "Anne Carson"]);
+    assert_eq!(book["categories"][0]["name"], "Fiction");
+    assert_eq!(book["original_year"], 1974);
+
+    // An ebook edition at 12.99 EUR, typed as a keeper types a price.
+    let added = browser
+        .submit(
+            &page,
+            &format!("/admin/books/{book_id}/editions"),
+            &[
+                ("format", "ebook"),
+                ("access", "buyers"),
+                ("price", "12.99"),
+                ("currency", "eur"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+    let book = keeper.get(&format!("/books/{book_id}")).await;
+    let edition = &book["editions"][0];
+    assert_eq!(
+        (
+            edition["price_minor"].as_i64(),
+            edition["currency"].as_str()
+        ),
+        (Some(1299), Some("EUR"))
+    );
+    let edition_id = edition["id"].as_i64().unwrap();
+
+    // The upload as the page's script sends it: multipart, the token in a header, JSON back.
+    let html = browser.page(&page).await;
+    assert!(
+        html.contains("type=\"file\"") && html.contains("<progress"),
+        "an upload form with a progress bar"
+    );
+    let token = csrf_token(&html);
+    let file = reqwest::multipart::Part::bytes(epub("The Dispossessed", "9780060512750", 0))
+        .file_name("d.epub");
+    let uploaded = browser
+        .client
+        .post(
+            api.server
+                .url(&format!("/admin/editions/{edition_id}/files")),
+        )
+        .header("accept", "application/json")
+        .header("origin", api.server.url("").trim_end_matches('/'))
+        .header("x-csrf-token", &token)
+        .multipart(reqwest::multipart::Form::new().part("file", file))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+    let answer: serde_json::Value = uploaded.json().await.unwrap();
+    assert_eq!(answer["added"], json!(["d.epub"]));
+    // Without the token nothing is stored.
+    let forged = browser
+        .client
+        .post(
+            api.server
+                .url(&format!("/admin/editions/{edition_id}/files")),
+        )
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(epub("X", "9780060512750", 0)).file_name("x.epub"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(api.t.count("edition_file").await, 1);
+
+    // What the file says is shown; applying it fills what the edition lacks.
+    let words = text(&browser.page(&page).await);
+    assert!(
+        words.contains("d.epub") && words.contains("Test Press") && words.contains("Test Author"),
+        "{words}"
+    );
+    let applied = browser
+        .submit(&page, &format!("/admin/editions/{edition_id}/apply"), &[])
+        .await;
+    assert_eq!(applied.status(), 303);
+    let edition = keeper.get(&format!("/editions/{edition_id}")).await;
+    assert_eq!(edition["publisher"], "Test Press");
+    assert_eq!(edition["isbn"], "9780060512750");
+
+    // Accounts: the keeper disables the reader, whose browser is signed out at once.
+    let users = text(&browser.page("/admin/users").await);
+    assert!(
+        users.contains("reader") && users.contains("reader@example.org"),
+        "{users}"
+    );
+    let disabled = browser
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{reader_id}"),
+            &[("disabled", "true")],
+        )
+        .await;
+    assert_eq!(disabled.status(), 303);
+    assert!(text(&reader.page("/").await).contains("Sign in"));
+    assert!(api.try_login("reader", PASSWORD).await.status() == 403);
+}
