@@ -68,7 +68,12 @@ pub fn router() -> Router<AppState> {
             "/admin/books/{id}/editions",
             post(pages::admin::create_edition),
         )
-        .route("/admin/editions/{id}/files", post(pages::admin::upload))
+        // The upload's own limit (FOLIO_MAX_UPLOAD_BYTES) is counted as the parts are
+        // written to disk, as the API's upload does; not the router's 1 MiB.
+        .route(
+            "/admin/editions/{id}/files",
+            post(pages::admin::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/admin/editions/{id}/apply", post(pages::admin::apply))
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
