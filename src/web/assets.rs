@@ -29,6 +29,11 @@ const SOURCES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.js"),
     ),
     (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("../../assets/icon.svg"),
+    ),
+    (
         "admin.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/admin.js"),

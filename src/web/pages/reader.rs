@@ -154,21 +154,23 @@ async fn open_chapter(
     .map_err(|e| ApiError::internal(format!("the EPUB reader stopped: {e}")))?
 }
 
-/// The 1-based chapter holding `percent` of the text, and how far into it.
+/// The 1-based chapter holding `percent` of the text, and how far into it. Counted in whole
+/// bytes, so the start of a chapter saved as a fraction comes back to that chapter, not to the
+/// end of the one before it.
 fn place(sizes: &[u64], percent: f64) -> (usize, f64) {
     let total: u64 = sizes.iter().sum();
     if total == 0 {
         return (1, 0.0);
     }
-    let at = percent.clamp(0.0, 1.0) * total as f64;
-    let mut start = 0.0;
+    let at = (percent.clamp(0.0, 1.0) * total as f64).round() as u64;
+    let mut start = 0;
     for (index, &size) in sizes.iter().enumerate() {
-        let end = start + size as f64;
+        let end = start + size;
         if at < end || index == sizes.len() - 1 {
             let within = if size == 0 {
                 0.0
             } else {
-                (at - start) / size as f64
+                (at - start) as f64 / size as f64
             };
             return (index + 1, within.clamp(0.0, 1.0));
         }
@@ -357,5 +359,9 @@ mod tests {
         assert_eq!(place(&sizes, 0.7), (3, 0.5));
         assert_eq!(place(&sizes, 1.0), (3, 1.0));
         assert_eq!(place(&[], 0.5), (1, 0.0));
+        // The start of a chapter, as a fraction, is that chapter.
+        let sizes = [3_333, 3_331, 3_335];
+        let second = 3_333.0 / 9_999.0;
+        assert_eq!(place(&sizes, second).0, 2);
     }
 }
