@@ -77,6 +77,16 @@ pub fn router() -> Router<AppState> {
         .route("/admin/editions/{id}/apply", post(pages::admin::apply))
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
+        .route("/account", get(pages::me::show))
+        .route("/account/password", post(pages::me::password))
+        .route(
+            "/account/signout-everywhere",
+            post(pages::me::signout_everywhere),
+        )
+        .route("/account/api-keys", post(pages::me::create_key))
+        .route("/account/api-keys/{id}/revoke", post(pages::me::revoke_key))
+        .route("/account/referral-links", post(pages::me::create_link))
+        .route("/account/export", get(pages::me::export))
         .route("/signout", post(pages::account::signout))
         .route("/lang", post(pages::account::language))
         .route("/static/{file}", get(assets::serve))

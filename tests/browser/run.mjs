@@ -98,8 +98,18 @@ try {
   await see("library");
   step("bought in test mode; in the library");
 
+  // The account page: the reading apps' addresses, a key shown once.
+  await page.getByRole("link", { name: "Account: reader1" }).click();
+  await page.getByRole("heading", { level: 1, name: "Your account" }).waitFor();
+  await page.getByLabel("What the key is for").fill("Kobo");
+  await page.getByRole("button", { name: "Create a key" }).click();
+  await page.getByText("Your new key. Copy it now: it is not shown again.").waitFor();
+  await see("account");
+  await page.goto(`${base}/library`);
+  step("account page: a key made");
+
   // Read chapter 2, open the book again: chapter 2.
-  await page.getByRole("link", { name: "Read" }).click();
+  await page.getByRole("link", { name: "Read", exact: true }).click();
   await page.getByText("Chapter 1 of 3").first().waitFor();
   const saved = page.waitForResponse((r) => r.url().includes("/position") && r.request().method() === "POST");
   await page.getByRole("link", { name: "Next chapter →" }).click();
@@ -116,7 +126,7 @@ try {
 
   // The player starts where the reading is; play a few seconds; reload to the same second.
   await page.goto(`${base}/books/${book.id}`);
-  await page.getByRole("link", { name: "Listen" }).click();
+  await page.getByRole("link", { name: "Listen", exact: true }).click();
   await page.getByRole("heading", { level: 1, name: "The Lighthouse" }).waitFor();
   const bookTime = () => page.evaluate(() => {
     const p = document.getElementById("player").dataset;

@@ -38,5 +38,6 @@ mod sqlite_hot_reads;
 mod store;
 mod unit_of_work;
 mod web;
+mod web_account;
 mod web_admin;
 mod web_reader;

@@ -349,6 +349,24 @@ impl AuthService {
         Ok(())
     }
 
+    /// Ends every sign-in of the account, this one included ("sign out everywhere"): browsers,
+    /// apps and their refresh tokens. API keys are credentials of their own and stay.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.logout_everywhere",
+        skip_all,
+        err(level = "debug")
+    )]
+    pub async fn logout_everywhere(&self, who: &Principal) -> ServiceResult<u64> {
+        let user_id = who.user_id;
+        Ok(self
+            .db
+            .write(|tx| {
+                Box::pin(async move { repo::session::revoke_all_but(&**tx, user_id, None).await })
+            })
+            .await?)
+    }
+
     /// Ends the sign-in a refresh token belongs to, for clients holding only that.
     #[tracing::instrument(
         level = "info",

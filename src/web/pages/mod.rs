@@ -5,6 +5,7 @@ pub mod admin;
 pub mod book;
 pub mod browse;
 pub mod home;
+pub mod me;
 pub mod player;
 pub mod reader;
 pub mod store;
