@@ -249,6 +249,28 @@ pub const OPEN_PURCHASE: Unique = Unique {
 pub const EVENT_ID: Unique = Unique { field: "event_id" };
 
 /// The payment event recorded under this id, if any.
+/// The payment events of these purchases, oldest first: what the provider said of each.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.purchase.events_of",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn events_of(
+    conn: &impl ConnectionTrait,
+    purchase_ids: &[i64],
+) -> Result<Vec<payment_event::Model>, DbError> {
+    if purchase_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(payment_event::Entity::find()
+        .filter(payment_event::Column::PurchaseId.is_in(purchase_ids.iter().copied()))
+        .order_by_asc(payment_event::Column::ReceivedAt)
+        .order_by_asc(payment_event::Column::Id)
+        .all(conn)
+        .await?)
+}
+
 #[tracing::instrument(
     level = "debug",
     name = "repo.purchase.find_event",

@@ -187,6 +187,24 @@ pub async fn library(
     Ok(repo::purchase::library(db.reader(), who.user_id, before_purchase_id, limit).await?)
 }
 
+/// The payment events of these purchases (an admin's view of what the provider said).
+#[tracing::instrument(
+    level = "info",
+    name = "service.store.events_of",
+    skip_all,
+    err(level = "debug")
+)]
+pub async fn events_of(
+    db: &Database,
+    who: &Principal,
+    purchase_ids: &[i64],
+) -> ServiceResult<Vec<crate::entity::payment_event::Model>> {
+    if !who.is_admin() {
+        return Err(ServiceError::Forbidden("This needs an admin.".into()));
+    }
+    Ok(repo::purchase::events_of(db.reader(), purchase_ids).await?)
+}
+
 /// One of the reader's own purchases; another reader's is not found (an admin sees any).
 #[tracing::instrument(
     level = "info",

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/categories/{slug}", get(pages::browse::category))
         .route("/books/{id}", get(pages::book::show))
         .route("/books/{id}/comments", post(pages::book::comment))
+        .route("/comments/{id}", post(pages::book::edit_comment))
         .route("/comments/{id}/delete", post(pages::book::delete_comment))
         .route(
             "/signin",
@@ -75,6 +76,11 @@ pub fn router() -> Router<AppState> {
             post(pages::admin::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/admin/editions/{id}/apply", post(pages::admin::apply))
+        .route(
+            "/admin/books/{id}/cover",
+            post(pages::admin::cover).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/admin/purchases", get(pages::admin::purchases))
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
         .route("/account", get(pages::me::show))

@@ -204,7 +204,21 @@ async fn a_reader_registers_browses_comments_and_signs_out(backend: Backend) {
         "one comment each: no second form"
     );
     let comment = page.split("action=\"/comments/").nth(1).unwrap();
-    let comment_id = comment.split('/').next().unwrap();
+    let comment_id = comment.split('"').next().unwrap().to_string();
+    // Rewritten, with another rating.
+    let edited = browser
+        .submit(
+            &path,
+            &format!("/comments/{comment_id}"),
+            &[("text", "A desert epic, again."), ("rating", "5")],
+        )
+        .await;
+    assert_eq!(edited.status(), 303);
+    let page = browser.page(&path).await;
+    assert!(
+        text(&page).contains("A desert epic, again.")
+            && page.contains("aria-label=\"5 stars of 5\"")
+    );
     let deleted = browser
         .submit(&path, &format!("/comments/{comment_id}/delete"), &[])
         .await;
@@ -369,7 +383,7 @@ async fn assets_are_content_addressed_and_cached_for_a_year() {
     let browser = Browser::new(&api.server);
     let home = browser.page("/").await;
     let css = home
-        .split("href=\"/static/")
+        .split("rel=\"stylesheet\" href=\"/static/")
         .nth(1)
         .unwrap()
         .split('"')

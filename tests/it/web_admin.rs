@@ -7,14 +7,15 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::support::Backend;
 use crate::support::api::{Api, PASSWORD, id};
-use crate::support::books::epub;
+use crate::support::books::{epub, fixture};
 use crate::support::browser::{Browser, csrf_token, text};
-use crate::support::user::admin;
+use crate::support::shop::{SECRET_VAR, bought, settle};
+use crate::support::user::{admin, signed_in};
 
 backend_tests!(a_keeper_adds_a_book_with_an_edition_and_its_file);
 
 async fn a_keeper_adds_a_book_with_an_edition_and_its_file(backend: Backend) {
-    let api = Api::start(&backend).await;
+    let api = Api::start_with(&backend, &[SECRET_VAR]).await;
     let keeper = admin(&api).await;
     let fiction = keeper.post("/categories", json!({"name": "Fiction"})).await;
     let reader_id = id(&api.register("reader").await);
@@ -139,6 +140,38 @@ async fn a_keeper_adds_a_book_with_an_edition_and_its_file(backend: Backend) {
     let edition = keeper.get(&format!("/editions/{edition_id}")).await;
     assert_eq!(edition["publisher"], "Test Press");
     assert_eq!(edition["isbn"], "9780060512750");
+
+    // A cover, uploaded as the form sends it, shows on the book's page.
+    let cover = reqwest::multipart::Part::bytes(fixture("cover.jpg")).file_name("cover.jpg");
+    let covered = browser
+        .client
+        .post(
+            api.server
+                .url(&format!("/admin/books/{book_id}/cover?csrf={token}")),
+        )
+        .header("origin", api.server.url("").trim_end_matches('/'))
+        .multipart(reqwest::multipart::Form::new().part("cover", cover))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(covered.status(), 303);
+    let public = browser.page(&format!("/books/{book_id}")).await;
+    assert!(
+        public.contains("src=\"/api/v1/covers/"),
+        "the book has its cover"
+    );
+
+    // Purchases with their webhook events, filtered by status.
+    let buyer = signed_in(&api, "reader").await;
+    let purchase = bought(&buyer, "web-admin-1", edition_id).await;
+    settle(&api, &purchase, "paid", "evt-web-admin").await;
+    let words = text(&browser.page("/admin/purchases").await);
+    assert!(
+        words.contains("€12.99") && words.contains("Paid") && words.contains("evt-web-admin"),
+        "{words}"
+    );
+    let none = text(&browser.page("/admin/purchases?status=failed").await);
+    assert!(none.contains("No purchases match."), "{none}");
 
     // Accounts: the keeper disables the reader, whose browser is signed out at once.
     let users = text(&browser.page("/admin/users").await);

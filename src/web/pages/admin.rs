@@ -446,6 +446,142 @@ pub async fn apply(
     )))
 }
 
+/// `POST /admin/books/{id}/cover`: one image part, read whole (a cover is at most 20 MiB and is
+/// decoded to be checked), set as the book's cover with its thumbnails.
+pub async fn cover(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(book_id): ApiPath<i64>,
+    Query(query): Query<UploadQuery>,
+    seed: Option<Extension<csrf::Seed>>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let seed = seed.as_ref().map(|Extension(s)| s);
+    csrf::check_script(&state, seed, &headers, query.csrf.as_deref())?;
+    let who = admin(&ctx)?;
+    let unreadable = |_| ApiError::BadRequest("The image could not be read.".into());
+    let mut field = multipart
+        .next_field()
+        .await
+        .map_err(unreadable)?
+        .ok_or_else(|| ServiceError::invalid("cover", "choose an image"))?;
+    let mut image = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+        if image.len() + chunk.len() > crate::service::covers::MAX_COVER_BYTES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "A cover may be at most {} bytes.",
+                crate::service::covers::MAX_COVER_BYTES
+            )));
+        }
+        image.extend_from_slice(&chunk);
+    }
+    crate::service::covers::set(&state.db, &state.storage, who, book_id, image.into()).await?;
+    Ok(see_other(&format!("/admin/books/{book_id}")))
+}
+
+#[derive(Template)]
+#[template(path = "admin_purchases.html")]
+struct Purchases {
+    ctx: Ctx,
+    rows: Vec<PurchaseRow>,
+    statuses: Vec<(String, String, bool)>,
+    user: String,
+    more: Option<String>,
+}
+
+struct PurchaseRow {
+    id: i64,
+    user_id: i64,
+    edition_id: i64,
+    amount: String,
+    status: String,
+    date: String,
+    events: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct PurchasesQuery {
+    status: Option<String>,
+    user: Option<String>,
+    before: Option<i64>,
+}
+
+/// `GET /admin/purchases`: newest first, by status and buyer, each with its webhook events.
+pub async fn purchases(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<PurchasesQuery>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    let status = given(query.status.clone());
+    let user = given(query.user.clone());
+    let filter = crate::service::store::PurchaseFilter {
+        user_id: user
+            .as_deref()
+            .map(|u| u.parse::<i64>())
+            .transpose()
+            .map_err(|_| ServiceError::invalid("user", "a user id is a whole number"))?,
+        edition_id: None,
+        status: status
+            .as_deref()
+            .map(|s| enum_of("status", s))
+            .transpose()?,
+    };
+    let page = crate::service::store::page(&state.db, filter, query.before, 50).await?;
+    let ids: Vec<i64> = page.rows.iter().map(|p| p.id).collect();
+    let events = crate::service::store::events_of(&state.db, who, &ids).await?;
+    let status_label = |value: &str| ctx.t(&format!("status-{value}"));
+    let rows = page
+        .rows
+        .iter()
+        .map(|p| PurchaseRow {
+            id: p.id,
+            user_id: p.user_id,
+            edition_id: p.edition_id,
+            amount: ctx.locale.price(p.amount_minor, &p.currency),
+            status: status_label(&enum_value(&p.status)),
+            date: ctx.locale.date(p.created_at.date_naive()),
+            events: events
+                .iter()
+                .filter(|e| e.purchase_id == p.id)
+                .map(|e| {
+                    format!(
+                        "{} → {} ({})",
+                        e.event_id,
+                        status_label(&e.status),
+                        ctx.locale.date(e.received_at.date_naive())
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let more = match (page.has_more, page.rows.last()) {
+        (true, Some(last)) => {
+            let mut next = format!("/admin/purchases?before={}", last.id);
+            if let Some(s) = &status {
+                next.push_str(&format!("&status={s}"));
+            }
+            if let Some(u) = &user {
+                next.push_str(&format!("&user={u}"));
+            }
+            Some(next)
+        }
+        _ => None,
+    };
+    let statuses = ["pending", "paid", "failed", "refunded"]
+        .into_iter()
+        .map(|s| (s.to_string(), status_label(s), status.as_deref() == Some(s)))
+        .collect();
+    crate::web::render(&Purchases {
+        ctx,
+        rows,
+        statuses,
+        user: user.unwrap_or_default(),
+        more,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "admin_users.html")]
 struct Users {

@@ -44,10 +44,18 @@ struct CommentView {
     id: i64,
     username: String,
     text: String,
+    rating: Option<i32>,
     /// "★★★★☆" and its accessible words.
     stars: Option<(String, String)>,
     date: String,
     mine: bool,
+}
+
+impl CommentView {
+    /// The edit form's ratings, 5 to 1, with the comment's own chosen.
+    fn rating_options(&self) -> Vec<(i32, bool)> {
+        (1..=5).rev().map(|r| (r, self.rating == Some(r))).collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -89,6 +97,7 @@ pub async fn show(
             }),
             date: ctx.locale.date(c.created_at.date_naive()),
             mine: Some(c.user_id) == me,
+            rating: c.rating,
             id: c.id,
             username: c.username,
             text: c.text,
@@ -138,14 +147,35 @@ pub async fn comment(
         .user
         .as_ref()
         .ok_or_else(|| ApiError::Unauthorized("Sign in to comment.".into()))?;
-    let rating = match form.rating.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(r.parse::<i32>().map_err(|_| {
-            ServiceError::invalid("rating", "a rating is a whole number from 1 to 5")
-        })?),
-    };
+    let rating = rating_of(form.rating.as_deref())?;
     comments::create(&state.db, who, id, form.text, rating).await?;
     Ok(see_other(&format!("/books/{id}#comments")))
+}
+
+/// `POST /comments/{id}`: the reader rewrites their comment and its rating.
+pub async fn edit_comment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    csrf::Form(form): csrf::Form<CommentForm>,
+) -> Result<Response, ApiError> {
+    let who = ctx
+        .user
+        .as_ref()
+        .ok_or_else(|| ApiError::Unauthorized("Sign in first.".into()))?;
+    let rating = rating_of(form.rating.as_deref())?;
+    let row = comments::update(&state.db, who, id, Some(form.text), Some(rating)).await?;
+    Ok(see_other(&format!("/books/{}#comment-{id}", row.book_id)))
+}
+
+/// A rating as the form's select sends it: blank for none.
+fn rating_of(value: Option<&str>) -> Result<Option<i32>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) => Ok(Some(r.parse::<i32>().map_err(|_| {
+            ServiceError::invalid("rating", "a rating is a whole number from 1 to 5")
+        })?)),
+    }
 }
 
 /// `POST /comments/{id}/delete`: the reader takes their comment back.
