@@ -294,3 +294,5 @@ status-pending = Pending
 status-paid = Paid
 status-failed = Failed
 status-refunded = Refunded
+library-owned = Bought
+library-free = Free to read and hear

@@ -298,3 +298,5 @@ status-pending = Ожидает оплаты
 status-paid = Оплачена
 status-failed = Не прошла
 status-refunded = Возвращена
+library-owned = Купленное
+library-free = Свободно для чтения и прослушивания

@@ -233,6 +233,7 @@ async fn list_editions(
         book_id: None,
         isbn: params.isbn,
         format: params.format,
+        access: None,
     };
     Ok(JsonResponse(
         editions_page(&state, filter, PageParams::of(params.limit, params.cursor)).await?,

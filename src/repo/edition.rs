@@ -217,6 +217,8 @@ pub struct EditionFilter {
     pub book_id: Option<i64>,
     pub isbn: Option<String>,
     pub format: Option<EditionFormat>,
+    /// Only editions open to this audience (the web library's free editions: `public`).
+    pub access: Option<EditionAccess>,
 }
 
 #[tracing::instrument(
@@ -243,6 +245,9 @@ pub async fn page(
     }
     if let Some(format) = filter.format {
         query = query.filter(edition::Column::Format.eq(format));
+    }
+    if let Some(access) = filter.access {
+        query = query.filter(edition::Column::Access.eq(access));
     }
     if let Some(after) = after_id {
         query = query.filter(edition::Column::Id.gt(after));

@@ -94,7 +94,7 @@ try {
   const purchases = await fetch(`${base}/api/v1/purchases`, { headers: { authorization: `Bearer ${api.token}` } }).then((r) => r.json());
   assert.equal(purchases.items.filter((p) => p.edition_id === ebook.id).length, 1, "one purchase for a double click");
   await page.getByRole("link", { name: "My library" }).first().click();
-  await page.getByRole("heading", { level: 2, name: "The Lighthouse" }).waitFor();
+  await page.getByRole("heading", { level: 3, name: "The Lighthouse" }).waitFor();
   await see("library");
   step("bought in test mode; in the library");
 

@@ -495,8 +495,19 @@ async fn buying_in_test_mode_puts_the_edition_in_the_library(backend: Backend) {
     // The webhook's event was recorded as a provider's would be.
     assert_eq!(api.t.count("payment_event").await, 1);
 
+    // A public edition of another book is on the library's free shelf.
+    let emma = new_book(&admin, "Emma").await;
+    let free = new_edition(&admin, emma, json!({"format": "ebook", "access": "public"})).await;
+    upload(&admin, free, "emma.epub", epub("Emma", "9780141439587", 0)).await;
     let library = browser.page("/library").await;
-    assert!(text(&library).contains("Dune"), "{}", text(&library));
+    let words = text(&library);
+    assert!(words.contains("Dune"), "{words}");
+    let shelf = words
+        .split("Free to read and hear")
+        .nth(1)
+        .expect("a free shelf");
+    assert!(shelf.contains("Emma") && !shelf.contains("Dune"), "{shelf}");
+    assert!(library.contains(&format!("href=\"/read/{free}\"")));
     assert!(library.contains(&format!("href=\"/read/{edition}\"")));
     assert!(library.contains(&format!("href=\"/files/{file}/content\"")));
     let download = browser.open(&format!("/files/{file}/content")).await;

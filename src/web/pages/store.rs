@@ -197,6 +197,8 @@ struct Library {
     ctx: Ctx,
     items: Vec<Owned>,
     more: Option<String>,
+    /// Editions anyone may read, first page: the library's free shelf.
+    free: Vec<Owned>,
 }
 
 /// An edition the reader owns, with its book's card.
@@ -255,7 +257,55 @@ pub async fn library(
         (true, Some(last)) => Some(format!("/library?before={}", last.purchase_id)),
         _ => None,
     };
-    crate::web::render(&Library { ctx, items, more })
+    let free = if params.before.is_none() {
+        free_shelf(&state, who, &ctx).await?
+    } else {
+        vec![]
+    };
+    crate::web::render(&Library {
+        ctx,
+        items,
+        more,
+        free,
+    })
+}
+
+/// Editions open to anyone that have something to read or hear, newest added first.
+async fn free_shelf(state: &AppState, who: &Principal, ctx: &Ctx) -> Result<Vec<Owned>, ApiError> {
+    let filter = crate::repo::edition::EditionFilter {
+        access: Some(crate::entity::enums::EditionAccess::Public),
+        ..Default::default()
+    };
+    let public = crate::service::catalog::editions::page(&state.db, filter, None, LIBRARY_PAGE)
+        .await?
+        .rows;
+    let mut ids: Vec<i64> = vec![];
+    for e in &public {
+        if !ids.contains(&e.edition.book_id) {
+            ids.push(e.edition.book_id);
+        }
+    }
+    let views = books::views(&state.db, ids).await?;
+    let editions: Vec<_> = public.iter().map(|e| &e.edition).collect();
+    let offers = acquisition::offers(&state.db, Some(who), &editions).await?;
+    let mut shelf = vec![];
+    for e in &public {
+        let Some(view) = views.iter().find(|v| v.book.id == e.edition.book_id) else {
+            continue;
+        };
+        let Some(row) = EditionRow::of(view, &offers, ctx.locale)
+            .into_iter()
+            .find(|r| r.id == e.edition.id && r.download.is_some())
+        else {
+            continue;
+        };
+        shelf.push(Owned {
+            card: Card::of(view, ctx.locale),
+            edition: row,
+            bought: String::new(),
+        });
+    }
+    Ok(shelf)
 }
 
 #[derive(Deserialize)]
