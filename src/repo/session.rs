@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
 use crate::db::DbError;
@@ -156,4 +157,91 @@ pub async fn live_user(
         .limit(1)
         .one(conn)
         .await?)
+}
+
+/// A sign-in still in use, for the reader's list of them.
+pub struct LiveSession {
+    pub session: auth_session::Model,
+    /// Signed in by an app (it holds refresh tokens) rather than a browser.
+    pub app: bool,
+}
+
+/// The account's sign-ins that can still be used, newest first: not revoked, and either
+/// started after `since` (a browser's sign-in lasts that long) or holding a refresh token
+/// not yet used or expired (an app's lasts as long as it keeps refreshing).
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.live_of",
+    skip_all,
+    fields(user_id),
+    err(level = "debug")
+)]
+pub async fn live_of(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<LiveSession>, DbError> {
+    let now = crate::db::now();
+    let renewable = refresh_token::Entity::find()
+        .select_only()
+        .column(refresh_token::Column::SessionId)
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .into_query();
+    let with_tokens = refresh_token::Entity::find()
+        .select_only()
+        .column(refresh_token::Column::SessionId)
+        .into_query();
+    let sessions = auth_session::Entity::find()
+        .filter(auth_session::Column::UserId.eq(user_id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(auth_session::Column::CreatedAt.gte(since))
+                .add(auth_session::Column::Id.in_subquery(renewable)),
+        )
+        .order_by_desc(auth_session::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
+    let apps: Vec<i64> = auth_session::Entity::find()
+        .select_only()
+        .column(auth_session::Column::Id)
+        .filter(auth_session::Column::Id.is_in(ids))
+        .filter(auth_session::Column::Id.in_subquery(with_tokens))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(sessions
+        .into_iter()
+        .map(|session| LiveSession {
+            app: apps.contains(&session.id),
+            session,
+        })
+        .collect())
+}
+
+/// Revokes one of `user_id`'s sign-ins; false when it is not theirs or already ended.
+#[tracing::instrument(
+    level = "debug",
+    name = "repo.session.revoke_of",
+    skip_all,
+    fields(user_id, session_id),
+    err(level = "debug")
+)]
+pub async fn revoke_of(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    session_id: i64,
+) -> Result<bool, DbError> {
+    let done = auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::RevokedAt, Expr::val(crate::db::now()))
+        .filter(auth_session::Column::Id.eq(session_id))
+        .filter(auth_session::Column::UserId.eq(user_id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected == 1)
 }

@@ -89,6 +89,7 @@ pub fn router() -> Router<AppState> {
             "/account/signout-everywhere",
             post(pages::me::signout_everywhere),
         )
+        .route("/account/sign-ins/{id}/end", post(pages::me::end_sign_in))
         .route("/account/api-keys", post(pages::me::create_key))
         .route("/account/api-keys/{id}/revoke", post(pages::me::revoke_key))
         .route("/account/referral-links", post(pages::me::create_link))

@@ -6,7 +6,10 @@ use crate::support::Backend;
 use crate::support::api::{Api, PASSWORD};
 use crate::support::browser::{Browser, text};
 
-backend_tests!(a_reader_manages_keys_links_password_and_sign_ins);
+backend_tests!(
+    a_reader_manages_keys_links_password_and_sign_ins,
+    a_reader_sees_their_sign_ins_and_ends_one
+);
 
 async fn a_reader_manages_keys_links_password_and_sign_ins(backend: Backend) {
     let api = Api::start(&backend).await;
@@ -149,4 +152,65 @@ async fn a_reader_manages_keys_links_password_and_sign_ins(backend: Backend) {
             .status(),
         200
     );
+}
+
+/// The id in the first `/account/sign-ins/{id}/end` form after `label` on the page.
+fn end_form_after(page: &str, label: &str) -> String {
+    page.split(label)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {label} on the page"))
+        .split("action=\"/account/sign-ins/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn a_reader_sees_their_sign_ins_and_ends_one(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let browser = Browser::new(&api.server);
+    browser.register("reader").await;
+    let other = Browser::new(&api.server);
+    assert_eq!(other.sign_in("reader").await.status(), 303);
+    assert_eq!(api.try_login("reader", PASSWORD).await.status(), 200);
+    let stranger = Browser::new(&api.server);
+    stranger.register("stranger").await;
+
+    // This browser, the other one and the app, each with when it began; only others can be
+    // ended from here (this one signs out from the header).
+    let page = browser.page("/account").await;
+    let words = text(&page);
+    for kind in ["This browser", "Another browser", "A reading app"] {
+        assert_eq!(words.matches(kind).count(), 1, "{kind}: {words}");
+    }
+    assert!(words.contains(" UTC"), "{words}");
+    assert_eq!(page.matches("action=\"/account/sign-ins/").count(), 2);
+
+    // A stranger cannot end them; the reader ends the other browser's and it is signed out.
+    let other_id = end_form_after(&page, "Another browser");
+    let refused = stranger
+        .submit(
+            "/account",
+            &format!("/account/sign-ins/{other_id}/end"),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+    assert!(text(&other.page("/").await).contains("Sign out"));
+    let ended = browser
+        .submit(
+            "/account",
+            &format!("/account/sign-ins/{other_id}/end"),
+            &[],
+        )
+        .await;
+    assert_eq!(ended.status(), 200);
+    let words = text(&ended.text().await.unwrap());
+    assert!(words.contains("That sign-in has ended."), "{words}");
+    assert!(!words.contains("Another browser"), "{words}");
+    assert!(words.contains("A reading app"), "{words}");
+    assert!(text(&other.page("/").await).contains("Sign in"));
+    assert!(text(&browser.page("/").await).contains("Sign out"));
 }

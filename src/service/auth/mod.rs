@@ -367,6 +367,43 @@ impl AuthService {
             .await?)
     }
 
+    /// The account's sign-ins still in use (at most 100, newest first): browsers and apps.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.sign_ins",
+        skip_all,
+        err(level = "debug")
+    )]
+    pub async fn sign_ins(
+        &self,
+        who: &Principal,
+    ) -> ServiceResult<Vec<repo::session::LiveSession>> {
+        let since = crate::db::now() - self.refresh_ttl;
+        Ok(repo::session::live_of(self.db.reader(), who.user_id, since, 100).await?)
+    }
+
+    /// Ends one of the account's own sign-ins; another's, or one already ended, is NotFound.
+    #[tracing::instrument(
+        level = "info",
+        name = "service.auth.end_sign_in",
+        skip_all,
+        fields(session_id),
+        err(level = "debug")
+    )]
+    pub async fn end_sign_in(&self, who: &Principal, session_id: i64) -> ServiceResult<()> {
+        let user_id = who.user_id;
+        let ended = self
+            .db
+            .write(|tx| {
+                Box::pin(async move { repo::session::revoke_of(&**tx, user_id, session_id).await })
+            })
+            .await?;
+        if !ended {
+            return Err(ServiceError::NotFound("sign-in".into()));
+        }
+        Ok(())
+    }
+
     /// Ends the sign-in a refresh token belongs to, for clients holding only that.
     #[tracing::instrument(
         level = "info",

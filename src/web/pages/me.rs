@@ -30,6 +30,8 @@ struct Account {
     /// This site's address as the reader's apps reach it.
     origin: String,
     keys: Vec<(i64, String, String, String)>,
+    /// Sign-ins still in use: id, when it began, what it is, whether it is this browser.
+    sign_ins: Vec<(i64, String, String, bool)>,
     /// A key just made: shown this once.
     new_key: Option<String>,
     links: Vec<(String, i64, i64, i64)>,
@@ -78,6 +80,27 @@ async fn page(
             (k.id, k.name, format!("{}…", k.prefix), used)
         })
         .collect();
+    let sign_ins = state
+        .auth
+        .sign_ins(&who)
+        .await?
+        .into_iter()
+        .map(|live| {
+            let current = who.session_id == Some(live.session.id);
+            let kind = match (current, live.app) {
+                (true, _) => "account-sign-in-this",
+                (false, true) => "account-sign-in-app",
+                (false, false) => "account-sign-in-browser",
+            };
+            let at = live.session.created_at;
+            let began = format!(
+                "{} {} UTC",
+                ctx.locale.date(at.date_naive()),
+                at.format("%H:%M")
+            );
+            (live.session.id, began, ctx.t(kind), current)
+        })
+        .collect();
     let links = referrals::page(&state.db, &who, None, 100)
         .await?
         .rows
@@ -102,6 +125,7 @@ async fn page(
         since: ctx.locale.date(user.created_at.date_naive()),
         origin: origin(headers),
         keys,
+        sign_ins,
         new_key,
         links,
         notes,
@@ -176,8 +200,30 @@ pub async fn signout_everywhere(
 ) -> Result<Response, ApiError> {
     let who = reader(&ctx)?;
     state.auth.logout_everywhere(who).await?;
+    signed_out(&state, &headers)
+}
+
+/// `POST /account/sign-ins/{id}/end`: one other browser or app signed out.
+pub async fn end_sign_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    csrf::Form(_): csrf::Form<serde::de::IgnoredAny>,
+) -> Result<Response, ApiError> {
+    let who = reader(&ctx)?.clone();
+    state.auth.end_sign_in(&who, id).await?;
+    if who.session_id == Some(id) {
+        return signed_out(&state, &headers);
+    }
+    let notice = ctx.t("account-sign-in-ended");
+    page(&state, ctx, &headers, None, Some(notice), None).await
+}
+
+/// Back to the start page with the session cookie gone.
+fn signed_out(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
     let mut response = see_other("/");
-    let secure = cookies::secure(state.settings.cookie_secure, &headers);
+    let secure = cookies::secure(state.settings.cookie_secure, headers);
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::set(cookies::SESSION, "", 0, secure),
