@@ -22,6 +22,8 @@ struct ErrorPage {
     heading: String,
     message: String,
     detail: Option<String>,
+    /// The fields at fault, as `field: what is wrong`.
+    fields: Vec<String>,
     request_id: Option<String>,
 }
 
@@ -49,6 +51,18 @@ pub async fn page(state: &AppState, request: &Parts, response: Response) -> Resp
         .as_ref()
         .and_then(|p| p.get("detail")?.as_str().map(str::to_string));
 
+    let fields = problem
+        .as_ref()
+        .and_then(|p| p.get("errors")?.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            let field = e.get("field")?.as_str()?;
+            let message = e.get("message")?.as_str()?;
+            Some(format!("{field}: {message}"))
+        })
+        .collect();
+
     let ctx = Ctx::of(request, state).await;
     if status == StatusCode::UNAUTHORIZED {
         // Not signed in, or no longer: the sign-in page, which brings the reader back.
@@ -64,6 +78,7 @@ pub async fn page(state: &AppState, request: &Parts, response: Response) -> Resp
         heading: ctx.t(&format!("error-{key}-title")),
         message: ctx.t(&format!("error-{key}")),
         detail: detail.filter(|_| !server_error),
+        fields,
         request_id: headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())

@@ -75,10 +75,23 @@ pub fn router() -> Router<AppState> {
             "/admin/editions/{id}/files",
             post(pages::admin::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/admin/editions/{id}", post(pages::admin::update_edition))
         .route("/admin/editions/{id}/apply", post(pages::admin::apply))
         .route(
             "/admin/books/{id}/cover",
             post(pages::admin::cover).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/admin/categories",
+            get(pages::admin_catalog::categories).post(pages::admin_catalog::create_category),
+        )
+        .route(
+            "/admin/categories/{id}",
+            post(pages::admin_catalog::update_category),
+        )
+        .route(
+            "/admin/authors/{id}",
+            get(pages::admin_catalog::author).post(pages::admin_catalog::update_author),
         )
         .route("/admin/purchases", get(pages::admin::purchases))
         .route("/admin/users", get(pages::admin::users))

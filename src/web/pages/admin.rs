@@ -22,7 +22,7 @@ use crate::service::{ServiceError, accounts, files};
 use crate::web::view::{self, format_name};
 use crate::web::{Ctx, csrf, see_other};
 
-fn admin(ctx: &Ctx) -> Result<&Principal, ApiError> {
+pub(super) fn admin(ctx: &Ctx) -> Result<&Principal, ApiError> {
     match &ctx.user {
         None => Err(ApiError::Unauthorized("Sign in first.".into())),
         Some(who) if who.is_admin() => Ok(who),
@@ -33,7 +33,7 @@ fn admin(ctx: &Ctx) -> Result<&Principal, ApiError> {
 }
 
 /// A blank form field is no value.
-fn given(value: Option<String>) -> Option<String> {
+pub(super) fn given(value: Option<String>) -> Option<String> {
     value
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
@@ -135,6 +135,8 @@ struct BookAdmin {
     year: String,
     language: String,
     authors: String,
+    /// Each author's id and name, for their own page.
+    author_links: Vec<(i64, String)>,
     categories: Vec<(usize, String, i64, bool)>,
     editions: Vec<EditionAdmin>,
     formats: Vec<(String, String)>,
@@ -146,6 +148,12 @@ struct EditionAdmin {
     format: String,
     price: Option<String>,
     access: String,
+    /// The fields as the edit form shows them.
+    access_value: String,
+    price_input: String,
+    currency: String,
+    isbn: String,
+    publisher: String,
     facts: Vec<String>,
     files: Vec<FileAdmin>,
     takes_files: bool,
@@ -226,6 +234,15 @@ pub async fn book(
                 .zip(edition.currency.as_deref())
                 .map(|(m, c)| ctx.locale.price(m, c)),
             access: ctx.t(access_label(edition.access)),
+            access_value: enum_value(&edition.access),
+            price_input: edition
+                .price_minor
+                .zip(edition.currency.as_deref())
+                .map(|(m, c)| plain_price(m, c))
+                .unwrap_or_default(),
+            currency: edition.currency.clone().unwrap_or_default(),
+            isbn: edition.isbn.clone().unwrap_or_default(),
+            publisher: edition.publisher.clone().unwrap_or_default(),
             facts,
             files: files_read,
             takes_files: matches!(
@@ -269,6 +286,11 @@ pub async fn book(
             .unwrap_or_default(),
         language: book.book.language.clone().unwrap_or_default(),
         authors: view::authors(&book),
+        author_links: book
+            .authors
+            .iter()
+            .map(|a| (a.id, a.name.clone()))
+            .collect(),
         categories,
         editions,
         formats,
@@ -323,12 +345,28 @@ pub async fn update_book(
 
 #[derive(Deserialize)]
 pub struct EditionForm {
-    format: String,
+    /// Only when adding: an edition's format does not change.
+    format: Option<String>,
     access: String,
     price: Option<String>,
     currency: Option<String>,
     isbn: Option<String>,
     publisher: Option<String>,
+}
+
+impl EditionForm {
+    /// The price as the keeper types it ("12.99") in the currency's minor units, with the
+    /// currency; a blank price is none, and then no currency either.
+    fn price(&self) -> Result<(Option<i64>, Option<String>), ApiError> {
+        let currency = given(self.currency.clone()).map(|c| c.to_ascii_uppercase());
+        match (given(self.price.clone()), currency) {
+            (None, _) => Ok((None, None)),
+            (Some(price), Some(code)) => Ok((Some(minor_units(&price, &code)?), Some(code))),
+            (Some(_), None) => {
+                Err(ServiceError::invalid("currency", "a price needs its currency").into())
+            }
+        }
+    }
 }
 
 /// `POST /admin/books/{id}/editions`
@@ -339,17 +377,9 @@ pub async fn create_edition(
     csrf::Form(form): csrf::Form<EditionForm>,
 ) -> Result<Response, ApiError> {
     let who = admin(&ctx)?;
-    let currency = given(form.currency).map(|c| c.to_ascii_uppercase());
-    // The price as the keeper types it ("12.99"), in the currency's minor units.
-    let price_minor = match (given(form.price), &currency) {
-        (None, _) => None,
-        (Some(price), Some(code)) => Some(minor_units(&price, code)?),
-        (Some(_), None) => {
-            return Err(ServiceError::invalid("currency", "a price needs its currency").into());
-        }
-    };
+    let (price_minor, currency) = form.price()?;
     let fields = EditionFields {
-        format: enum_of("format", &form.format)?,
+        format: enum_of("format", form.format.as_deref().unwrap_or_default())?,
         isbn: given(form.isbn),
         catalog_number: None,
         publisher: given(form.publisher),
@@ -358,7 +388,7 @@ pub async fn create_edition(
         pages: None,
         duration_seconds: None,
         price_minor,
-        currency: currency.filter(|_| price_minor.is_some()),
+        currency,
         access: enum_of("access", &form.access)?,
     };
     let input = EditionInput {
@@ -367,6 +397,46 @@ pub async fn create_edition(
     };
     editions::create(&state.db, who, id, input).await?;
     Ok(see_other(&format!("/admin/books/{id}#editions")))
+}
+
+/// `POST /admin/editions/{id}`: its access, price, ISBN and publisher as the form has them
+/// (a blank field clears it); the format and what its files said stay.
+pub async fn update_edition(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    csrf::Form(form): csrf::Form<EditionForm>,
+) -> Result<Response, ApiError> {
+    let who = admin(&ctx)?;
+    let (price_minor, currency) = form.price()?;
+    let patch = editions::EditionPatch {
+        access: Some(enum_of("access", &form.access)?),
+        price_minor: Some(price_minor),
+        currency: Some(currency),
+        isbn: Some(given(form.isbn)),
+        publisher: Some(given(form.publisher)),
+        ..Default::default()
+    };
+    let edition = editions::update(&state.db, who, id, patch).await?;
+    Ok(see_other(&format!(
+        "/admin/books/{}#edition-{id}",
+        edition.edition.book_id
+    )))
+}
+
+/// 1299 in EUR is "12.99", as the price field takes it back.
+fn plain_price(minor: i64, code: &str) -> String {
+    let digits = crate::service::catalog::currency::minor_digits(code);
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let unit = 10_i64.pow(digits);
+    format!(
+        "{}.{:0width$}",
+        minor / unit,
+        minor % unit,
+        width = digits as usize
+    )
 }
 
 /// "12.99" in EUR is 1299; "1299" in JPY is 1299. No float in between.
