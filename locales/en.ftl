@@ -87,6 +87,7 @@ count-ratings = { $count ->
     [one] { $count } rating
    *[other] { $count } ratings
 }
+duration-short = { $minutes } min { $seconds } s
 duration = { $hours } h { $minutes } min
 
 signin-title = Sign in

@@ -91,6 +91,7 @@ count-ratings = { $count ->
     [few] { $count } оценки
    *[many] { $count } оценок
 }
+duration-short = { $minutes } мин { $seconds } с
 duration = { $hours } ч { $minutes } мин
 
 signin-title = Вход

@@ -182,6 +182,14 @@ impl EditionRow {
 /// "10 h 5 min", "10 ч 5 мин".
 pub fn duration(seconds: i64, locale: Locale) -> String {
     let (hours, minutes) = (seconds / 3600, (seconds % 3600) / 60);
+    if hours == 0 {
+        // A short recording (a sample, a poem) would read "0 h 0 min".
+        return locale.t2(
+            "duration-short",
+            ("minutes", minutes),
+            ("seconds", seconds % 60),
+        );
+    }
     locale.t2("duration", ("hours", hours), ("minutes", minutes))
 }
 

@@ -194,11 +194,44 @@ try {
   await k.getByRole("heading", { level: 3, name: /E-book/ }).waitFor();
   const facts = await k.locator(".edition-admin .facts").first().textContent();
   assert.ok(facts.includes("Harbour Press") && facts.includes("9780000000019"), `applied: ${facts}`);
+  step("keeper uploaded an EPUB with a progress bar and applied its metadata");
+
+  // An audiobook edition with its M4B: its length and tags read from the file and applied.
+  const newEdition = k.getByRole("form", { name: "Add an edition" });
+  await newEdition.getByLabel("Format", { exact: true }).selectOption("audiobook");
+  await newEdition.getByLabel("Who may read it").selectOption("members");
+  await newEdition.getByRole("button", { name: "Add the edition" }).click();
+  const audio = k.getByRole("article", { name: /^Audiobook/ });
+  await audio.getByLabel(/^Files/).setInputFiles(join(fixtures, "book.m4b"));
+  const sent = k.waitForResponse((r) => r.url().includes("/files") && r.request().method() === "POST");
+  await audio.getByRole("button", { name: "Upload" }).click();
+  assert.equal((await sent).status(), 200);
+  await audio.getByText("The Sine Book").first().waitFor();
+  await audio.getByRole("button", { name: "Fill in from the files" }).click();
+  await k.getByRole("article", { name: /^Audiobook/ }).locator(".facts").getByText("0 min 20 s").waitFor();
+  step("keeper uploaded an M4B and applied what it says");
+
+  // The e-book priced after all, from its edit form.
+  const ebookAdmin = k.getByRole("article", { name: /^E-book/ });
+  await ebookAdmin.getByText("Edit this edition").click();
+  await ebookAdmin.getByLabel("Who may read it").selectOption("buyers");
+  await ebookAdmin.getByLabel("Price").fill("3.99");
+  await ebookAdmin.getByLabel("Currency").fill("EUR");
+  await ebookAdmin.getByRole("button", { name: "Save" }).click();
+  await k.getByRole("heading", { level: 3, name: /^E-book · .*3\.99 · Buyers$/ }).waitFor();
   await look(k, "admin", "desktop");
   visited.push(["admin", k.url(), "keeper"]);
+  step("keeper priced the e-book from its edit form");
+
+  await k.goto(`${base}/admin/categories`);
+  await k.getByLabel("Name", { exact: true }).first().fill("Sea stories");
+  await k.getByRole("button", { name: "Add the category" }).click();
+  await k.getByRole("link", { name: "Sea stories" }).waitFor();
+  await look(k, "admin-categories", "desktop");
+  visited.push(["admin-categories", k.url(), "keeper"]);
   await k.getByRole("button", { name: "Sign out" }).click();
   await k.getByRole("link", { name: "Sign in" }).waitFor();
-  step("keeper uploaded an EPUB with a progress bar, applied its metadata, signed out");
+  step("keeper added a category and signed out");
   assert.deepEqual(k.scriptErrors, [], "no script errors on the keeper's pages");
   await keeper.ctx.close();
 

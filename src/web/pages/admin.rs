@@ -208,7 +208,7 @@ pub async fn book(
             );
             say("meta-description", read.description.clone());
             files_read.push(FileAdmin {
-                size: format!("{:.1} MB", file.size as f64 / 1_000_000.0),
+                size: file_size(file.size),
                 name: file.name,
                 says,
             });
@@ -298,6 +298,15 @@ pub async fn book(
         ctx,
     };
     crate::web::render(&page)
+}
+
+/// A file's size as a person reads it: "640 KB", "48.3 MB".
+fn file_size(bytes: i64) -> String {
+    if bytes < 1_000_000 {
+        format!("{} KB", (bytes + 999) / 1000)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    }
 }
 
 fn access_label(access: EditionAccess) -> &'static str {
