@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::Page;
-use crate::db::DbError;
+use crate::db::{DbError, Read};
 use crate::entity::comment;
 
 #[tracing::instrument(
@@ -131,12 +131,13 @@ pub async fn find_row(conn: &impl ConnectionTrait, id: i64) -> Result<Option<Com
     fields(book_id, limit),
     err(level = "debug")
 )]
-pub async fn page_for_book(
-    conn: &impl ConnectionTrait,
+pub async fn page_for_book<'a>(
+    read: impl Into<Read<'a>>,
     book_id: i64,
     after: Option<(DateTime<Utc>, i64)>,
     limit: u64,
 ) -> Result<Page<CommentRow>, DbError> {
+    let read = read.into();
     let mut sql = format!(
         "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id \
          WHERE c.book_id = ?"
@@ -148,10 +149,21 @@ pub async fn page_for_book(
     }
     sql.push_str(" ORDER BY c.created_at DESC, c.id DESC LIMIT ?");
     values.push(((limit + 1) as i64).into());
-    let rows =
-        CommentRow::find_by_statement(super::statement(conn.get_database_backend(), &sql, values))
-            .all(conn)
-            .await?;
+    let sql = super::numbered(read.backend(), &sql);
+    let rows = read
+        .rows(&sql, &values, |row| {
+            Ok(CommentRow {
+                id: row.get(0)?,
+                book_id: row.get(1)?,
+                user_id: row.get(2)?,
+                username: row.get(3)?,
+                text: row.get(4)?,
+                rating: row.get(5)?,
+                created_at: row.get(6)?,
+                updated_at: row.get(7)?,
+            })
+        })
+        .await?;
     Ok(Page::from_overfetch(rows, limit))
 }
 

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::PerBackend;
-use crate::db::{DbError, Read, Unique};
+use crate::db::{DbError, Read, Row, Unique};
 use crate::entity::{book_cover, edition, edition_file};
 
 /// An edition holds the same bytes once.
@@ -116,22 +116,27 @@ pub async fn find<'a>(
     });
     let rows = read
         .rows(sql, &[id.into()], |row| {
-            let file = edition_file::Model {
-                id: row.get(0)?,
-                edition_id: row.get(1)?,
-                position: row.get(2)?,
-                name: row.get(3)?,
-                media_type: row.get(4)?,
-                size: row.get(5)?,
-                sha256: row.get(6)?,
-                duration_seconds: row.get(7)?,
-                metadata: row.get(8)?,
-                created_at: row.get(9)?,
-            };
-            Ok((file, super::edition::decode_from(row, 10)?))
+            Ok((decode(row)?, super::edition::decode_from(row, 10)?))
         })
         .await?;
     Ok(rows.into_iter().next())
+}
+
+/// An `edition_file` row from its first ten columns, in declaration order as SeaORM selects
+/// them.
+fn decode(row: &Row<'_>) -> Result<edition_file::Model, DbError> {
+    Ok(edition_file::Model {
+        id: row.get(0)?,
+        edition_id: row.get(1)?,
+        position: row.get(2)?,
+        name: row.get(3)?,
+        media_type: row.get(4)?,
+        size: row.get(5)?,
+        sha256: row.get(6)?,
+        duration_seconds: row.get(7)?,
+        metadata: row.get(8)?,
+        created_at: row.get(9)?,
+    })
 }
 
 /// Deletes a file and closes the gap it leaves in its edition's order.
@@ -267,14 +272,15 @@ pub async fn with_hashes(
     skip_all,
     err(level = "debug")
 )]
-pub async fn of_editions(
-    conn: &impl ConnectionTrait,
+pub async fn of_editions<'a>(
+    read: impl Into<Read<'a>>,
     edition_ids: &[i64],
 ) -> Result<Vec<edition_file::Model>, DbError> {
-    Ok(edition_file::Entity::find()
+    let read = read.into();
+    let statement = edition_file::Entity::find()
         .filter(edition_file::Column::EditionId.is_in(edition_ids.iter().copied()))
         .order_by_asc(edition_file::Column::EditionId)
         .order_by_asc(edition_file::Column::Position)
-        .all(conn)
-        .await?)
+        .build(read.backend());
+    read.statement(&statement, decode).await
 }

@@ -2,11 +2,11 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
 use super::Page;
-use crate::db::{DbError, Unique};
+use crate::db::{DbError, Read, Unique};
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
 
@@ -109,18 +109,20 @@ pub async fn open_purchase(
     fields(user_id),
     err(level = "debug")
 )]
-pub async fn owned_of(
-    conn: &impl ConnectionTrait,
+pub async fn owned_of<'a>(
+    read: impl Into<Read<'a>>,
     user_id: i64,
     edition_ids: &[i64],
 ) -> Result<Vec<i64>, DbError> {
-    let owned = purchase::Entity::find()
+    let read = read.into();
+    let statement = purchase::Entity::find()
+        .select_only()
+        .column(purchase::Column::EditionId)
         .filter(purchase::Column::UserId.eq(user_id))
         .filter(purchase::Column::EditionId.is_in(edition_ids.iter().copied()))
         .filter(purchase::Column::Status.eq(PurchaseStatus::Paid))
-        .all(conn)
-        .await?;
-    Ok(owned.into_iter().map(|p| p.edition_id).collect())
+        .build(read.backend());
+    read.statement(&statement, |row| row.get(0)).await
 }
 
 /// Moves the purchase from `from` to `to`, only if it is still in `from`: two payment events

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::db::Database;
+use crate::db::{Database, Read};
 use crate::entity::enums::EditionAccess;
 use crate::entity::{edition, edition_file};
 use crate::repo;
@@ -51,12 +51,21 @@ pub async fn offers(
     who: Option<&Principal>,
     editions: &[&edition::Model],
 ) -> ServiceResult<HashMap<i64, Offer>> {
+    offers_in(db.reader().into(), who, editions).await
+}
+
+/// [`offers`] inside a read that reads more beside it (a book's page).
+pub async fn offers_in(
+    read: Read<'_>,
+    who: Option<&Principal>,
+    editions: &[&edition::Model],
+) -> ServiceResult<HashMap<i64, Offer>> {
     let ids: Vec<i64> = editions.iter().map(|e| e.id).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let mut files: HashMap<i64, Vec<edition_file::Model>> = HashMap::new();
-    for file in repo::file::of_editions(db.reader(), &ids).await? {
+    for file in repo::file::of_editions(read, &ids).await? {
         files.entry(file.edition_id).or_default().push(file);
     }
     // Ownership matters where a purchase does: files for buyers, and anything for sale.
@@ -67,7 +76,7 @@ pub async fn offers(
         .collect();
     let owned = match who {
         Some(who) if !who.is_admin() && !may_own.is_empty() => {
-            repo::purchase::owned_of(db.reader(), who.user_id, &may_own).await?
+            repo::purchase::owned_of(read, who.user_id, &may_own).await?
         }
         _ => vec![],
     };

@@ -16,6 +16,7 @@ backend_tests!(
     a_reader_registers_browses_comments_and_signs_out,
     a_session_ends_at_once_when_signed_out_or_disabled,
     buying_in_test_mode_puts_the_edition_in_the_library,
+    a_book_page_pages_its_comments_newest_first,
 );
 
 #[tokio::test]
@@ -544,4 +545,68 @@ async fn buy_sends_the_reader_to_the_providers_checkout_when_one_is_set() {
     assert_eq!(browser.open("/checkout/1").await.status(), 404);
     let words = text(&browser.page("/purchases/1").await);
     assert!(words.contains("Waiting for the payment") && words.contains("Go to payment"));
+}
+
+/// The `n` of each "Comment number n" on a page, in the order shown.
+fn comment_numbers(html: &str) -> Vec<u32> {
+    html.split("Comment number ")
+        .skip(1)
+        .map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().unwrap()
+        })
+        .collect()
+}
+
+async fn a_book_page_pages_its_comments_newest_first(backend: Backend) {
+    let api = Api::start(&backend).await;
+    let keeper = admin(&api).await;
+    let book = new_book(&keeper, "Much Discussed").await;
+    // 23 readers' comments written in one unit of work, so several share a timestamp and the
+    // page's cursor must tell them apart by id.
+    let tx = api.t.db.begin().await.unwrap();
+    for n in 1..=23 {
+        let user = folio::repo::user::insert(
+            &*tx,
+            folio::repo::user::NewUser {
+                username: format!("reader{n}"),
+                email: format!("reader{n}@example.org"),
+                password_hash: "not a hash".into(),
+                role: folio::entity::enums::UserRole::Reader,
+                referred_by_link_id: None,
+            },
+        )
+        .await
+        .unwrap();
+        let text = format!("Comment number {n}.");
+        folio::repo::comment::insert(&*tx, user.id, book, text, Some(4))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let browser = Browser::new(&api.server);
+    let first = browser.page(&format!("/books/{book}")).await;
+    assert_eq!(comment_numbers(&first), (4..=23).rev().collect::<Vec<_>>());
+    let more = first
+        .split("?comments_after=")
+        .nth(1)
+        .expect("a link to more comments")
+        .split('#')
+        .next()
+        .unwrap()
+        .to_string();
+    let second = browser
+        .page(&format!("/books/{book}?comments_after={more}"))
+        .await;
+    assert_eq!(comment_numbers(&second), [3, 2, 1]);
+    assert!(
+        !second.contains("rel=\"next\""),
+        "the last page links to no more: {second}"
+    );
+    assert_eq!(
+        browser.open("/books/999999").await.status(),
+        404,
+        "a book that is not there"
+    );
 }

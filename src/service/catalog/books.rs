@@ -169,7 +169,7 @@ pub async fn views(db: &Database, ids: Vec<i64>) -> ServiceResult<Vec<BookView>>
 
 /// The book as the API shows it. Writes read it in their own unit of work, so a saved book is
 /// never answered 503 because the database went away right after COMMIT.
-async fn view(read: Read<'_>, id: i64) -> ServiceResult<BookView> {
+pub(crate) async fn view(read: Read<'_>, id: i64) -> ServiceResult<BookView> {
     let book = repo::book::find(read, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("book".into()))?;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::{ApiError, AppState, pagination};
 use crate::repo::book_view::{AuthorRef, CategoryRef};
-use crate::service::catalog::books;
-use crate::service::{ServiceError, acquisition, comments};
+
+use crate::service::{ServiceError, book_page, comments};
 use crate::web::view::{self, EditionRow};
 use crate::web::{Ctx, csrf, see_other};
 
@@ -70,15 +70,13 @@ pub async fn show(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(params): ApiQuery<BookParams>,
 ) -> Result<Response, ApiError> {
-    let book = books::get(&state.db, id).await?;
-    let editions: Vec<_> = book.editions.iter().map(|e| &e.edition).collect();
-    let offers = acquisition::offers(&state.db, ctx.user.as_ref(), &editions).await?;
     let after = params
         .comments_after
         .as_deref()
         .map(pagination::decode)
         .transpose()?;
-    let page = comments::page(&state.db, id, after, COMMENTS).await?;
+    let shown = book_page::get(&state.db, ctx.user.as_ref(), id, after, COMMENTS).await?;
+    let (book, offers, page) = (shown.book, shown.offers, shown.comments);
     let more_comments = match (page.has_more, page.rows.last()) {
         (true, Some(last)) => Some(pagination::encode(&(last.created_at, last.id))),
         _ => None,
