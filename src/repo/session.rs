@@ -189,10 +189,6 @@ pub async fn live_of(
         .filter(refresh_token::Column::UsedAt.is_null())
         .filter(refresh_token::Column::ExpiresAt.gt(now))
         .into_query();
-    let with_tokens = refresh_token::Entity::find()
-        .select_only()
-        .column(refresh_token::Column::SessionId)
-        .into_query();
     let sessions = auth_session::Entity::find()
         .filter(auth_session::Column::UserId.eq(user_id))
         .filter(auth_session::Column::RevokedAt.is_null())
@@ -206,11 +202,12 @@ pub async fn live_of(
         .all(conn)
         .await?;
     let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
-    let apps: Vec<i64> = auth_session::Entity::find()
+    // An app's sign-in holds refresh tokens; a browser's never has one.
+    let apps: Vec<i64> = refresh_token::Entity::find()
         .select_only()
-        .column(auth_session::Column::Id)
-        .filter(auth_session::Column::Id.is_in(ids))
-        .filter(auth_session::Column::Id.in_subquery(with_tokens))
+        .column(refresh_token::Column::SessionId)
+        .distinct()
+        .filter(refresh_token::Column::SessionId.is_in(ids))
         .into_tuple()
         .all(conn)
         .await?;

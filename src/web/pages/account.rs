@@ -252,13 +252,19 @@ pub async fn signout(
     if let Some(session_id) = ctx.user.as_ref().and_then(|u| u.session_id) {
         state.auth.logout(session_id).await?;
     }
+    Ok(signed_out(&state, &headers))
+}
+
+/// Back to the start page with the session cookie gone: what every way of signing this
+/// browser out answers.
+pub(crate) fn signed_out(state: &AppState, headers: &axum::http::HeaderMap) -> Response {
     let mut response = see_other("/");
-    let secure = cookies::secure(state.settings.cookie_secure, &headers);
+    let secure = cookies::secure(state.settings.cookie_secure, headers);
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::set(cookies::SESSION, "", 0, secure),
     );
-    Ok(response)
+    response
 }
 
 #[derive(Deserialize)]

@@ -238,7 +238,7 @@ pub async fn book(
             price_input: edition
                 .price_minor
                 .zip(edition.currency.as_deref())
-                .map(|(m, c)| plain_price(m, c))
+                .map(|(m, c)| crate::service::catalog::currency::decimal(m, c))
                 .unwrap_or_default(),
             currency: edition.currency.clone().unwrap_or_default(),
             isbn: edition.isbn.clone().unwrap_or_default(),
@@ -431,21 +431,6 @@ pub async fn update_edition(
         "/admin/books/{}#edition-{id}",
         edition.edition.book_id
     )))
-}
-
-/// 1299 in EUR is "12.99", as the price field takes it back.
-fn plain_price(minor: i64, code: &str) -> String {
-    let digits = crate::service::catalog::currency::minor_digits(code);
-    if digits == 0 {
-        return minor.to_string();
-    }
-    let unit = 10_i64.pow(digits);
-    format!(
-        "{}.{:0width$}",
-        minor / unit,
-        minor % unit,
-        width = digits as usize
-    )
 }
 
 /// "12.99" in EUR is 1299; "1299" in JPY is 1299. No float in between.

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::{ApiError, AppState, pagination};
 use crate::repo::book_view::{AuthorRef, CategoryRef};
-
 use crate::service::{ServiceError, book_page, comments};
 use crate::web::view::{self, EditionRow};
 use crate::web::{Ctx, csrf, see_other};

@@ -12,7 +12,8 @@ use crate::api::extract::ApiPath;
 use crate::api::{ApiError, AppState};
 use crate::service::auth::{PasswordChange, Principal};
 use crate::service::{ServiceError, accounts, api_keys, notes, referrals};
-use crate::web::{Ctx, cookies, csrf, see_other};
+use crate::web::pages::account::signed_out;
+use crate::web::{Ctx, csrf, see_other};
 
 fn reader(ctx: &Ctx) -> Result<&Principal, ApiError> {
     ctx.user
@@ -200,7 +201,7 @@ pub async fn signout_everywhere(
 ) -> Result<Response, ApiError> {
     let who = reader(&ctx)?;
     state.auth.logout_everywhere(who).await?;
-    signed_out(&state, &headers)
+    Ok(signed_out(&state, &headers))
 }
 
 /// `POST /account/sign-ins/{id}/end`: one other browser or app signed out.
@@ -214,21 +215,10 @@ pub async fn end_sign_in(
     let who = reader(&ctx)?.clone();
     state.auth.end_sign_in(&who, id).await?;
     if who.session_id == Some(id) {
-        return signed_out(&state, &headers);
+        return Ok(signed_out(&state, &headers));
     }
     let notice = ctx.t("account-sign-in-ended");
     page(&state, ctx, &headers, None, Some(notice), None).await
-}
-
-/// Back to the start page with the session cookie gone.
-fn signed_out(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let mut response = see_other("/");
-    let secure = cookies::secure(state.settings.cookie_secure, headers);
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookies::set(cookies::SESSION, "", 0, secure),
-    );
-    Ok(response)
 }
 
 #[derive(Deserialize)]
