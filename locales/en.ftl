@@ -52,6 +52,7 @@ format-vinyl = Vinyl
 
 cover-of = Cover of { $title }
 book-categories = Categories
+book-series = Series: { $series }
 book-editions = Editions
 book-no-editions = No editions yet.
 rating-average = Rated { $rating } of 5
@@ -242,6 +243,8 @@ field-authors = Authors
 field-authors-hint = Names separated by commas; a new name adds an author.
 field-year = Year
 field-language = Language code
+field-series = Series
+field-series-number = Number in the series
 field-description = Description
 field-access = Who may read it
 field-price = Price

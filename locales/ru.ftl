@@ -52,6 +52,7 @@ format-vinyl = Винил
 
 cover-of = Обложка книги «{ $title }»
 book-categories = Категории
+book-series = Серия: { $series }
 book-editions = Издания
 book-no-editions = Изданий пока нет.
 rating-average = Оценка { $rating } из 5
@@ -246,6 +247,8 @@ field-authors = Авторы
 field-authors-hint = Имена через запятую; новое имя добавляет автора.
 field-year = Год
 field-language = Код языка
+field-series = Серия
+field-series-number = Номер в серии
 field-description = Описание
 field-access = Кому доступно
 field-price = Цена

@@ -60,6 +60,56 @@ pub fn query_tokens(query: &str) -> Vec<String> {
 /// More words than this add nothing to finding a book and only cost time.
 pub const MAX_QUERY_TOKENS: usize = 12;
 
+/// How many typos a query word may have and still find what it was meant as: none in a word
+/// under 5 characters, one in 5 to 8, two from 9 (Meilisearch's rule, which readers of the
+/// field's search boxes are used to).
+pub fn typo_budget(word: &str) -> usize {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// The edit distance between `a` and `b` when it is at most `max`: insertions, deletions,
+/// substitutions and two neighbours swapped each count one ("optimal string alignment"), so
+/// "hobit" is one from "hobbit" and "teh" one from "the". `None` when further apart; the
+/// lengths alone often say so without the table.
+pub fn edit_distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    // Three rows of the table: the one before the previous (for swaps), the previous, this.
+    let width = b.len() + 1;
+    let mut before: Vec<usize> = vec![0; width];
+    let mut previous: Vec<usize> = (0..width).collect();
+    let mut current: Vec<usize> = vec![0; width];
+    for i in 1..=a.len() {
+        current[0] = i;
+        let mut row_min = current[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            current[j] = best;
+            row_min = row_min.min(best);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    let distance = previous[b.len()];
+    (distance <= max).then_some(distance)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +146,29 @@ mod tests {
         );
         assert_eq!(query_tokens("harr harry pott"), vec!["harry", "pott"]);
         assert_eq!(query_tokens("potter p harry"), vec!["potter", "harry"]);
+    }
+
+    #[test]
+    fn the_typo_budget_grows_with_the_word() {
+        assert_eq!(typo_budget("hobb"), 0);
+        assert_eq!(typo_budget("hobit"), 1);
+        assert_eq!(typo_budget("prejdice"), 1);
+        assert_eq!(typo_budget("prejudice"), 2);
+        // Characters, not bytes: "мастер" is six letters.
+        assert_eq!(typo_budget("маст"), 0);
+        assert_eq!(typo_budget("мастер"), 1);
+    }
+
+    #[test]
+    fn edit_distance_counts_each_kind_of_typo_once() {
+        assert_eq!(edit_distance_within("hobit", "hobbit", 1), Some(1));
+        assert_eq!(edit_distance_within("prejdice", "prejudice", 1), Some(1));
+        assert_eq!(edit_distance_within("runer", "runner", 1), Some(1));
+        assert_eq!(edit_distance_within("hobbti", "hobbit", 1), Some(1));
+        assert_eq!(edit_distance_within("habit", "hobbit", 1), None);
+        assert_eq!(edit_distance_within("habit", "hobbit", 2), Some(2));
+        assert_eq!(edit_distance_within("same", "same", 0), Some(0));
+        assert_eq!(edit_distance_within("a", "abcd", 2), None);
+        assert_eq!(edit_distance_within("", "ab", 2), Some(2));
     }
 }

@@ -53,6 +53,12 @@ pub struct BookResponse {
     description: Option<String>,
     original_year: Option<i32>,
     language: Option<String>,
+    /// The series the book belongs to, or null.
+    #[schema(example = "Earthsea")]
+    series: Option<String>,
+    /// Its place in the series (1, 2, 2.5…), or null.
+    #[schema(example = 1.0)]
+    series_number: Option<f64>,
     /// In credit order.
     authors: Vec<AuthorSummary>,
     categories: Vec<CategorySummary>,
@@ -79,6 +85,8 @@ impl From<BookView> for BookResponse {
             description: book.description,
             original_year: book.original_year,
             language: book.language,
+            series: book.series,
+            series_number: book.series_number,
             authors: view
                 .authors
                 .into_iter()
@@ -115,9 +123,13 @@ impl From<BookView> for BookResponse {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BookListParams {
-    /// Full-text search over title, subtitle, author names and description. Every word is a
-    /// prefix ("harr pott" finds Harry Potter); case and accents are ignored ("bronte" finds
-    /// Brontë). Results come most relevant first unless `sort` says otherwise.
+    /// Search over titles (the book's, its editions', its series), ISBNs, authors,
+    /// contributors and the description. Every word is a prefix ("harr pott" finds Harry
+    /// Potter); case and accents are ignored ("bronte" finds Brontë); an ISBN-10 or -13 finds
+    /// its edition's book first; a typo is forgiven in a word of 5–8 letters, two in a longer
+    /// one (never the first letter), after every exact match. Results come most relevant first
+    /// (an author's whole name, a phrase of the title, whole words of the title… then the
+    /// better known book) unless `sort` says otherwise.
     q: Option<String>,
     /// Books crediting this author.
     author_id: Option<i64>,
@@ -131,6 +143,8 @@ pub struct BookListParams {
     year_to: Option<i32>,
     /// Books in this language (`en`, `en-US`…).
     language: Option<String>,
+    /// Books in this series (its name; case and accents are ignored).
+    series: Option<String>,
     /// `title`, `-title`, `year`, `-year`, `created`, `-created`, `popular`, `-popular` (by
     /// how many ratings; `-popular` is most rated first), or `relevance` (with `q`). Books
     /// without a year come last when sorting by year.
@@ -193,7 +207,7 @@ fn order_name(order: BookOrder) -> String {
     get, path = "/books", tag = "books",
     params(BookListParams),
     responses(
-        (status = 200, description = "A page of books with authors, categories and editions", body = Page<BookResponse>),
+        (status = 200, description = "A page of books with authors, categories and editions", body = BookPage),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -202,7 +216,7 @@ fn order_name(order: BookOrder) -> String {
 async fn list_books(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<BookListParams>,
-) -> Result<JsonResponse<Page<BookResponse>>, ApiError> {
+) -> Result<JsonResponse<BookPage>, ApiError> {
     let searching = params.q.is_some();
     let order = parse_sort(params.sort.as_deref(), searching)?;
     // The order the cursor belongs to, resolved: the default with `q` (relevance) and without
@@ -227,22 +241,41 @@ async fn list_books(
         year_from: params.year_from,
         year_to: params.year_to,
         language: params.language,
+        series: params.series,
         acquirable: false,
         order,
         after,
         limit,
     };
-    let page = books::page(&state.db, query).await?;
-    Ok(JsonResponse(Page::new(
-        page.rows,
-        page.has_more,
+    let found = books::page(&state.db, query).await?;
+    let page = Page::new(
+        found.page.rows,
+        found.page.has_more,
         |book| BookCursor {
             sort: sort_name.clone(),
             value: book.position.0.clone(),
             id: book.position.1,
         },
         |book| BookResponse::from(book.view),
-    )))
+    );
+    Ok(JsonResponse(BookPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        corrected: found.corrected,
+    }))
+}
+
+/// A page of books. A search whose words found nothing as typed says which words it read them
+/// as, for "showing results for…".
+#[derive(Serialize, ToSchema)]
+pub struct BookPage {
+    items: Vec<BookResponse>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    next_cursor: Option<String>,
+    /// Each search word that found nothing as typed, and the word of the catalog it was read
+    /// as (a typo corrected); empty otherwise.
+    #[schema(example = json!({"hobit": "hobbit"}))]
+    corrected: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -255,6 +288,12 @@ pub struct CreateBookRequest {
     original_year: Option<i32>,
     #[schema(example = "en")]
     language: Option<String>,
+    /// The series the book belongs to.
+    #[schema(example = "Earthsea", max_length = 200)]
+    series: Option<String>,
+    /// Its place in the series, 0 to 100000; needs `series`.
+    #[schema(example = 1.0)]
+    series_number: Option<f64>,
     /// Author ids in credit order.
     #[serde(default)]
     author_ids: Vec<i64>,
@@ -287,6 +326,9 @@ async fn create_book(
             description: body.description,
             original_year: body.original_year,
             language: body.language,
+            series: body.series,
+            series_number: body.series_number,
+            popularity_prior: 0,
         },
         author_ids: body.author_ids,
         category_ids: body.category_ids,
@@ -328,6 +370,12 @@ pub struct UpdateBookRequest {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
     language: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    series: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<f64>)]
+    series_number: Option<Option<f64>>,
     /// Replaces the authors, in this credit order.
     author_ids: Option<Vec<i64>>,
     /// Replaces the categories.
@@ -362,6 +410,8 @@ async fn update_book(
         description: body.description,
         original_year: body.original_year,
         language: body.language,
+        series: body.series,
+        series_number: body.series_number,
         author_ids: body.author_ids,
         category_ids: body.category_ids,
     };

@@ -36,6 +36,11 @@ pub struct EditionResponse {
     id: i64,
     book_id: i64,
     format: EditionFormat,
+    /// The title printed on this edition when it differs from the book's ("1984" for the
+    /// book "Nineteen Eighty-Four"); null for the book's own.
+    #[schema(example = "1984")]
+    title: Option<String>,
+    subtitle: Option<String>,
     /// ISBN-13, digits only.
     #[schema(example = "9780553383041")]
     isbn: Option<String>,
@@ -65,6 +70,8 @@ impl From<EditionView> for EditionResponse {
             id: e.id,
             book_id: e.book_id,
             format: e.format,
+            title: e.title,
+            subtitle: e.subtitle,
             isbn: e.isbn,
             catalog_number: e.catalog_number,
             publisher: e.publisher,
@@ -99,6 +106,10 @@ pub struct ContributorRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEditionRequest {
     format: EditionFormat,
+    /// The title printed on the edition, when it differs from the book's.
+    #[schema(max_length = 500)]
+    title: Option<String>,
+    subtitle: Option<String>,
     /// ISBN-10 or ISBN-13, hyphens allowed; stored as ISBN-13. Not for vinyl.
     #[schema(example = "0-553-38304-4")]
     isbn: Option<String>,
@@ -197,6 +208,8 @@ async fn create_edition(
             price_minor: body.price_minor,
             currency: body.currency,
             access: body.access,
+            title: body.title,
+            subtitle: body.subtitle,
         },
     };
     let edition = editions::create(&state.db, &admin, book_id, input).await?;
@@ -290,6 +303,12 @@ pub struct UpdateEditionRequest {
     currency: Option<Option<String>>,
     /// Who may download its files.
     access: Option<EditionAccess>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    subtitle: Option<Option<String>>,
     /// Replaces the contributors.
     contributors: Option<Vec<ContributorRequest>>,
 }
@@ -329,6 +348,8 @@ async fn update_edition(
         price_minor: body.price_minor,
         currency: body.currency,
         access: body.access,
+        title: body.title,
+        subtitle: body.subtitle,
         contributors: body.contributors.as_deref().map(pairs),
     };
     Ok(JsonResponse(

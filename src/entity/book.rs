@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "book")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -16,6 +16,18 @@ pub struct Model {
     pub rating_sum: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The series the book belongs to, if any.
+    pub series: Option<String>,
+    /// `series` folded: filtering by series ignores case and accents.
+    pub series_folded: Option<String>,
+    /// The book's place in its series (1, 2, 2.5…).
+    pub series_number: Option<f64>,
+    /// How well known the book is elsewhere (ratings counted by another catalog), from an
+    /// import: a prior for ranking search results.
+    pub popularity_prior: i64,
+    /// folio's own activity around the book: comments, paid purchases, readers with progress
+    /// (kept by triggers, migration 0009).
+    pub activity: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

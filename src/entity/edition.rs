@@ -27,6 +27,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Who may fetch its files.
     pub access: EditionAccess,
+    /// The title printed on this edition when it differs from the book's ("1984" for
+    /// "Nineteen Eighty-Four"); `None` for the book's own.
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

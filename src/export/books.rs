@@ -27,6 +27,10 @@ struct ExportedBook<'a> {
     description: Option<&'a str>,
     original_year: Option<i32>,
     language: Option<&'a str>,
+    series: Option<&'a str>,
+    series_number: Option<f64>,
+    /// Ratings counted by another catalog, as an import brought them.
+    popularity_prior: i64,
     authors: Vec<&'a str>,
     categories: Vec<ExportedCategory<'a>>,
     editions: Vec<ExportedEdition<'a>>,
@@ -55,6 +59,8 @@ struct ExportedCategory<'a> {
 #[derive(Serialize)]
 struct ExportedEdition<'a> {
     format: crate::entity::enums::EditionFormat,
+    title: Option<&'a str>,
+    subtitle: Option<&'a str>,
     isbn: Option<&'a str>,
     catalog_number: Option<&'a str>,
     publisher: Option<&'a str>,
@@ -84,6 +90,9 @@ fn exported<'a>(view: &'a BookView, files: &'a Files) -> ExportedBook<'a> {
         description: b.description.as_deref(),
         original_year: b.original_year,
         language: b.language.as_deref(),
+        series: b.series.as_deref(),
+        series_number: b.series_number,
+        popularity_prior: b.popularity_prior,
         authors: view.authors.iter().map(|a| a.name.as_str()).collect(),
         categories: view
             .categories
@@ -100,6 +109,8 @@ fn exported<'a>(view: &'a BookView, files: &'a Files) -> ExportedBook<'a> {
                 let ed = &e.edition;
                 ExportedEdition {
                     format: ed.format,
+                    title: ed.title.as_deref(),
+                    subtitle: ed.subtitle.as_deref(),
                     isbn: ed.isbn.as_deref(),
                     catalog_number: ed.catalog_number.as_deref(),
                     publisher: ed.publisher.as_deref(),
@@ -141,16 +152,20 @@ fn exported<'a>(view: &'a BookView, files: &'a Files) -> ExportedBook<'a> {
 /// A batch's editions' files, by edition id.
 type Files = HashMap<i64, Vec<edition_file::Model>>;
 
-const CSV_HEADER: [&str; 17] = [
+const CSV_HEADER: [&str; 21] = [
     "book_id",
     "title",
     "subtitle",
     "original_year",
     "language",
+    "series",
+    "series_number",
     "authors",
     "categories",
     "description",
     "format",
+    "edition_title",
+    "edition_subtitle",
     "isbn",
     "catalog_number",
     "publisher",
@@ -243,6 +258,8 @@ fn write_csv_rows<W: Write>(
         text(b.subtitle.as_deref()),
         number(b.original_year.map(i64::from)),
         text(b.language.as_deref()),
+        text(b.series.as_deref()),
+        b.series_number.map(|n| n.to_string()).unwrap_or_default(),
         view.authors
             .iter()
             .map(|a| a.name.as_str())
@@ -257,7 +274,7 @@ fn write_csv_rows<W: Write>(
     ];
     if view.editions.is_empty() {
         let mut row = book_columns.to_vec();
-        row.extend(std::iter::repeat_n(String::new(), 9));
+        row.extend(std::iter::repeat_n(String::new(), 11));
         writer.write_record(&row)?;
     }
     for e in &view.editions {
@@ -268,6 +285,8 @@ fn write_csv_rows<W: Write>(
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
+            text(ed.title.as_deref()),
+            text(ed.subtitle.as_deref()),
             text(ed.isbn.as_deref()),
             text(ed.catalog_number.as_deref()),
             text(ed.publisher.as_deref()),

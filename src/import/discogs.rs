@@ -89,12 +89,16 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Checked<BookRecor
         authors,
         original_year: released_year(field(row, columns.released))?,
         language: None,
+        series: None,
+        series_number: None,
+        popularity_prior: 0,
         edition: Some(EditionRecord {
             format: EditionFormat::Vinyl,
             isbn: None,
             catalog_number,
             publisher: label,
             pages: None,
+            title: None,
         }),
     })
 }

@@ -31,6 +31,50 @@ pub(crate) fn known_isbn(isbn13: &str, isbn10: &str) -> Option<String> {
     isbn::normalize(&padded).ok()
 }
 
+/// A series as a catalog appends it to a title: "(Harry Potter, #1)".
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SeriesNote {
+    pub name: String,
+    /// `None` for a range or a missing number ("#1-7" on a box set).
+    pub number: Option<f64>,
+}
+
+/// "Harry Potter and the Sorcerer's Stone (Harry Potter, #1)" → the title without the note,
+/// and the series it names. Goodreads (and goodbooks, its extract) appends the series to the
+/// title; the book's own cover names it without, and the catalog matches on the title. Only a
+/// final parenthesis holding a `#` and a number is taken for a series: "Catch-22 (50th
+/// Anniversary Edition)" keeps its parenthesis. A book in several series ("(Discworld, #1;
+/// Rincewind #1)") is filed under the first.
+pub(crate) fn split_series(title: &str) -> (&str, Option<SeriesNote>) {
+    let Some(body) = title.strip_suffix(')') else {
+        return (title, None);
+    };
+    let Some(open) = body.rfind('(') else {
+        return (title, None);
+    };
+    let inside = &body[open + 1..];
+    let numbered = inside
+        .split('#')
+        .skip(1)
+        .any(|after| after.starts_with(|c: char| c.is_ascii_digit()));
+    let rest = body[..open].trim_end();
+    if !numbered || inside.contains(')') || rest.is_empty() {
+        return (title, None);
+    }
+    let first = inside.split(';').next().unwrap_or_default();
+    let (name, number) = first.split_once('#').unwrap_or((first, ""));
+    let name = name.trim().trim_end_matches(',').trim();
+    let note = (!name.is_empty()).then(|| SeriesNote {
+        name: name.to_string(),
+        number: number
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n >= 0.0),
+    });
+    (rest, note)
+}
+
 /// "2008", or "2008.0" as a spreadsheet wrote it → 2008; empty → unknown; "-500" → -500
 /// (500 BCE). Anything else is an error, not a guess; which years a book may have is the
 /// books service's rule.
@@ -154,5 +198,30 @@ mod tests {
         assert!(check_title("Dune").is_ok());
         assert_eq!(check_authors(&[]), Err("no author".into()));
         assert!(check_authors(&["Frank Herbert".into()]).is_ok());
+    }
+
+    #[test]
+    fn a_series_note_leaves_the_title_with_its_name_and_number() {
+        let (title, series) =
+            split_series("Harry Potter and the Sorcerer's Stone (Harry Potter, #1)");
+        assert_eq!(title, "Harry Potter and the Sorcerer's Stone");
+        let series = series.expect("a series");
+        assert_eq!(series.name, "Harry Potter");
+        assert_eq!(series.number, Some(1.0));
+        let (title, series) = split_series("Harry Potter Boxset (Harry Potter, #1-7)");
+        assert_eq!(title, "Harry Potter Boxset");
+        assert_eq!(
+            series.map(|s| (s.name, s.number)),
+            Some(("Harry Potter".into(), None))
+        );
+        let (_, series) = split_series("The Colour of Magic (Discworld, #1; Rincewind #1)");
+        assert_eq!(series.map(|s| s.name), Some("Discworld".into()));
+        let (_, series) = split_series("Novella (Saga, #2.5)");
+        assert_eq!(series.and_then(|s| s.number), Some(2.5));
+        assert_eq!(
+            split_series("Catch-22 (50th Anniversary Edition)"),
+            ("Catch-22 (50th Anniversary Edition)", None)
+        );
+        assert_eq!(split_series("1984"), ("1984", None));
     }
 }

@@ -232,6 +232,8 @@ async fn write(
                 price_minor: None,
                 currency: None,
                 access: EditionAccess::default(),
+                title: None,
+                subtitle: None,
             })?;
             batch::add_edition(&work, written.book_id, fields).await?
         }
@@ -285,6 +287,9 @@ fn record_of(unit: &Unit, judged: &[Judged]) -> Result<Checked<BookRecord>, Stri
         authors: authors.into_iter().take(20).collect(),
         original_year: None,
         language: read.iter().find_map(|m| m.language.clone()),
+        series: None,
+        series_number: None,
+        popularity_prior: 0,
         edition: Some(EditionRecord {
             format: unit.format,
             isbn,
@@ -294,6 +299,8 @@ fn record_of(unit: &Unit, judged: &[Judged]) -> Result<Checked<BookRecord>, Stri
                 .iter()
                 .find_map(|m| m.pages)
                 .map(|p| p.min(100_000) as i32),
+            // The book is made from the files: their title is the book's.
+            title: None,
         }),
     };
     let attempts = [

@@ -35,6 +35,13 @@ struct ExportedBook {
     description: Option<String>,
     original_year: Option<i32>,
     language: Option<String>,
+    /// Exports from before issue 19 have no series and no prior.
+    #[serde(default)]
+    series: Option<String>,
+    #[serde(default)]
+    series_number: Option<f64>,
+    #[serde(default)]
+    popularity_prior: i64,
     authors: Vec<String>,
     #[serde(default)]
     categories: Vec<ExportedCategory>,
@@ -51,6 +58,10 @@ struct ExportedCategory {
 #[derive(Debug, Clone, Deserialize)]
 struct ExportedEdition {
     format: EditionFormat,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    subtitle: Option<String>,
     isbn: Option<String>,
     catalog_number: Option<String>,
     publisher: Option<String>,
@@ -102,6 +113,7 @@ fn parse(line: &str) -> Result<CatalogRow, String> {
             catalog_number: None,
             publisher: None,
             pages: None,
+            title: e.title.clone(),
         });
     // The services' rules, as for a book made over the API: a bad ISBN, a price without a
     // currency, a slug that is not one rejects the row here, instead of failing its batch in
@@ -129,6 +141,9 @@ fn parse(line: &str) -> Result<CatalogRow, String> {
         authors,
         original_year: book.original_year,
         language: book.language,
+        series: book.series,
+        series_number: book.series_number,
+        popularity_prior: book.popularity_prior,
         edition,
     })?;
     Ok(CatalogRow {
@@ -323,6 +338,8 @@ fn fields(edition: &ExportedEdition) -> EditionFields {
         price_minor: edition.price_minor,
         currency: edition.currency.clone(),
         access: edition.access,
+        title: edition.title.clone(),
+        subtitle: edition.subtitle.clone(),
     }
 }
 

@@ -4,11 +4,15 @@
 //! so it is used only when it is 13 whole digits; `isbn` has lost its leading zeros
 //! (439023483 for 0439023483), restored only when the check digit then holds; `authors` is
 //! comma-joined ("J.K. Rowling, Mary GrandPré"); `language_code` mixes `eng` and `en-US`;
-//! years are floats ("2008.0") and may be negative.
+//! years are floats ("2008.0") and may be negative; `title` is the edition's, with the series
+//! appended ("Harry Potter and the Sorcerer's Stone (Harry Potter, #1)"), and
+//! `original_title` the work's ("Harry Potter and the Philosopher's Stone"), often empty.
 
 use std::path::Path;
 
-use super::fields::{check_authors, check_title, known_isbn, parse_year, split_authors};
+use super::fields::{
+    check_authors, check_title, known_isbn, parse_year, split_authors, split_series,
+};
 use super::{BookRecord, EditionRecord, HeaderIndex, ImportError, ImportOptions, Summary, field};
 use crate::db::Database;
 use crate::entity::enums::EditionFormat;
@@ -25,6 +29,7 @@ struct Columns {
     original_title: usize,
     title: usize,
     language: usize,
+    ratings_count: Option<usize>,
 }
 
 impl Columns {
@@ -38,6 +43,7 @@ impl Columns {
             original_title: index.required("original_title")?,
             title: index.required("title")?,
             language: index.required("language_code")?,
+            ratings_count: index.optional("ratings_count"),
         })
     }
 }
@@ -67,11 +73,22 @@ pub(crate) fn read_records(path: &Path) -> Result<Vec<Checked<BookRecord>>, Impo
 }
 
 fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Checked<BookRecord>, String> {
-    let title = match field(row, columns.original_title) {
-        "" => field(row, columns.title),
+    let (printed, series) = split_series(field(row, columns.title).trim());
+    let title = match field(row, columns.original_title).trim() {
+        "" => printed,
         original => original,
     };
     check_title(title)?;
+    // The edition keeps the title printed on it when that is not the work's.
+    let edition_title = (!printed.is_empty()
+        && crate::text::fold(printed) != crate::text::fold(title))
+    .then(|| printed.to_string());
+    // goodbooks counts every rating of the work on Goodreads: how well known it is.
+    let popularity_prior = columns
+        .ratings_count
+        .and_then(|at| field(row, at).trim().parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .unwrap_or(0);
     let authors = split_authors(field(row, columns.authors));
     check_authors(&authors)?;
     let original_year = parse_year(field(row, columns.year))?;
@@ -83,12 +100,17 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Checked<BookRecor
         authors,
         original_year,
         language: super::language::normalize(field(row, columns.language)),
-        edition: isbn.map(|isbn| EditionRecord {
+        series: series.as_ref().map(|s| s.name.clone()),
+        series_number: series.and_then(|s| s.number),
+        popularity_prior,
+        // A row names an edition by its ISBN, or by a printed title of its own.
+        edition: (isbn.is_some() || edition_title.is_some()).then_some(EditionRecord {
             format: EditionFormat::Print,
-            isbn: Some(isbn),
+            isbn,
             catalog_number: None,
             publisher: None,
             pages: None,
+            title: edition_title,
         }),
     })
 }
@@ -118,11 +140,46 @@ mod tests {
         )
         .expect("parsed");
         assert_eq!(book.title, "The Hunger Games");
+        assert_eq!(book.series.as_deref(), Some("The Hunger Games"));
+        assert_eq!(book.series_number, Some(1.0));
         assert_eq!(book.authors, vec!["Suzanne Collins", "Someone Else"]);
         assert_eq!(book.original_year, Some(2008));
         assert_eq!(book.language.as_deref(), Some("en"));
         let edition = book.edition.expect("an edition");
         assert_eq!(edition.isbn.as_deref(), Some("9780439023481"));
+        // The printed title is the work's once the series note is off: nothing of its own.
+        assert_eq!(edition.title, None);
+    }
+
+    #[test]
+    fn the_edition_keeps_its_printed_title_and_the_book_its_prior() {
+        let header = format!("{HEADER},ratings_count");
+        let input = format!(
+            "{header}\n13,5470,5470,153313,995,451524934,9.78045152494e+12,\
+             \"George Orwell, Erich Fromm\",1949.0,Nineteen Eighty-Four,1984,eng,4.14,1956832\n\
+             2,3,3,4640799,491,439554934,9.78043955493e+12,J.K. Rowling,1997.0,\
+             Harry Potter and the Philosopher's Stone,\
+             \"Harry Potter and the Sorcerer's Stone (Harry Potter, #1)\",eng,4.44,4602479\n"
+        );
+        let mut reader = csv::Reader::from_reader(input.as_bytes());
+        let headers = reader.headers().expect("headers").clone();
+        let columns = Columns::find(&headers).expect("columns");
+        let books: Vec<BookRecord> = reader
+            .records()
+            .map(|row| parse(&row.expect("a record"), &columns).map(Checked::into_inner))
+            .collect::<Result<_, _>>()
+            .expect("parsed");
+        assert_eq!(books[0].title, "Nineteen Eighty-Four");
+        assert_eq!(books[0].popularity_prior, 1_956_832);
+        let edition = books[0].edition.as_ref().expect("an edition");
+        assert_eq!(edition.title.as_deref(), Some("1984"));
+        assert_eq!(books[1].title, "Harry Potter and the Philosopher's Stone");
+        assert_eq!(books[1].series.as_deref(), Some("Harry Potter"));
+        let edition = books[1].edition.as_ref().expect("an edition");
+        assert_eq!(
+            edition.title.as_deref(),
+            Some("Harry Potter and the Sorcerer's Stone")
+        );
     }
 
     #[test]

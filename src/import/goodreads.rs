@@ -17,7 +17,9 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::fields::{check_authors, check_title, known_isbn, parse_year, split_authors, squeeze};
+use super::fields::{
+    check_authors, check_title, known_isbn, parse_year, split_authors, split_series, squeeze,
+};
 use super::{
     AfterWrite, BookRecord, EditionRecord, HeaderIndex, ImportError, ImportOptions, Row, Summary,
     Written, field,
@@ -126,8 +128,8 @@ enum Shelf {
 }
 
 fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Entry, String> {
-    let title = squeeze(field(row, columns.title));
-    let title = without_series(&title);
+    let printed = squeeze(field(row, columns.title));
+    let (title, series) = split_series(&printed);
     check_title(title)?;
     let mut authors: Vec<String> = vec![];
     let main = squeeze(field(row, columns.author));
@@ -160,6 +162,8 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Entry, String> {
         catalog_number: None,
         publisher,
         pages,
+        // Goodreads names the edition on the shelf by the work's title: nothing of its own.
+        title: None,
     });
     let shelf = match field(row, columns.exclusive_shelf) {
         "read" => Some(Shelf::Read),
@@ -173,6 +177,9 @@ fn parse(row: &csv::StringRecord, columns: &Columns) -> Result<Entry, String> {
         authors,
         original_year,
         language: None,
+        series: series.as_ref().map(|s| s.name.clone()),
+        series_number: series.and_then(|s| s.number),
+        popularity_prior: 0,
         edition,
     })?;
     let rating = parse_rating(field(row, columns.my_rating))?;
@@ -197,31 +204,6 @@ fn unwrap_formula(raw: &str) -> &str {
         .and_then(|r| r.strip_suffix('"'))
         .unwrap_or(raw)
         .trim()
-}
-
-/// "The Hunger Games (The Hunger Games, #1)" → "The Hunger Games". Goodreads appends the
-/// series to the title; the book's own cover, and other exports (goodbooks'
-/// `original_title`), name it without, and the catalog matches on the title. Only a final
-/// parenthesis holding a `#` and a number is taken for a series: "Catch-22 (50th Anniversary
-/// Edition)" keeps its parenthesis.
-fn without_series(title: &str) -> &str {
-    let Some(body) = title.strip_suffix(')') else {
-        return title;
-    };
-    let Some(open) = body.rfind('(') else {
-        return title;
-    };
-    let inside = &body[open + 1..];
-    let numbered = inside
-        .split('#')
-        .skip(1)
-        .any(|after| after.starts_with(|c: char| c.is_ascii_digit()));
-    let rest = body[..open].trim_end();
-    if numbered && !inside.contains(')') && !rest.is_empty() {
-        rest
-    } else {
-        title
-    }
 }
 
 /// The edition format a `Binding` names. Goodreads bindings are free text from publishers and
@@ -548,21 +530,11 @@ mod tests {
     }
 
     #[test]
-    fn series_are_dropped_from_titles() {
-        assert_eq!(
-            without_series("The Hunger Games (The Hunger Games, #1)"),
-            "The Hunger Games"
-        );
-        assert_eq!(
-            without_series("The Colour of Magic (Discworld, #1; Rincewind #1)"),
-            "The Colour of Magic"
-        );
-        assert_eq!(
-            without_series("Catch-22 (50th Anniversary Edition)"),
-            "Catch-22 (50th Anniversary Edition)"
-        );
-        assert_eq!(without_series("(Series, #1)"), "(Series, #1)");
-        assert_eq!(without_series("Plain"), "Plain");
+    fn the_series_leaves_the_title_for_the_book() {
+        let entry = parse_with(CURRENT, HUNGER_GAMES).expect("parsed");
+        assert_eq!(entry.book.series.as_deref(), Some("The Hunger Games"));
+        assert_eq!(entry.book.series_number, Some(1.0));
+        assert_eq!(split_series("(Series, #1)"), ("(Series, #1)", None));
     }
 
     #[test]

@@ -138,6 +138,8 @@ fn ebook(record: &BookRecord, price_minor: i64) -> Result<Checked<EditionFields>
         price_minor: Some(price_minor),
         currency: Some("EUR".into()),
         access: EditionAccess::default(),
+        title: None,
+        subtitle: None,
     };
     Ok(editions::checked(fields)?)
 }
@@ -170,12 +172,16 @@ mod tests {
                 authors: vec!["Frank Herbert".into()],
                 original_year: Some(1965),
                 language: Some("en".into()),
+                series: None,
+                series_number: None,
+                popularity_prior: 0,
                 edition: Some(EditionRecord {
                     format: EditionFormat::Print,
                     isbn: Some("9780441013593".into()),
                     catalog_number: None,
                     publisher: None,
                     pages: None,
+                    title: None,
                 }),
             })
             .expect("checked"),

@@ -56,6 +56,12 @@ impl MigratorTrait for Migrator {
                 sqlite: include_str!("sql/0008_kosync.sql"),
                 postgres: include_str!("sql/0008_kosync.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0009_titles_series_popularity",
+                sqlite: include_str!("sql/0009_titles_series_popularity.sqlite.sql"),
+                postgres: include_str!("sql/0009_titles_series_popularity.postgres.sql"),
+            }),
+            Box::new(SearchEverything),
         ]
     }
 }
@@ -104,15 +110,67 @@ impl MigrationTrait for SqlMigration {
     }
 }
 
+/// m0010: the search index rebuilt over everything a reader might remember (issue 19). Its
+/// triggers compute a book's search key in SQL as `repo::search` does in Rust, and the index
+/// is then filled from the tables by `repo::search::rebuild` (the text is folded in Rust), in
+/// the migration's transaction: a database is never left with an empty index.
+struct SearchEverything;
+
+impl MigrationName for SearchEverything {
+    fn name(&self) -> &str {
+        "m0010_search_everything"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SearchEverything {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        let backend = conn.get_database_backend();
+        let script = match backend {
+            sea_orm::DbBackend::Postgres => include_str!("sql/0010_search_everything.postgres.sql"),
+            _ => include_str!("sql/0010_search_everything.sqlite.sql"),
+        };
+        let (old, new) = match backend {
+            sea_orm::DbBackend::Postgres => ("OLD", "NEW"),
+            _ => ("old", "new"),
+        };
+        let sql = dialect::render(backend, script)
+            .replace("{key_old}", &crate::repo::search::key_sql(backend, old))
+            .replace("{key_new}", &crate::repo::search::key_sql(backend, new));
+        for statement in dialect::statements(&sql) {
+            conn.execute_unprepared(&statement).await?;
+        }
+        crate::repo::search::rebuild(conn)
+            .await
+            .map_err(|e| DbErr::Migration(format!("rebuilding the search index: {e}")))
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration(
+            "m0010_search_everything cannot be reverted; restore a backup instead".into(),
+        ))
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}
+
 /// sea-orm-migration's bookkeeping table.
 pub const MIGRATION_TABLE: &str = "seaql_migrations";
 
 /// The PostgreSQL functions folio creates (for triggers); `db drop` removes them too.
-pub const FUNCTIONS: &[&str] = &["comment_rating_summary"];
+pub const FUNCTIONS: &[&str] = &[
+    "comment_rating_summary",
+    "book_activity",
+    "book_search_rekey",
+];
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
     "book_search",
+    "search_term",
     "kosync_key",
     "kosync_progress",
     "koreader_file",

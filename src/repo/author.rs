@@ -139,11 +139,27 @@ pub async fn credits(conn: &impl ConnectionTrait, id: i64) -> Result<u64, DbErro
 
 /// The books that credit the author, whose search text holds the author's name.
 pub async fn book_ids(conn: &impl ConnectionTrait, id: i64) -> Result<Vec<i64>, DbError> {
-    Ok(book_author::Entity::find()
-        .select_only()
-        .column(book_author::Column::BookId)
-        .filter(book_author::Column::AuthorId.eq(id))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(super::statement(
+            backend,
+            "SELECT book_id FROM book_author WHERE author_id = ? \
+             UNION SELECT e.book_id FROM edition_contributor ec \
+             JOIN edition e ON e.id = ec.edition_id WHERE ec.author_id = ?",
+            vec![id.into(), id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get_by_index::<i64>(0).map_err(DbError::from))
+        .collect()
+}
+
+/// Whether some author's folded name is exactly `folded` ("j r r tolkien").
+pub async fn has_folded_name(read: crate::db::Read<'_>, folded: &str) -> Result<bool, DbError> {
+    let sql = super::numbered(
+        read.backend(),
+        "SELECT id FROM author WHERE name_folded = ? LIMIT 1",
+    );
+    let found: Vec<i64> = read.rows(&sql, &[folded.into()], |row| row.get(0)).await?;
+    Ok(!found.is_empty())
 }

@@ -25,6 +25,11 @@ pub struct BookFields {
     pub description: Option<String>,
     pub original_year: Option<i32>,
     pub language: Option<String>,
+    pub series: Option<String>,
+    /// Only with a series.
+    pub series_number: Option<f64>,
+    /// Ratings counted by another catalog (0 when none was imported).
+    pub popularity_prior: i64,
 }
 
 /// A new book's row, not yet written; its id is the database's to give unless set.
@@ -40,6 +45,11 @@ pub fn new_row(fields: BookFields, now: sea_orm::prelude::DateTimeUtc) -> book::
         rating_sum: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        series_folded: Set(fields.series.as_deref().map(text::fold)),
+        series: Set(fields.series),
+        series_number: Set(fields.series_number),
+        popularity_prior: Set(fields.popularity_prior),
+        activity: Set(0),
         ..Default::default()
     }
 }
@@ -108,6 +118,11 @@ pub fn decode(row: &Row<'_>) -> Result<book::Model, DbError> {
         rating_sum: row.get(8)?,
         created_at: row.get(9)?,
         updated_at: row.get(10)?,
+        series: row.get(11)?,
+        series_folded: row.get(12)?,
+        series_number: row.get(13)?,
+        popularity_prior: row.get(14)?,
+        activity: row.get(15)?,
     })
 }
 
@@ -130,6 +145,10 @@ pub async fn update(
     active.description = Set(fields.description);
     active.original_year = Set(fields.original_year);
     active.language = Set(fields.language);
+    active.series_folded = Set(fields.series.as_deref().map(text::fold));
+    active.series = Set(fields.series);
+    active.series_number = Set(fields.series_number);
+    active.popularity_prior = Set(fields.popularity_prior);
     active.updated_at = Set(crate::db::now());
     Ok(active.update(conn).await?)
 }
@@ -245,8 +264,10 @@ pub struct BookFilter {
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
     pub language: Option<String>,
-    /// Folded search tokens, each matched as a prefix.
-    pub search: Option<Vec<String>>,
+    /// A series' folded name.
+    pub series: Option<String>,
+    /// The search, as the index takes it.
+    pub search: Option<search::Terms>,
     /// Only books with something to read or buy: an edition with files or a price.
     pub acquirable: bool,
 }
@@ -265,6 +286,7 @@ impl BookFilter {
             && self.year_from.is_none()
             && self.year_to.is_none()
             && self.language.is_none()
+            && self.series.is_none()
             && !self.acquirable
     }
 }
@@ -293,14 +315,15 @@ pub enum SortValue {
     Year(Option<i32>),
     Created(chrono::DateTime<chrono::Utc>),
     Popular(i64),
-    Relevance(f64),
+    /// The search tier, and the book's search key within it (see `repo::search`).
+    Relevance(search::Tier, i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookRow {
     pub book: book::Model,
-    /// Search relevance, lower is better; present when searching.
-    pub rank: Option<f64>,
+    /// Where the book stands in a search in relevance order.
+    pub relevance: Option<(search::Tier, i64)>,
 }
 
 impl BookRow {
@@ -310,7 +333,10 @@ impl BookRow {
             SortKey::Year => SortValue::Year(self.book.original_year),
             SortKey::Created => SortValue::Created(self.book.created_at),
             SortKey::Popular => SortValue::Popular(self.book.rating_count),
-            SortKey::Relevance => SortValue::Relevance(self.rank.unwrap_or_default()),
+            SortKey::Relevance => {
+                let (tier, key) = self.relevance.unwrap_or((search::Tier::CorrectedAny, 0));
+                SortValue::Relevance(tier, key)
+            }
         }
     }
 }
@@ -334,8 +360,9 @@ pub async fn list<'a>(
 ) -> Result<Page<BookRow>, DbError> {
     let read = read.into();
     let backend = read.backend();
-    // When searching, the rank follows the book's columns.
-    let rank_at = filter.search.as_ref().map(|_| book::Column::iter().count());
+    if order.key == SortKey::Relevance {
+        return list_relevant(read, filter, after, limit).await;
+    }
     let mut books = Vec::new();
     for after in starts(order, after) {
         let Some(room) = room_left(&books, limit) else {
@@ -347,13 +374,94 @@ pub async fn list<'a>(
             .statement(&statement, |row| {
                 Ok(BookRow {
                     book: decode(row)?,
-                    rank: rank_at.map(|at| row.get(at)).transpose()?.flatten(),
+                    relevance: None,
                 })
             })
             .await?;
         books.extend(rows);
     }
     Ok(Page::from_overfetch(books, limit))
+}
+
+/// A page of a search in relevance order: tier after tier (see `repo::search`), each read in
+/// its key order from the cursor on, until the page is full. On SQLite the key is the index's
+/// rowid, so a tier's statement reads no further than the page needs; a filter is checked on
+/// each match as it comes.
+async fn list_relevant(
+    read: Read<'_>,
+    filter: &BookFilter,
+    after: Option<(SortValue, i64)>,
+    limit: u64,
+) -> Result<Page<BookRow>, DbError> {
+    let backend = read.backend();
+    let Some(terms) = &filter.search else {
+        return Err(DbError::Invalid {
+            field: "sort".into(),
+        });
+    };
+    let after = match after {
+        None => None,
+        Some((SortValue::Relevance(tier, key), _)) => Some((tier, key)),
+        Some(_) => {
+            return Err(DbError::Invalid {
+                field: "cursor".into(),
+            });
+        }
+    };
+    let key_at = book::Column::iter().count();
+    let mut books: Vec<BookRow> = Vec::new();
+    for tier in terms.tiers() {
+        if after.is_some_and(|(after_tier, _)| tier < after_tier) {
+            continue;
+        }
+        let Some(room) = room_left(&books, limit) else {
+            break;
+        };
+        let after_key = after.and_then(|(t, key)| (t == tier).then_some(key));
+        let query = tier_query(backend, filter, terms, tier, after_key, room);
+        let statement = backend.build(&query);
+        let rows = read
+            .statement(&statement, |row| {
+                Ok(BookRow {
+                    book: decode(row)?,
+                    relevance: Some((tier, row.get(key_at)?)),
+                })
+            })
+            .await?;
+        books.extend(rows);
+    }
+    Ok(Page::from_overfetch(books, limit))
+}
+
+/// The statement of one tier of a relevance page: the tier's matches in key order after
+/// `after_key`, joined to their books, filtered, at most `room + 1`.
+fn tier_query(
+    backend: DbBackend,
+    filter: &BookFilter,
+    terms: &search::Terms,
+    tier: search::Tier,
+    after_key: Option<i64>,
+    room: u64,
+) -> SelectStatement {
+    let (key, id, matched) = search::tier_source(backend, terms, tier);
+    let mut query = Query::select();
+    query
+        .columns(book::Column::iter().map(|c| (book::Entity, c)))
+        .expr(Expr::cust(key.clone()))
+        .from(Alias::new("book_search"))
+        // The index drives, in key order; each match's book by its id (see `list_query` for
+        // why SQLite is told the join order).
+        .cross_join(book::Entity)
+        .and_where(Expr::cust(format!("book.id = {id}")))
+        .and_where(matched);
+    if let Some(after_key) = after_key {
+        query.and_where(Expr::cust(key.clone()).gt(after_key));
+    }
+    apply_filter(&mut query, filter);
+    query
+        .order_by_expr(Expr::cust(key), Order::Asc)
+        .limit(room + 1);
+    query
 }
 
 /// Where a page's statements start. One statement, but for a page in year order after a book
@@ -398,21 +506,17 @@ fn list_query(
         None => {
             query.from(book::Entity);
         }
-        Some(tokens) => {
-            let matches = if order.key == SortKey::Relevance && filter.searches_only() {
-                top_matches(backend, tokens, &after, limit + 1)
-            } else {
-                search::matches(backend, tokens)
-            };
+        Some(terms) => {
+            let matches = search::matches(backend, terms);
             let on = Expr::col((Alias::new(MATCHES), Alias::new(search::MATCHED_ID)))
                 .equals((book::Entity, book::Column::Id));
             if backend == DbBackend::Sqlite {
                 // The match drives, evaluated once: SQLite flattens the subquery and, left to
-                // choose, loops over the books a filter leaves and runs the whole MATCH (and
-                // bm25) again for each: `?q=a&format=print` took 7 s on 10,000 books and held
-                // a reader all that time. `CROSS JOIN` fixes SQLite's join order to the
-                // written one (sea-query writes no `ON` for it, hence the `WHERE`; PostgreSQL
-                // plans the inner join well by itself).
+                // choose, loops over the books a filter leaves and runs the whole MATCH again
+                // for each: `?q=a&format=print` took 7 s on 10,000 books and held a reader all
+                // that time. `CROSS JOIN` fixes SQLite's join order to the written one
+                // (sea-query writes no `ON` for it, hence the `WHERE`; PostgreSQL plans the
+                // inner join well by itself).
                 query
                     .from_subquery(matches, Alias::new(MATCHES))
                     .cross_join(book::Entity)
@@ -425,49 +529,12 @@ fn list_query(
                     on,
                 );
             }
-            query.expr_as(
-                Expr::col((Alias::new(MATCHES), Alias::new(search::RANK))),
-                Alias::new(search::RANK),
-            );
         }
     }
     apply_filter(&mut query, filter);
     apply_order(&mut query, order, after)?;
     query.limit(limit + 1);
     Ok(query)
-}
-
-/// The page's matches alone, in relevance order after the cursor: when nothing but the search
-/// narrows a listing in relevance order, the page is decided among the matches' ids and ranks,
-/// and only its books are read. Joined first, every match's whole row was read before the
-/// ranking kept twenty ("agatha christie" on 1,000,000 books: 4,400 rows, 9.9 → 5.8 ms on
-/// SQLite). The outer query orders and pages again, so the answer is the same either way.
-fn top_matches(
-    backend: DbBackend,
-    tokens: &[String],
-    after: &Option<(SortValue, i64)>,
-    limit: u64,
-) -> SelectStatement {
-    let rank = || Expr::col(Alias::new(search::RANK));
-    let id = || Expr::col(Alias::new(search::MATCHED_ID));
-    let mut top = Query::select();
-    top.column(Alias::new(search::MATCHED_ID))
-        .column(Alias::new(search::RANK))
-        .from_subquery(search::matches(backend, tokens), Alias::new("ranked"))
-        .order_by_expr(rank(), Order::Asc)
-        .order_by_expr(id(), Order::Asc)
-        .limit(limit);
-    // Another sort's cursor is refused by the outer query's `apply_order`.
-    if let Some((SortValue::Relevance(value), after_id)) = after {
-        top.cond_where(
-            Condition::any().add(rank().gt(*value)).add(
-                Condition::all()
-                    .add(rank().eq(*value))
-                    .add(id().gt(*after_id)),
-            ),
-        );
-    }
-    top
 }
 
 fn book_id() -> Expr {
@@ -543,6 +610,9 @@ fn apply_filter(query: &mut SelectStatement, filter: &BookFilter) {
     if let Some(language) = &filter.language {
         query.and_where(Expr::col((book::Entity, book::Column::Language)).eq(language.clone()));
     }
+    if let Some(series) = &filter.series {
+        query.and_where(Expr::col((book::Entity, book::Column::SeriesFolded)).eq(series.clone()));
+    }
 }
 
 /// `ORDER BY key, id` in the chosen direction, and the keyset condition that starts after the
@@ -557,7 +627,12 @@ fn apply_order(
         SortKey::Year => Expr::col((book::Entity, book::Column::OriginalYear)),
         SortKey::Created => Expr::col((book::Entity, book::Column::CreatedAt)),
         SortKey::Popular => Expr::col((book::Entity, book::Column::RatingCount)),
-        SortKey::Relevance => Expr::col((Alias::new(MATCHES), Alias::new(search::RANK))),
+        // Read tier by tier in `list_relevant`, never here.
+        SortKey::Relevance => {
+            return Err(DbError::Invalid {
+                field: "cursor".into(),
+            });
+        }
     };
     let direction = if order.descending {
         Order::Desc
@@ -583,7 +658,6 @@ fn apply_order(
         (SortKey::Year, SortValue::Year(v)) => v.map(Value::from),
         (SortKey::Created, SortValue::Created(v)) => Some(v.into()),
         (SortKey::Popular, SortValue::Popular(v)) => Some(v.into()),
-        (SortKey::Relevance, SortValue::Relevance(v)) => Some(v.into()),
         _ => {
             return Err(DbError::Invalid {
                 field: "cursor".into(),
@@ -638,7 +712,14 @@ mod tests {
         use crate::entity::enums::EditionFormat;
         let conn = Database::connect("sqlite::memory:").await.unwrap();
         Migrator::up(&conn, None).await.unwrap();
-        let search = Some(vec!["a".to_string()]);
+        let search = Some(search::Terms {
+            words: vec![search::Word {
+                text: "a".into(),
+                corrections: vec!["b".into()],
+            }],
+            phrase: vec!["a".into()],
+            author_name: false,
+        });
         let filters = [
             BookFilter {
                 search: search.clone(),
@@ -668,7 +749,6 @@ mod tests {
         ];
         for filter in &filters {
             for key in [
-                SortKey::Relevance,
                 SortKey::Title,
                 SortKey::Year,
                 SortKey::Created,
@@ -690,6 +770,56 @@ mod tests {
                 assert!(
                     !steps.iter().any(|s| s.starts_with("SCAN book ")),
                     "{key:?}: {steps:?}"
+                );
+            }
+        }
+    }
+
+    /// A relevance page reads each tier off the index in key order and stops when full: no
+    /// sort of the matches, each match's book by id, the filters checked on the way.
+    #[tokio::test]
+    async fn a_relevance_page_reads_the_index_in_key_order_and_sorts_nothing() {
+        use crate::entity::enums::EditionFormat;
+        let conn = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        let terms = search::Terms {
+            words: vec![
+                search::Word {
+                    text: "harry".into(),
+                    corrections: vec![],
+                },
+                search::Word {
+                    text: "pottr".into(),
+                    corrections: vec!["potter".into()],
+                },
+            ],
+            phrase: vec!["harry".into(), "pottr".into()],
+            author_name: true,
+        };
+        for filter in [
+            BookFilter::default(),
+            BookFilter {
+                format: Some(EditionFormat::Ebook),
+                year_from: Some(1990),
+                ..Default::default()
+            },
+        ] {
+            for tier in terms.tiers() {
+                let query = tier_query(DbBackend::Sqlite, &filter, &terms, tier, Some(7), 20);
+                let steps = plan(&conn, &query).await;
+                assert!(
+                    steps[0].starts_with("SCAN book_search VIRTUAL TABLE"),
+                    "{tier:?}: {steps:?}"
+                );
+                assert!(
+                    steps
+                        .iter()
+                        .any(|s| s.starts_with("SEARCH book USING INTEGER PRIMARY KEY")),
+                    "{tier:?}: {steps:?}"
+                );
+                assert!(
+                    !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+                    "{tier:?}: {steps:?}"
                 );
             }
         }

@@ -98,6 +98,8 @@ struct EditionJson {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     access: EditionAccess,
+    title: Option<String>,
+    subtitle: Option<String>,
     contributors: Vec<ContributorRef>,
 }
 
@@ -120,6 +122,8 @@ impl From<EditionJson> for EditionView {
                 created_at: e.created_at,
                 updated_at: e.updated_at,
                 access: e.access,
+                title: e.title,
+                subtitle: e.subtitle,
             },
             contributors: e.contributors,
         }
@@ -159,7 +163,7 @@ fn parts_statement(backend: DbBackend, placeholders: &str) -> String {
              'release_date', e.release_date, 'language', e.language, 'pages', e.pages, \
              'duration_seconds', e.duration_seconds, 'price_minor', e.price_minor, \
              'currency', e.currency, 'created_at', e.created_at, 'updated_at', e.updated_at, \
-             'access', e.access, \
+             'access', e.access, 'title', e.title, 'subtitle', e.subtitle, \
              'contributors', {open}SELECT {contributors} FROM edition_contributor ec \
                JOIN author ca ON ca.id = ec.author_id WHERE ec.edition_id = e.id{close}",
             open = nested.0,

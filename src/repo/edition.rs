@@ -28,6 +28,9 @@ pub struct EditionFields {
     pub price_minor: Option<i64>,
     pub currency: Option<String>,
     pub access: EditionAccess,
+    /// The title printed on the edition, when it differs from the book's.
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
 }
 
 impl From<&edition::Model> for EditionFields {
@@ -44,6 +47,8 @@ impl From<&edition::Model> for EditionFields {
             price_minor: e.price_minor,
             currency: e.currency.clone(),
             access: e.access,
+            title: e.title.clone(),
+            subtitle: e.subtitle.clone(),
         }
     }
 }
@@ -60,6 +65,8 @@ fn apply(active: &mut edition::ActiveModel, fields: EditionFields) {
     active.price_minor = Set(fields.price_minor);
     active.currency = Set(fields.currency);
     active.access = Set(fields.access);
+    active.title = Set(fields.title);
+    active.subtitle = Set(fields.subtitle);
 }
 
 /// A new edition's row, not yet written; its id is the database's to give unless set.
@@ -279,5 +286,7 @@ pub fn decode_from(row: &Row<'_>, first: usize) -> Result<edition::Model, DbErro
         created_at: row.get(first + 12)?,
         updated_at: row.get(first + 13)?,
         access: row.stored(first + 14)?,
+        title: row.get(first + 15)?,
+        subtitle: row.get(first + 16)?,
     })
 }

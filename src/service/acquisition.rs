@@ -152,6 +152,8 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             access,
+            title: None,
+            subtitle: None,
         }
     }
 

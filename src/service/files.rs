@@ -427,6 +427,24 @@ pub async fn apply_in(
             .iter()
             .find_map(|m| m.date.as_deref().and_then(full_date));
     }
+    // The title the file carries is the edition's printed title, kept when it is not the
+    // book's own ("1984" in a file of "Nineteen Eighty-Four").
+    if candidate.title.is_none() {
+        let audio = candidate.format == EditionFormat::Audiobook;
+        let printed = read.iter().find_map(|m| {
+            if audio {
+                m.album.clone().or(m.title.clone())
+            } else {
+                m.title.clone()
+            }
+        });
+        if let Some(printed) = printed
+            && let Some(book) = repo::book::find(&**unit, edition.book_id).await?
+            && crate::text::fold(&printed) != book.title_folded
+        {
+            candidate.title = Some(printed.chars().take(500).collect());
+        }
+    }
     if candidate.isbn.is_none() && candidate.format != EditionFormat::Vinyl {
         let isbn = read
             .iter()
@@ -442,7 +460,8 @@ pub async fn apply_in(
     // A value the edition's rules refuse (a language tag folio does not know) is dropped,
     // one field at a time, rather than losing the others.
     type Copy = fn(&mut repo::edition::EditionFields, &repo::edition::EditionFields);
-    let copies: [Copy; 6] = [
+    let copies: [Copy; 7] = [
+        |to, from| to.title.clone_from(&from.title),
         |to, from| to.pages = from.pages,
         |to, from| to.duration_seconds = from.duration_seconds,
         |to, from| to.language.clone_from(&from.language),
@@ -462,6 +481,8 @@ pub async fn apply_in(
     if let Some(description) = first(|m| m.description.clone()) {
         super::catalog::books::fill_description(unit, edition.book_id, description).await?;
     }
+    // Its title and ISBN find the book.
+    repo::search::refresh(&**unit, &[edition.book_id]).await?;
     Ok(())
 }
 

@@ -282,6 +282,8 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             access: Default::default(),
+            title: None,
+            subtitle: None,
         }
     }
 

@@ -134,6 +134,10 @@ impl EditionRow {
                     .filter(|f| f.media_type.starts_with("audio/"))
                     .map(|_| format!("/listen/{}", edition.id));
                 let mut facts = vec![];
+                // The title printed on it, when it is not the book's.
+                if let Some(title) = &edition.title {
+                    facts.push(format!("“{title}”"));
+                }
                 if let Some(publisher) = &edition.publisher {
                     facts.push(publisher.clone());
                 }

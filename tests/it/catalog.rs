@@ -269,6 +269,8 @@ async fn books_crud(backend: Backend) {
             "language",
             "original_year",
             "rating",
+            "series",
+            "series_number",
             "subtitle",
             "title",
             "updated_at"

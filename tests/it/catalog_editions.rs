@@ -59,6 +59,8 @@ async fn editions_crud(backend: Backend) {
         ],
         "created_at": audio["created_at"],
         "updated_at": audio["updated_at"],
+        "title": null,
+        "subtitle": null,
     });
     assert_eq!(audio, expected);
     assert!(audio["created_at"].is_string());

@@ -112,7 +112,10 @@ async fn search_finds_prefixes_accents_authors_and_descriptions(backend: Backend
         assert_eq!(set(&found), set(&[wuthering, letters]), "q={q}");
     }
     let nothing = read(&api, "/books?q=zzzz").await;
-    assert_eq!(nothing, json!({"items": [], "next_cursor": null}));
+    assert_eq!(
+        nothing,
+        json!({"items": [], "next_cursor": null, "corrected": {}})
+    );
 
     // With filters, and with an explicit sort instead of relevance.
     let combined: [(String, Vec<i64>); 12] = [

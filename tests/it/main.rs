@@ -32,6 +32,7 @@ mod reading;
 mod ready_outage;
 mod response_headers;
 mod schema;
+mod search_quality;
 mod secrets_in_logs;
 mod slow_clients;
 mod sqlite_hot_reads;

@@ -118,8 +118,17 @@ async fn every_feed_validates_and_offers_what_each_reader_may_have(backend: Back
         upload(&admin, ebook, &epub_name, epub(title, "", 10)).await;
         files.push((title, ebook));
     }
+    // An audiobook in a series, its edition under a title of its own.
     let audio_book = new_book(&admin, "Heard Book").await;
-    let audio = new_edition(&admin, audio_book, edition("audiobook", "public", None)).await;
+    admin
+        .patch(
+            &format!("/books/{audio_book}"),
+            json!({"series": "Sounds", "series_number": 2}),
+        )
+        .await;
+    let mut heard = edition("audiobook", "public", None);
+    heard["title"] = json!("Heard Book, Read Aloud");
+    let audio = new_edition(&admin, audio_book, heard).await;
     upload(&admin, audio, "book.m4b", fixture("book.m4b")).await;
     let print_book = new_book(&admin, "Paper Book").await;
     new_edition(
@@ -184,6 +193,25 @@ async fn every_feed_validates_and_offers_what_each_reader_may_have(backend: Back
             feed(&api, &format!("{root}/{path}"), as_reader).await;
         }
     }
+    // The series and the audiobook edition's own title, in both versions (validated above).
+    let atom = feed(&api, "/opds/v1.2/new", as_reader).await;
+    assert!(atom.contains("<dc:isPartOf>Sounds</dc:isPartOf>"), "{atom}");
+    assert!(
+        atom.contains("<title>Heard Book, Read Aloud (audiobook)</title>"),
+        "{atom}"
+    );
+    let json: Value = serde_json::from_str(&feed(&api, "/opds/v2/new", as_reader).await).unwrap();
+    let heard = json["publications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["title"] == "Heard Book, Read Aloud")
+        .expect("the audiobook under its edition's title");
+    assert_eq!(
+        heard["metadata"]["belongsTo"]["series"],
+        json!([{"name": "Sounds", "position": 2.0}])
+    );
+
     let auth = get(&api, "/opds/v2/auth", None).await;
     assert_eq!(
         auth.headers()["content-type"],
@@ -281,7 +309,7 @@ async fn every_feed_validates_and_offers_what_each_reader_may_have(backend: Back
 
     // OPDS 2.0: the audiobook is an Audiobook acquired as its manifest; prices are numbers.
     let v2: Value = serde_json::from_str(&feed(&api, "/opds/v2/new", None).await).unwrap();
-    let heard = publication(&v2, "Heard Book");
+    let heard = publication(&v2, "Heard Book, Read Aloud");
     assert_eq!(heard["metadata"]["@type"], "http://schema.org/Audiobook");
     let manifest = &heard["links"][0];
     assert_eq!(

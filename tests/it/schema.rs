@@ -29,7 +29,7 @@ async fn upgrading_settles_repeated_pending_purchases_before_indexing_them(backe
         .await
         .expect("the schema before m0005");
     let user = fx::user(conn, "ada").await.unwrap();
-    let book = fx::book(conn, "Villette").await.unwrap();
+    let book_id = book_before_m0009(conn).await;
     let mut purchases = vec![];
     for statuses in [
         &[
@@ -40,7 +40,7 @@ async fn upgrading_settles_repeated_pending_purchases_before_indexing_them(backe
         &[PurchaseStatus::Paid, PurchaseStatus::Pending][..],
     ] {
         // Written as the schema of then has it: the entity knows later columns.
-        let edition = edition_before_m0006(conn, book.id).await;
+        let edition = edition_before_m0006(conn, book_id).await;
         for status in statuses {
             let purchase = fx::purchase(conn, user.id, edition).await.unwrap();
             let mut active: folio::entity::purchase::ActiveModel = purchase.into();
@@ -203,6 +203,28 @@ async fn postgres_reads_newest_first_off_an_index_without_sorting() {
 }
 
 /// An ebook edition priced 9.99 EUR, inserted with the columns it had before migration 0006.
+/// A book as the schema before m0009 has it (the entity knows later columns).
+async fn book_before_m0009(conn: &sea_orm::DatabaseConnection) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = conn.get_database_backend();
+    let now = chrono::Utc::now();
+    let sql = folio::repo::numbered(
+        backend,
+        "INSERT INTO book (title, title_folded, created_at, updated_at) \
+         VALUES ('Villette', 'villette', ?, ?) RETURNING id",
+    );
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            vec![now.into(), now.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
 async fn edition_before_m0006(conn: &sea_orm::DatabaseConnection, book_id: i64) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
     let backend = conn.get_database_backend();

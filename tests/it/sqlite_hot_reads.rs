@@ -49,6 +49,9 @@ async fn seed(t: &TestDb) -> Vec<i64> {
                 description: full.then(|| "Une « histoire » naturelle\net sociale".into()),
                 original_year: (i != 3).then_some(1870 + i % 3),
                 language: full.then(|| "fr".into()),
+                series: full.then(|| "Les Rougon-Macquart".into()),
+                series_number: full.then_some(f64::from(i)),
+                popularity_prior: i64::from(i),
             },
         )
         .await
@@ -76,6 +79,8 @@ async fn seed(t: &TestDb) -> Vec<i64> {
                     price_minor: Some(1299),
                     currency: Some("EUR".into()),
                     access: Default::default(),
+                    title: (i == 0).then(|| "The Belly of Paris".into()),
+                    subtitle: None,
                 },
                 narrator.id,
             )
@@ -222,7 +227,14 @@ async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
     seed(&t).await;
     let plain = BookFilter::default();
     let searching = BookFilter {
-        search: Some(vec!["nan".into()]),
+        search: Some(folio::repo::search::Terms {
+            words: vec![folio::repo::search::Word {
+                text: "nan".into(),
+                corrections: vec!["nana".into()],
+            }],
+            phrase: vec!["nan".into()],
+            author_name: false,
+        }),
         ..Default::default()
     };
     let mut cases = vec![];

@@ -188,8 +188,8 @@ fn publication_entry(out: &mut String, entry: &Entry) {
     let book = &entry.book;
     out.push_str("<entry>\n");
     let title = match entry.kind {
-        Kind::Book => book.book.title.clone(),
-        Kind::Audiobook => format!("{} (audiobook)", book.book.title),
+        Kind::Book => entry.title().to_string(),
+        Kind::Audiobook => format!("{} (audiobook)", entry.title()),
     };
     element(out, "title", &title);
     element(out, "id", &entry.id);
@@ -219,6 +219,9 @@ fn publication_entry(out: &mut String, entry: &Entry) {
         .find_map(|(e, _)| e.edition.publisher.clone())
     {
         element(out, "dc:publisher", &publisher);
+    }
+    if let Some(series) = &book.book.series {
+        element(out, "dc:isPartOf", series);
     }
     for category in &book.categories {
         let _ = writeln!(

@@ -84,6 +84,19 @@ pub enum Kind {
 }
 
 impl Entry {
+    /// The entry's title: an audiobook edition's own printed title when it has one, else the
+    /// book's.
+    pub fn title(&self) -> &str {
+        match (self.kind, self.editions.as_slice()) {
+            (Kind::Audiobook, [(only, _)]) => only
+                .edition
+                .title
+                .as_deref()
+                .unwrap_or(&self.book.book.title),
+            _ => &self.book.book.title,
+        }
+    }
+
     /// A book's entries: one for its editions other than audiobooks, and one per audiobook
     /// edition, so an app shows an audiobook as one; each only when it offers something
     /// (files to download, or a sale). A catalog for apps lists what can be read or bought.

@@ -141,9 +141,16 @@ fn publication(entry: &Entry) -> Value {
     };
     metadata.insert("@type".into(), json!(kind));
     metadata.insert("identifier".into(), json!(entry.id));
-    metadata.insert("title".into(), json!(book.book.title));
+    metadata.insert("title".into(), json!(entry.title()));
     if let Some(subtitle) = &book.book.subtitle {
         metadata.insert("subtitle".into(), json!(subtitle));
+    }
+    if let Some(series) = &book.book.series {
+        let mut member = json!({"name": series});
+        if let Some(position) = book.book.series_number {
+            member["position"] = json!(position);
+        }
+        metadata.insert("belongsTo".into(), json!({"series": [member]}));
     }
     let authors: Vec<Value> = book
         .authors

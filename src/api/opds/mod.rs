@@ -313,6 +313,7 @@ async fn books_feed(
             year_from: None,
             year_to: None,
             language: None,
+            series: None,
             acquirable: true,
             order,
             after: cursor.as_ref().and_then(|c| c.after.clone()),
@@ -320,7 +321,8 @@ async fn books_feed(
         },
     )
     .await
-    .map_err(fail)?;
+    .map_err(fail)?
+    .page;
     let last = page.rows.last().map(|b| b.position.clone());
     let pages = Cursor::pages(cursor.as_ref(), &sort, last, page.has_more);
     let views = page.rows.into_iter().map(|b| b.view).collect();

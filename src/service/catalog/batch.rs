@@ -29,6 +29,10 @@ pub struct BookRecord {
     pub authors: Vec<String>,
     pub original_year: Option<i32>,
     pub language: Option<String>,
+    pub series: Option<String>,
+    pub series_number: Option<f64>,
+    /// Ratings counted by the catalog the row comes from (goodbooks' `ratings_count`).
+    pub popularity_prior: i64,
     /// The edition the row describes, when it names one. It shares the book's language.
     pub edition: Option<EditionRecord>,
 }
@@ -41,6 +45,8 @@ pub struct EditionRecord {
     pub catalog_number: Option<String>,
     pub publisher: Option<String>,
     pub pages: Option<i32>,
+    /// The title printed on the edition, when it differs from the book's.
+    pub title: Option<String>,
 }
 
 /// Holds a record to the rules a book made over the API is held to: the books service's for
@@ -55,6 +61,9 @@ pub fn check(record: BookRecord) -> ServiceResult<Checked<BookRecord>> {
         authors,
         original_year,
         language,
+        series,
+        series_number,
+        popularity_prior,
         edition,
     } = record;
     let mut errors = vec![];
@@ -65,6 +74,9 @@ pub fn check(record: BookRecord) -> ServiceResult<Checked<BookRecord>> {
         description,
         original_year,
         language,
+        series,
+        series_number,
+        popularity_prior,
     };
     collect(&mut errors, "", super::books::check_fields(&mut book))?;
     for (i, name) in authors.iter().enumerate() {
@@ -86,6 +98,8 @@ pub fn check(record: BookRecord) -> ServiceResult<Checked<BookRecord>> {
                 price_minor: None,
                 currency: None,
                 access: EditionAccess::default(),
+                title: edition.title,
+                subtitle: None,
             };
             let checked = super::editions::check_fields(&mut fields);
             collect(&mut errors, "edition.", checked)?;
@@ -95,6 +109,7 @@ pub fn check(record: BookRecord) -> ServiceResult<Checked<BookRecord>> {
                 catalog_number: fields.catalog_number,
                 publisher: fields.publisher,
                 pages: fields.pages,
+                title: fields.title,
             })
         }
         None => None,
@@ -115,6 +130,9 @@ pub fn check(record: BookRecord) -> ServiceResult<Checked<BookRecord>> {
             .collect(),
         original_year: book.original_year,
         language: book.language,
+        series: book.series,
+        series_number: book.series_number,
+        popularity_prior: book.popularity_prior,
         edition,
     }))
 }
@@ -287,6 +305,9 @@ pub async fn add(unit: &UnitOfWork, rows: &NewRows<'_>) -> Result<Ids, DbError> 
             description: record.description.clone(),
             original_year: record.original_year,
             language: record.language.clone(),
+            series: record.series.clone(),
+            series_number: record.series_number,
+            popularity_prior: record.popularity_prior,
         };
         let mut row = repo::book::new_row(fields, now);
         row.id = Set(*id);
@@ -319,28 +340,52 @@ pub async fn add(unit: &UnitOfWork, rows: &NewRows<'_>) -> Result<Ids, DbError> 
             price_minor: None,
             currency: None,
             access: EditionAccess::default(),
+            title: edition.title.clone(),
+            subtitle: None,
         };
         let mut row = repo::edition::new_row(ids.book(new.book), fields, now);
         row.id = Set(*id);
         row
     });
     repo::bulk::insert_all(conn, editions.collect()).await?;
+    // A book of the catalog that gained an edition is found by its title and ISBN too.
+    let grown: Vec<i64> = rows
+        .editions
+        .iter()
+        .filter_map(|new| match new.book {
+            Ref::Stored(id) => Some(id),
+            Ref::New(_) => None,
+        })
+        .collect();
+    repo::search::refresh(conn, &grown).await?;
 
     // A new book is found by search from the moment its batch commits, as one made over the
     // API is: the entries are written from the records, with no read back.
-    let entries: Vec<(i64, repo::search::Entry)> = rows
+    let entries: Vec<(i64, repo::search::Document)> = rows
         .books
         .iter()
         .zip(&ids.books)
         .map(|(new, id)| {
             let record = new.record;
-            let entry = repo::search::Entry {
+            let edition = record.edition.as_ref();
+            let editions = edition
+                .into_iter()
+                .flat_map(|e| [e.title.as_deref(), e.isbn.as_deref()])
+                .flatten()
+                .collect();
+            let document = repo::search::Document::new(&repo::search::Parts {
                 title: &record.title,
                 subtitle: record.subtitle.as_deref(),
+                series: record.series.as_deref(),
+                editions,
                 authors: &record.authors,
+                contributors: vec![],
                 description: record.description.as_deref(),
-            };
-            (*id, entry)
+            });
+            (
+                repo::search::search_key(*id, record.popularity_prior, 0),
+                document,
+            )
         })
         .collect();
     repo::search::insert(conn, &entries).await?;
@@ -358,11 +403,19 @@ pub async fn add_editions(
     unit: &UnitOfWork,
     editions: Vec<(i64, Checked<EditionFields>)>,
 ) -> Result<(), DbError> {
-    let editions = editions
+    let editions: Vec<(i64, EditionFields)> = editions
         .into_iter()
         .map(|(book_id, fields)| (book_id, fields.into_inner()))
         .collect();
-    repo::edition::insert_all(&**unit, editions).await
+    // Only an edition's title and ISBN are in the index: the seeder's thousands of bare
+    // ebooks change nothing there.
+    let found_by: Vec<i64> = editions
+        .iter()
+        .filter(|(_, e)| e.title.is_some() || e.subtitle.is_some() || e.isbn.is_some())
+        .map(|(book_id, _)| *book_id)
+        .collect();
+    repo::edition::insert_all(&**unit, editions).await?;
+    repo::search::refresh(&**unit, &found_by).await
 }
 
 /// Adds one edition to a book; its id.
@@ -381,6 +434,7 @@ pub async fn add_edition(
     let edition = repo::edition::insert(&**unit, book_id, fields.into_inner())
         .await
         .map_err(ServiceError::from)?;
+    repo::search::refresh(&**unit, &[book_id]).await?;
     Ok(edition.id)
 }
 
@@ -476,7 +530,9 @@ pub async fn add_parts(
             category_ids.push(id);
         }
     }
-    repo::book::set_categories(conn, book_id, &category_ids).await
+    repo::book::set_categories(conn, book_id, &category_ids).await?;
+    // Its editions' titles, ISBNs and contributors find it too.
+    repo::search::refresh(conn, &[book_id]).await
 }
 
 /// The author with the name, or a new one.

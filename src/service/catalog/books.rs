@@ -1,5 +1,7 @@
 //! Books: what they are, who wrote them, where they belong, and finding them.
 
+use std::collections::BTreeMap;
+
 use crate::db::{Database, DbError, Read};
 use crate::entity::enums::EditionFormat;
 use crate::repo::book::BookFilter;
@@ -29,6 +31,8 @@ pub struct BookPatch {
     pub description: Option<Option<String>>,
     pub original_year: Option<Option<i32>>,
     pub language: Option<Option<String>>,
+    pub series: Option<Option<String>>,
+    pub series_number: Option<Option<f64>>,
     pub author_ids: Option<Vec<i64>>,
     pub category_ids: Option<Vec<i64>>,
 }
@@ -54,6 +58,7 @@ pub(super) fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
             );
         }
     }
+    check_series(fields, &mut checks);
     if let Some(language) = &fields.language {
         match super::normalize_language(language) {
             Ok(normalized) => fields.language = Some(normalized),
@@ -63,6 +68,30 @@ pub(super) fn check_fields(fields: &mut BookFields) -> ServiceResult<()> {
         }
     }
     checks.finish()
+}
+
+/// A series is a name of 1 to 200 characters (blank is none) with, optionally, a place in it
+/// from 0 to 100,000 (2.5 for a novella between 2 and 3); a place needs a series.
+fn check_series(fields: &mut BookFields, checks: &mut Checks) {
+    if let Some(series) = &mut fields.series {
+        validate::trim(series);
+        if series.is_empty() {
+            fields.series = None;
+        }
+    }
+    if let Some(series) = &fields.series {
+        checks.check("series", validate::text(series, 1, 200));
+    }
+    if let Some(number) = fields.series_number {
+        if !(0.0..=100_000.0).contains(&number) {
+            checks.check("series_number", Err("must be from 0 to 100000".into()));
+        } else if fields.series.is_none() {
+            checks.check("series_number", Err("needs a series".into()));
+        }
+    }
+    if fields.popularity_prior < 0 {
+        checks.check("popularity_prior", Err("must not be negative".into()));
+    }
 }
 
 /// The latest first-publication year a book may have, five years ahead (books announced), for
@@ -206,6 +235,9 @@ pub async fn update(
                     .unwrap_or_else(|| existing.description.clone()),
                 original_year: patch.original_year.unwrap_or(existing.original_year),
                 language: patch.language.unwrap_or_else(|| existing.language.clone()),
+                series: patch.series.unwrap_or_else(|| existing.series.clone()),
+                series_number: patch.series_number.unwrap_or(existing.series_number),
+                popularity_prior: existing.popularity_prior,
             };
             check_fields(&mut fields)?;
             check_references(
@@ -251,6 +283,9 @@ pub(crate) async fn fill_description(
         description: Some(description.chars().take(20_000).collect()),
         original_year: existing.original_year,
         language: existing.language.clone(),
+        series: existing.series.clone(),
+        series_number: existing.series_number,
+        popularity_prior: existing.popularity_prior,
     };
     if check_fields(&mut fields).is_err() {
         return Ok(());
@@ -275,7 +310,13 @@ pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()
         db,
         "book",
         "An edition of this book has been purchased; the book cannot be deleted.",
-        |tx| Box::pin(async move { repo::book::delete(&**tx, id).await }),
+        |tx| {
+            Box::pin(async move {
+                // Its words leave the vocabulary; a refused delete rolls this back too.
+                repo::search::remove(&**tx, &[id]).await?;
+                repo::book::delete(&**tx, id).await
+            })
+        },
     )
     .await
 }
@@ -294,6 +335,8 @@ pub struct BookQuery {
     pub year_to: Option<i32>,
     /// A language tag in any usual spelling (`en`, `EN`, `en_us`).
     pub language: Option<String>,
+    /// Books in this series, by name (case and accents ignored).
+    pub series: Option<String>,
     /// Only books with something to read or buy (an edition with files or a price): what an
     /// e-reader app's catalog lists.
     pub acquirable: bool,
@@ -313,6 +356,7 @@ impl BookQuery {
             year_from: None,
             year_to: None,
             language: None,
+            series: None,
             acquirable: false,
             order: BookOrder {
                 key: SortKey::Title,
@@ -331,6 +375,25 @@ pub struct ListedBook {
     pub position: (SortValue, i64),
 }
 
+/// A page of a listing, and the words a search read as others (as typed → as read), for
+/// "showing results for…".
+pub struct BookPage {
+    pub page: Page<ListedBook>,
+    pub corrected: BTreeMap<String, String>,
+}
+
+impl BookPage {
+    fn empty() -> Self {
+        Self {
+            page: Page {
+                rows: vec![],
+                has_more: false,
+            },
+            corrected: BTreeMap::new(),
+        }
+    }
+}
+
 /// A page of books with everything shown of them, in a fixed number of statements.
 #[tracing::instrument(
     level = "info",
@@ -338,14 +401,10 @@ pub struct ListedBook {
     skip_all,
     err(level = "debug")
 )]
-pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<Page<ListedBook>> {
-    let Some(filter) = filter_of(db, &query).await? else {
-        return Ok(Page {
-            rows: vec![],
-            has_more: false,
-        });
-    };
+pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<BookPage> {
+    let filter = filter_of(db, &query).await?;
     let BookQuery {
+        search,
         order,
         after,
         limit,
@@ -354,24 +413,41 @@ pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<Page<ListedB
     // A page with nothing narrowing it reads at most `limit + 1` rows off an index and their
     // parts, bounded as a book by id is. A search or filter may read far more rows before it
     // fills a page.
-    if filter.is_empty() {
+    if search.is_none() && filter.is_empty() {
         db.read_bounded(move |read| {
-            Box::pin(list_page(read, filter.clone(), order, after.clone(), limit))
+            Box::pin(list_page(
+                read,
+                filter.clone(),
+                None,
+                order,
+                after.clone(),
+                limit,
+            ))
         })
         .await
     } else {
-        db.read(move |read| Box::pin(list_page(read, filter, order, after, limit)))
+        db.read(move |read| Box::pin(list_page(read, filter, search, order, after, limit)))
             .await
     }
 }
 
 async fn list_page(
     read: Read<'_>,
-    filter: BookFilter,
+    mut filter: BookFilter,
+    search: Option<String>,
     order: BookOrder,
     after: Option<(SortValue, i64)>,
     limit: u64,
-) -> ServiceResult<Page<ListedBook>> {
+) -> ServiceResult<BookPage> {
+    let mut corrected = BTreeMap::new();
+    if let Some(query) = &search {
+        // A search without a word matches no book.
+        let Some(analysis) = super::search::analyze(read, query).await? else {
+            return Ok(BookPage::empty());
+        };
+        filter.search = Some(analysis.terms);
+        corrected = analysis.corrected;
+    }
     let listed = repo::book::list(read, &filter, order, after, limit)
         .await
         .map_err(|e| match e {
@@ -388,20 +464,22 @@ async fn list_page(
         .collect();
     let books = listed.rows.into_iter().map(|row| row.book).collect();
     let views = book_view::load(read, books).await?;
-    Ok(Page {
-        rows: views
-            .into_iter()
-            .zip(positions)
-            .map(|(view, position)| ListedBook { view, position })
-            .collect(),
-        has_more: listed.has_more,
+    Ok(BookPage {
+        page: Page {
+            rows: views
+                .into_iter()
+                .zip(positions)
+                .map(|(view, position)| ListedBook { view, position })
+                .collect(),
+            has_more: listed.has_more,
+        },
+        corrected,
     })
 }
 
 /// What the query narrows the catalog by, as the repo reads it: the language tag checked, the
-/// category with everything below it, the search text as the index's tokens. `None` when the
-/// search holds no word, which matches no book.
-async fn filter_of(db: &Database, query: &BookQuery) -> ServiceResult<Option<BookFilter>> {
+/// category with everything below it. The search is read where the listing is.
+async fn filter_of(db: &Database, query: &BookQuery) -> ServiceResult<BookFilter> {
     let language = query
         .language
         .as_deref()
@@ -415,18 +493,15 @@ async fn filter_of(db: &Database, query: &BookQuery) -> ServiceResult<Option<Boo
         }
         None => None,
     };
-    let search = query.search.as_deref().map(crate::text::query_tokens);
-    if search.as_ref().is_some_and(Vec::is_empty) {
-        return Ok(None);
-    }
-    Ok(Some(BookFilter {
+    Ok(BookFilter {
         author_id: query.author_id,
         category_ids,
         format: query.format,
         year_from: query.year_from,
         year_to: query.year_to,
         language,
-        search,
+        series: query.series.as_deref().map(crate::text::fold),
+        search: None,
         acquirable: query.acquirable,
-    }))
+    })
 }

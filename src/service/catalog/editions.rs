@@ -34,6 +34,8 @@ pub struct EditionPatch {
     pub price_minor: Option<Option<i64>>,
     pub currency: Option<Option<String>>,
     pub access: Option<EditionAccess>,
+    pub title: Option<Option<String>>,
+    pub subtitle: Option<Option<String>>,
     pub contributors: Option<Vec<(i64, ContributorRole)>>,
 }
 
@@ -58,7 +60,17 @@ pub(super) fn check_fields(fields: &mut EditionFields) -> ServiceResult<()> {
             checks.check("isbn", super::isbn::normalize_in_place(isbn));
         }
     }
+    for title in [&mut fields.title, &mut fields.subtitle] {
+        if let Some(text) = title {
+            validate::trim(text);
+            if text.is_empty() {
+                *title = None;
+            }
+        }
+    }
     for (field, value, max) in [
+        ("title", &fields.title, 500),
+        ("subtitle", &fields.subtitle, 500),
         ("catalog_number", &fields.catalog_number, 100),
         ("publisher", &fields.publisher, 300),
     ] {
@@ -171,6 +183,8 @@ pub async fn create(
                 .await
                 .map_err(isbn_conflict)?;
             repo::edition::set_contributors(&**tx, edition.id, &input.contributors).await?;
+            // The edition's title, ISBN and contributors find its book.
+            repo::search::refresh(&**tx, &[book_id]).await?;
             view(&**tx, edition.id).await
         })
     })
@@ -222,6 +236,7 @@ pub async fn update(
             let existing = repo::edition::find(&**tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound("edition".into()))?;
+            let book_id = existing.book_id;
             let current = EditionFields::from(&existing);
             let mut fields = EditionFields {
                 format: patch.format.unwrap_or(current.format),
@@ -235,6 +250,8 @@ pub async fn update(
                 price_minor: patch.price_minor.unwrap_or(current.price_minor),
                 currency: patch.currency.unwrap_or(current.currency),
                 access: patch.access.unwrap_or(current.access),
+                title: patch.title.unwrap_or(current.title),
+                subtitle: patch.subtitle.unwrap_or(current.subtitle),
             };
             check_fields(&mut fields)?;
             repo::edition::update(&**tx, existing, fields)
@@ -244,6 +261,7 @@ pub async fn update(
                 check_contributors(&**tx, contributors).await?;
                 repo::edition::set_contributors(&**tx, id, contributors).await?;
             }
+            repo::search::refresh(&**tx, &[book_id]).await?;
             view(&**tx, id).await
         })
     })
@@ -264,7 +282,16 @@ pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()
         db,
         "edition",
         "This edition has been purchased and cannot be deleted.",
-        |tx| Box::pin(async move { repo::edition::delete(&**tx, id).await }),
+        |tx| {
+            Box::pin(async move {
+                let Some(edition) = repo::edition::find(&**tx, id).await? else {
+                    return Ok(false);
+                };
+                let deleted = repo::edition::delete(&**tx, id).await?;
+                repo::search::refresh(&**tx, &[edition.book_id]).await?;
+                Ok(deleted)
+            })
+        },
     )
     .await
 }

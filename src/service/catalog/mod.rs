@@ -8,6 +8,7 @@ pub mod categories;
 pub mod currency;
 pub mod editions;
 pub mod isbn;
+pub mod search;
 
 use crate::db::{Database, DbError, UnitOfWork, WorkFuture};
 use crate::service::auth::Principal;

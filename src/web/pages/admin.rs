@@ -64,6 +64,8 @@ pub struct BookForm {
     description: Option<String>,
     original_year: Option<String>,
     language: Option<String>,
+    series: Option<String>,
+    series_number: Option<String>,
     /// Names, separated by commas.
     authors: Option<String>,
     /// The other fields: a checkbox `category-{id}` for each category chosen.
@@ -77,6 +79,15 @@ impl BookForm {
             .map(|y| y.parse::<i32>())
             .transpose()
             .map_err(|_| ServiceError::invalid("original_year", "a year is a whole number").into())
+    }
+
+    fn series_number(&self) -> Result<Option<f64>, ApiError> {
+        given(self.series_number.clone())
+            .map(|n| n.replace(',', ".").parse::<f64>())
+            .transpose()
+            .map_err(|_| {
+                ServiceError::invalid("series_number", "is a number such as 1 or 2.5").into()
+            })
     }
 
     fn author_names(&self) -> Vec<String> {
@@ -116,6 +127,9 @@ pub async fn create_book(
             description: given(form.description.clone()),
             original_year: form.year()?,
             language: given(form.language.clone()),
+            series: given(form.series.clone()),
+            series_number: form.series_number()?,
+            popularity_prior: 0,
         },
         author_ids,
         category_ids: form.category_ids(),
@@ -134,6 +148,8 @@ struct BookAdmin {
     description: String,
     year: String,
     language: String,
+    series: String,
+    series_number: String,
     authors: String,
     /// Each author's id and name, for their own page.
     author_links: Vec<(i64, String)>,
@@ -285,6 +301,12 @@ pub async fn book(
             .map(|y| y.to_string())
             .unwrap_or_default(),
         language: book.book.language.clone().unwrap_or_default(),
+        series: book.book.series.clone().unwrap_or_default(),
+        series_number: book
+            .book
+            .series_number
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         authors: view::authors(&book),
         author_links: book
             .authors
@@ -345,6 +367,8 @@ pub async fn update_book(
         description: Some(given(form.description.clone())),
         original_year: Some(form.year()?),
         language: Some(given(form.language.clone())),
+        series: Some(given(form.series.clone())),
+        series_number: Some(form.series_number()?),
         author_ids: Some(author_ids),
         category_ids: Some(form.category_ids()),
     };
@@ -399,6 +423,8 @@ pub async fn create_edition(
         price_minor,
         currency,
         access: enum_of("access", &form.access)?,
+        title: None,
+        subtitle: None,
     };
     let input = EditionInput {
         fields,

@@ -22,6 +22,8 @@ struct BookPage {
     id: i64,
     title: String,
     subtitle: Option<String>,
+    /// "Harry Potter, 1": the series and the book's place in it.
+    series: Option<String>,
     description: Option<String>,
     year: Option<i32>,
     authors: Vec<AuthorRef>,
@@ -112,6 +114,14 @@ pub async fn show(
             .cover
             .as_ref()
             .map(|c| format!("/api/v1/covers/{}", c.medium)),
+        series: book
+            .book
+            .series
+            .as_ref()
+            .map(|name| match book.book.series_number {
+                Some(n) => format!("{name}, {n}"),
+                None => name.clone(),
+            }),
         title: book.book.title,
         subtitle: book.book.subtitle,
         description: book.book.description,

@@ -261,13 +261,15 @@ async fn listing(
             year_from: year(&params.year_from)?,
             year_to: year(&params.year_to)?,
             language: filled(&params.language),
+            series: None,
             acquirable: false,
             order,
             after,
             limit: PAGE,
         },
     )
-    .await?;
+    .await?
+    .page;
     let more = match (page.has_more, page.rows.last()) {
         (true, Some(last)) => {
             let cursor = pagination::encode(&(sort.clone(), last.position.clone()));

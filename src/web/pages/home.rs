@@ -60,7 +60,8 @@ async fn shelf(state: &AppState, key: SortKey, ctx: &Ctx) -> Result<Vec<Card>, A
             ..books::BookQuery::everything()
         },
     )
-    .await?;
+    .await?
+    .page;
     Ok(page
         .rows
         .iter()

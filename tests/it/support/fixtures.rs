@@ -95,6 +95,8 @@ pub fn bare_edition(format: EditionFormat, price: Option<i64>) -> EditionFields 
         price_minor: price,
         currency: price.map(|_| "EUR".into()),
         access: Default::default(),
+        title: None,
+        subtitle: None,
     }
 }
 

@@ -1,0 +1,222 @@
+//! Search quality: a goodbooks-format catalog of 53 well-known books with the traps real
+//! catalogs have (printed titles that are not the work's, series notes, box sets and
+//! companions sharing the novels' words, accents, several scripts, years that look like
+//! titles), imported as a new user would, then searched the way readers type. Each query
+//! must bring the book the reader meant first, on SQLite and PostgreSQL alike.
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::support::Backend;
+use crate::support::api::*;
+use crate::support::process::{folio, run};
+
+backend_tests!(
+    known_items_come_first,
+    typos_follow_the_length_rule_and_never_the_first_letter,
+    exact_matches_rank_above_corrected_ones_whatever_their_popularity,
+    the_edition_keeps_its_printed_title_and_the_book_its_series,
+);
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/search/goodbooks.csv"
+);
+
+/// A server over the fixture catalog, imported with `folio import goodbooks`.
+async fn catalog(backend: &Backend) -> Api {
+    let api = Api::start(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (output, out, err) = run(folio(dir.path())
+        .args(["import", "goodbooks", FIXTURE])
+        .env("DATABASE_URL", api.t.url_string()));
+    assert!(output.status.success(), "{out}{err}");
+    assert!(out.contains("53 created"), "{out}");
+    api
+}
+
+async fn search(api: &Api, query: &str) -> Value {
+    let q = utf8_percent_encode(query, NON_ALPHANUMERIC);
+    read(api, &format!("/books?q={q}&limit=5")).await
+}
+
+/// The titles (the work's, as the catalog keeps it) of a search's first results.
+async fn titles(api: &Api, query: &str) -> Vec<String> {
+    search(api, query).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn known_items_come_first(backend: Backend) {
+    let api = catalog(&backend).await;
+    let philosopher = "Harry Potter and the Philosopher's Stone";
+    let orwell = "Nineteen Eighty-Four";
+    let cases: &[(&str, &str)] = &[
+        // The title printed on the edition.
+        ("1984", orwell),
+        ("sorcerer's stone", philosopher),
+        ("Harry Potter and the Sorcerer's Stone", philosopher),
+        ("girl with the dragon tattoo", "Män som hatar kvinnor"),
+        ("the kite runner", "The Kite Runner"),
+        ("norwegian wood", "ノルウェイの森 [Noruwei no mori]"),
+        // The work's own title.
+        ("nineteen eighty-four", orwell),
+        ("philosopher's stone", philosopher),
+        ("man som hatar kvinnor", "Män som hatar kvinnor"),
+        ("die verwandlung", "Die Verwandlung"),
+        ("cien años de soledad", "Cien años de soledad"),
+        ("преступление и наказание", "Преступление и наказание"),
+        // Series.
+        ("millennium larsson", "Män som hatar kvinnor"),
+        ("song of ice and fire", "A Game of Thrones"),
+        ("dune chronicles", "Dune"),
+        ("hunger games", "The Hunger Games"),
+        // An author and words of the title; an author's whole name.
+        ("harry potter rowling", philosopher),
+        ("tolkien hobbit", "The Hobbit or There and Back Again"),
+        ("hosseini kite", "The Kite Runner"),
+        ("austen pride", "Pride and Prejudice"),
+        ("agatha christie", "And Then There Were None"),
+        ("gabriel garcia marquez", "Cien años de soledad"),
+        ("harper lee mockingbird", "To Kill a Mockingbird"),
+        ("murakami", "ノルウェイの森 [Noruwei no mori]"),
+        // ISBNs: 13 digits, an ISBN-10 with hyphens, an ISBN-13 with hyphens.
+        ("9781001583808", "The Great Gatsby"),
+        ("1-000633-52-7", orwell),
+        ("978-1-00205-894-7", "Dune"),
+        // One typo.
+        ("hobit tolkien", "The Hobbit or There and Back Again"),
+        ("kite runer hosseini", "The Kite Runner"),
+        ("pride prejdice austen", "Pride and Prejudice"),
+        ("hobit", "The Hobbit or There and Back Again"),
+        ("gatbsy", "The Great Gatsby"),
+        // Two typos in a long word, one in each of two words.
+        (
+            "extremly loud incredibley close",
+            "Extremely Loud and Incredibly Close",
+        ),
+        ("dostoevsky crime", "Преступление и наказание"),
+        // Accents, either way.
+        ("bronte wuthering", "Wuthering Heights"),
+        ("les miserables", "Les Misérables"),
+        ("Brontë Jane", "Jane Eyre"),
+        // Prefixes, as typed so far.
+        ("harr pott", philosopher),
+        ("baskerv", "The Hound of the Baskervilles"),
+    ];
+    assert!(cases.len() >= 30);
+    let mut wrong = vec![];
+    for (query, expected) in cases {
+        let found = titles(&api, query).await;
+        if found.first().map(String::as_str) != Some(*expected) {
+            wrong.push(format!(
+                "{query:?}: expected {expected:?} first, got {found:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // The novels come before the box sets and companions with the same words.
+    let top: Vec<String> = titles(&api, "harry potter rowling").await[..3].to_vec();
+    for title in &top {
+        assert!(
+            !title.contains("Boxed") && !title.contains("Collection"),
+            "{top:?}"
+        );
+    }
+    // A year is not a title: "1984" finds Orwell, not the books published in 1984.
+    let found = titles(&api, "1984").await;
+    assert_eq!(found, vec![orwell.to_string()], "{found:?}");
+}
+
+async fn typos_follow_the_length_rule_and_never_the_first_letter(backend: Backend) {
+    let api = catalog(&backend).await;
+    let first = |query: &'static str| {
+        let api = &api;
+        async move { titles(api, query).await.first().cloned() }
+    };
+    // Four letters: no typo forgiven ("dnue" is "dune" with two letters swapped).
+    assert_eq!(first("dnue").await, None);
+    // Five to eight: one.
+    assert_eq!(
+        first("hobit").await.as_deref(),
+        Some("The Hobbit or There and Back Again")
+    );
+    assert_eq!(first("gatsbyy").await.as_deref(), Some("The Great Gatsby"));
+    assert_eq!(first("gaatsbyy").await, None, "two typos in eight letters");
+    // Nine or more: two.
+    assert_eq!(
+        first("incrediblyyy").await.as_deref(),
+        Some("Extremely Loud and Incredibly Close")
+    );
+    assert_eq!(first("inncrediblyyy").await, None, "three typos");
+    // Never the first letter.
+    assert_eq!(first("gobbit").await, None);
+    assert_eq!(first("jatsby").await, None);
+
+    // A corrected search says what it read.
+    let page = search(&api, "hobit tolkien").await;
+    assert_eq!(page["corrected"], serde_json::json!({"hobit": "hobbit"}));
+    let page = search(&api, "hobbit tolkien").await;
+    assert_eq!(page["corrected"], serde_json::json!({}));
+}
+
+async fn exact_matches_rank_above_corrected_ones_whatever_their_popularity(backend: Backend) {
+    let api = catalog(&backend).await;
+    // "horse" is one letter from "house": The House of the Spirits is better known, but the
+    // exact match comes first and the corrected one after it.
+    let found = titles(&api, "horse").await;
+    assert_eq!(
+        found,
+        vec!["The Horse and His Boy", "La casa de los espíritus"],
+        "{found:?}"
+    );
+    // Nothing was corrected: the word found a book as typed.
+    assert_eq!(
+        search(&api, "horse").await["corrected"],
+        serde_json::json!({})
+    );
+}
+
+async fn the_edition_keeps_its_printed_title_and_the_book_its_series(backend: Backend) {
+    let api = catalog(&backend).await;
+    let page = search(&api, "1984").await;
+    let book = &page["items"][0];
+    assert_eq!(book["title"], "Nineteen Eighty-Four");
+    assert_eq!(book["editions"][0]["title"], "1984");
+    assert_eq!(book["editions"][0]["isbn"], "9781000633528");
+
+    let page = search(&api, "sorcerer's stone").await;
+    let book = &page["items"][0];
+    assert_eq!(book["series"], "Harry Potter");
+    assert_eq!(book["series_number"], 1.0);
+    assert_eq!(
+        book["editions"][0]["title"],
+        "Harry Potter and the Sorcerer's Stone"
+    );
+
+    // The series filters, whatever the case; a box set is in it without a number.
+    let page = read(&api, "/books?series=harry%20POTTER&limit=20").await;
+    let mut series: Vec<(String, Value)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["title"].as_str().unwrap().to_string(),
+                b["series_number"].clone(),
+            )
+        })
+        .collect();
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(series.len(), 6, "{series:?}");
+    assert!(series.contains(&("Harry Potter Boxed Set, Books 1-5".into(), Value::Null)));
+    assert!(series.contains(&(
+        "Harry Potter and the Cursed Child".into(),
+        serde_json::json!(8.0)
+    )));
+}
