@@ -76,16 +76,36 @@ pub fn typo_budget(word: &str) -> usize {
 /// "hobit" is one from "hobbit" and "teh" one from "the". `None` when further apart; the
 /// lengths alone often say so without the table.
 pub fn edit_distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+    /// Words longer than this are compared on the heap; a vocabulary's are shorter.
+    const ON_STACK: usize = 48;
+    let (mut a_chars, mut b_chars) = (['\0'; ON_STACK], ['\0'; ON_STACK]);
+    let (a_heap, b_heap): (Vec<char>, Vec<char>);
+    let a: &[char] = match fill(&mut a_chars, a) {
+        Some(n) => &a_chars[..n],
+        None => {
+            a_heap = a.chars().collect();
+            &a_heap
+        }
+    };
+    let b: &[char] = match fill(&mut b_chars, b) {
+        Some(n) => &b_chars[..n],
+        None => {
+            b_heap = b.chars().collect();
+            &b_heap
+        }
+    };
     if a.len().abs_diff(b.len()) > max {
         return None;
     }
     // Three rows of the table: the one before the previous (for swaps), the previous, this.
     let width = b.len() + 1;
-    let mut before: Vec<usize> = vec![0; width];
-    let mut previous: Vec<usize> = (0..width).collect();
-    let mut current: Vec<usize> = vec![0; width];
+    let mut rows = vec![0usize; 3 * width];
+    let (before, rest) = rows.split_at_mut(width);
+    let (previous, current) = rest.split_at_mut(width);
+    let (mut before, mut previous, mut current) = (before, previous, current);
+    for (j, cell) in previous.iter_mut().enumerate() {
+        *cell = j;
+    }
     for i in 1..=a.len() {
         current[0] = i;
         let mut row_min = current[0];
@@ -108,6 +128,16 @@ pub fn edit_distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
     }
     let distance = previous[b.len()];
     (distance <= max).then_some(distance)
+}
+
+/// `word`'s characters into `buffer`, and how many; `None` when they do not fit.
+fn fill(buffer: &mut [char], word: &str) -> Option<usize> {
+    let mut n = 0;
+    for c in word.chars() {
+        *buffer.get_mut(n)? = c;
+        n += 1;
+    }
+    Some(n)
 }
 
 #[cfg(test)]

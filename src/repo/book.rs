@@ -360,6 +360,10 @@ pub async fn list<'a>(
 ) -> Result<Page<BookRow>, DbError> {
     let read = read.into();
     let backend = read.backend();
+    if filter.search.as_ref().is_some_and(|t| t.tiers().is_empty()) {
+        // The vocabulary says no book can match.
+        return Ok(Page::from_overfetch(vec![], limit));
+    }
     if order.key == SortKey::Relevance {
         return list_relevant(read, filter, after, limit).await;
     }
@@ -715,9 +719,12 @@ mod tests {
         let search = Some(search::Terms {
             words: vec![search::Word {
                 text: "a".into(),
+                is_term: true,
+                extensions: None,
                 corrections: vec!["b".into()],
             }],
             phrase: vec!["a".into()],
+            phrase_possible: true,
             author_name: false,
         });
         let filters = [
@@ -786,14 +793,19 @@ mod tests {
             words: vec![
                 search::Word {
                     text: "harry".into(),
+                    is_term: true,
+                    extensions: None,
                     corrections: vec![],
                 },
                 search::Word {
                     text: "pottr".into(),
+                    is_term: true,
+                    extensions: None,
                     corrections: vec!["potter".into()],
                 },
             ],
             phrase: vec!["harry".into(), "pottr".into()],
+            phrase_possible: true,
             author_name: true,
         };
         for filter in [

@@ -386,12 +386,18 @@ async fn count_words(
     for chunk in changed.chunks(WORDS_PER_STATEMENT) {
         let values: Vec<Value> = chunk
             .iter()
-            .flat_map(|(word, n)| [Value::from(word.clone()), Value::from(*n)])
+            .flat_map(|(word, n)| {
+                [
+                    Value::from(word.clone()),
+                    Value::from(*n),
+                    Value::from(shape(word)),
+                ]
+            })
             .collect();
         let sql = format!(
-            "INSERT INTO search_term (term, books) VALUES {} \
+            "INSERT INTO search_term (term, books, shape) VALUES {} \
              ON CONFLICT (term) DO UPDATE SET books = search_term.books + excluded.books",
-            vec!["(?, ?)"; chunk.len()].join(", ")
+            vec!["(?, ?, ?)"; chunk.len()].join(", ")
         );
         conn.execute_raw(super::statement(backend, &sql, values))
             .await?;
@@ -440,46 +446,109 @@ pub async fn rebuild(conn: &impl ConnectionTrait) -> Result<(), DbError> {
     }
 }
 
-/// Whether some word of the index is `word` or begins with it.
-pub async fn has_prefix(read: Read<'_>, word: &str) -> Result<bool, DbError> {
-    let sql = super::numbered(
-        read.backend(),
-        "SELECT term FROM search_term WHERE term >= ? ORDER BY term LIMIT 1",
-    );
-    let next: Vec<String> = read.rows(&sql, &[word.into()], |row| row.get(0)).await?;
-    Ok(next.first().is_some_and(|t| t.starts_with(word)))
+/// The words of the index entry under `key`, each once.
+pub async fn words_of(read: Read<'_>, key: i64) -> Result<BTreeSet<String>, DbError> {
+    let sql = match read.backend() {
+        DbBackend::Postgres => {
+            "SELECT array_to_string(tsvector_to_array(document), ' ') FROM book_search \
+             WHERE search_key = $1"
+        }
+        _ => {
+            "SELECT title || ' ' || authors || ' ' || contributors || ' ' || body \
+             FROM book_search WHERE rowid = ?"
+        }
+    };
+    let texts: Vec<String> = read.rows(sql, &[key.into()], |row| row.get(0)).await?;
+    Ok(texts
+        .iter()
+        .flat_map(|t| t.split(' '))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
-/// The words of the index that begin with `initial` and are `lengths` characters long, with
-/// how many books each finds: the candidates for correcting a typo.
-pub async fn words_like(
+/// A word's first letter and length ("h006" for "hobbit"): typo candidates are looked up by
+/// it (`search_term.shape`).
+fn shape(word: &str) -> String {
+    let initial = word.chars().next().unwrap_or(' ');
+    format!("{initial}{:03}", word.chars().count())
+}
+
+/// The words of the index that are `word` or begin with it, in order, at most `limit`.
+pub async fn beginning_with(
     read: Read<'_>,
-    initial: char,
-    lengths: std::ops::RangeInclusive<usize>,
-) -> Result<Vec<(String, i64)>, DbError> {
-    let Some(after) = char::from_u32(initial as u32 + 1) else {
-        return Ok(vec![]);
-    };
+    word: &str,
+    limit: usize,
+) -> Result<Vec<String>, DbError> {
     let sql = super::numbered(
         read.backend(),
-        "SELECT term, books FROM search_term WHERE term >= ? AND term < ? \
-         AND length(term) BETWEEN ? AND ?",
+        "SELECT term FROM search_term WHERE term >= ? ORDER BY term LIMIT ?",
     );
-    let values = [
-        initial.to_string().into(),
-        after.to_string().into(),
-        (*lengths.start() as i64).into(),
-        (*lengths.end() as i64).into(),
-    ];
-    read.rows(&sql, &values, |row| Ok((row.get(0)?, row.get(1)?)))
+    let next: Vec<String> = read
+        .rows(&sql, &[word.into(), (limit as i64).into()], |row| {
+            row.get(0)
+        })
+        .await?;
+    Ok(next
+        .into_iter()
+        .take_while(|t| t.starts_with(word))
+        .collect())
+}
+
+/// The words of the index with the first letter of `word` and a length in `lengths`, with how
+/// many books each finds: the candidates for correcting a typo in it.
+pub async fn words_like(
+    read: Read<'_>,
+    word: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+) -> Result<Vec<(String, i64)>, DbError> {
+    let Some(initial) = word.chars().next() else {
+        return Ok(vec![]);
+    };
+    let shapes: Vec<Value> = lengths
+        .map(|length| format!("{initial}{length:03}").into())
+        .collect();
+    let sql = super::numbered(
+        read.backend(),
+        &format!(
+            "SELECT term, books FROM search_term WHERE shape IN ({})",
+            vec!["?"; shapes.len()].join(", ")
+        ),
+    );
+    read.rows(&sql, &shapes, |row| Ok((row.get(0)?, row.get(1)?)))
         .await
 }
 
-/// A query word: as typed (folded), and the words of the index it may have been meant as.
+/// A query word: as typed (folded), what the index holds of it, and the words of the index it
+/// may have been meant as.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Word {
     pub text: String,
+    /// The word is itself a word of the index (it can match whole).
+    pub is_term: bool,
+    /// The index's words that begin with it, when few enough to be searched one by one (an
+    /// `OR` that FTS5 reads lazily, in key order, where a prefix query first gathers every
+    /// match of every word it begins); `None` when there are more (searched as a prefix).
+    /// Empty when it begins no word: it matches nothing as typed.
+    pub extensions: Option<Vec<String>>,
     pub corrections: Vec<String>,
+}
+
+impl Word {
+    /// A word known to begin more words than are worth listing, or nothing known of it.
+    pub fn prefix(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            is_term: true,
+            extensions: None,
+            corrections: vec![],
+        }
+    }
+
+    /// Whether it matches anything as typed.
+    fn found(&self) -> bool {
+        self.extensions.as_ref().is_none_or(|e| !e.is_empty())
+    }
 }
 
 /// A search as the index takes it.
@@ -489,6 +558,8 @@ pub struct Terms {
     pub words: Vec<Word>,
     /// Every word of the query in order, for the phrase tiers.
     pub phrase: Vec<String>,
+    /// Every phrase word but the last is a word of the index (else no phrase can match).
+    pub phrase_possible: bool,
     /// The query is some author's whole name.
     pub author_name: bool,
 }
@@ -530,25 +601,38 @@ impl Terms {
         self.words.iter().any(|w| !w.corrections.is_empty())
     }
 
-    /// The tiers this search has, best first.
+    /// The tiers this search has, best first: only those that can hold a book. What the
+    /// vocabulary says cannot match (a word that begins no indexed word, a whole word that is
+    /// not one) costs no statement.
     pub fn tiers(&self) -> Vec<Tier> {
         use Tier::*;
         let mut tiers = vec![];
-        if self.author_name {
-            tiers.push(Author);
+        if self.words.iter().all(Word::found) {
+            let whole = self.words.iter().all(|w| w.is_term);
+            if self.author_name && whole {
+                tiers.push(Author);
+            }
+            if self.phrase.len() > 1 && self.phrase_possible {
+                tiers.push(Phrase);
+            }
+            for (tier, needs_whole) in [
+                (TitleWhole, true),
+                (TitlePrefix, false),
+                (NamedWhole, true),
+                (NamedPrefix, false),
+                (AnyWhole, true),
+                (AnyPrefix, false),
+            ] {
+                if whole || !needs_whole {
+                    tiers.push(tier);
+                }
+            }
         }
-        if self.phrase.len() > 1 {
-            tiers.push(Phrase);
-        }
-        tiers.extend([
-            TitleWhole,
-            TitlePrefix,
-            NamedWhole,
-            NamedPrefix,
-            AnyWhole,
-            AnyPrefix,
-        ]);
-        if self.corrected() {
+        let correctable = self
+            .words
+            .iter()
+            .all(|w| w.found() || !w.corrections.is_empty());
+        if self.corrected() && correctable {
             tiers.extend([CorrectedNamed, CorrectedAny]);
         }
         tiers
@@ -586,14 +670,11 @@ impl Terms {
         syntax.not(&own, &syntax.or(&earlier))
     }
 
-    /// Every book the search finds, in any tier: for listings in another order.
-    pub fn everything(&self, backend: DbBackend) -> String {
-        let widest = if self.corrected() {
-            Tier::CorrectedAny
-        } else {
-            Tier::AnyPrefix
-        };
-        self.condition(backend, widest)
+    /// Every book the search finds, in any tier: for listings in another order. `None` when
+    /// it can find none.
+    pub fn everything(&self, backend: DbBackend) -> Option<String> {
+        let widest = *self.tiers().last()?;
+        Some(self.condition(backend, widest))
     }
 
     /// A tier's own condition.
@@ -604,7 +685,13 @@ impl Terms {
             let words: Vec<String> = self
                 .words
                 .iter()
-                .map(|w| s.word(&w.text, field, whole))
+                .map(|w| {
+                    if whole {
+                        s.word(&w.text, field, true)
+                    } else {
+                        s.or(&s.beginnings(w, field))
+                    }
+                })
                 .collect();
             s.within(field, &s.and(&words))
         };
@@ -613,7 +700,7 @@ impl Terms {
                 .words
                 .iter()
                 .map(|w| {
-                    let mut forms = vec![s.word(&w.text, field, false)];
+                    let mut forms = s.beginnings(w, field);
                     forms.extend(w.corrections.iter().map(|c| s.word(c, field, true)));
                     s.or(&forms)
                 })
@@ -668,6 +755,18 @@ impl Syntax {
         }
     }
 
+    /// What matches a word as typed: each indexed word it begins, or the word as a prefix when
+    /// it begins too many to list.
+    fn beginnings(&self, word: &Word, field: Field) -> Vec<String> {
+        match &word.extensions {
+            Some(extensions) => extensions
+                .iter()
+                .map(|e| self.word(e, field, true))
+                .collect(),
+            None => vec![self.word(&word.text, field, false)],
+        }
+    }
+
     /// The words in order, adjacent; the last one a prefix when `prefix`.
     fn phrase(&self, words: &[String], field: Field, prefix: bool) -> String {
         if self.pg() {
@@ -700,14 +799,17 @@ impl Syntax {
     }
 
     fn or(&self, parts: &[String]) -> String {
-        format!("({})", parts.join(if self.pg() { " | " } else { " OR " }))
+        match parts {
+            [one] => one.clone(),
+            _ => format!("({})", parts.join(if self.pg() { " | " } else { " OR " })),
+        }
     }
 
     fn not(&self, this: &str, those: &str) -> String {
         if self.pg() {
-            format!("({this}) & !{those}")
+            format!("({this}) & !({those})")
         } else {
-            format!("({this}) NOT {those}")
+            format!("({this}) NOT ({those})")
         }
     }
 }
@@ -719,7 +821,8 @@ pub const MATCHED_ID: &str = "matched_id";
 /// book's own (title, year…), narrowed by the search.
 pub fn matches(backend: DbBackend, terms: &Terms) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, Expr, Query};
-    let expression = terms.everything(backend);
+    // A search that can find nothing matches no row (the caller asks `everything` first).
+    let expression = terms.everything(backend).unwrap_or_default();
     let mut query = Query::select();
     match backend {
         DbBackend::Postgres => {
@@ -778,14 +881,9 @@ mod tests {
 
     fn terms(words: &[&str]) -> Terms {
         Terms {
-            words: words
-                .iter()
-                .map(|w| Word {
-                    text: w.to_string(),
-                    corrections: vec![],
-                })
-                .collect(),
+            words: words.iter().map(|w| Word::prefix(w)).collect(),
             phrase: words.iter().map(|w| w.to_string()).collect(),
+            phrase_possible: true,
             author_name: false,
         }
     }
@@ -811,23 +909,45 @@ mod tests {
         let harry = terms(&["harry", "pott"]);
         assert_eq!(
             harry.tier_expression(DbBackend::Sqlite, Tier::TitlePrefix),
-            "({title} : (\"harry\"* AND \"pott\"*)) NOT ({title} : \"harry pott\"* OR \
-             {title} : (\"harry\" AND \"pott\"))"
+            "({title} : (\"harry\"* AND \"pott\"*)) NOT (({title} : \"harry pott\"* OR \
+             {title} : (\"harry\" AND \"pott\")))"
         );
         assert_eq!(
             harry.tier_expression(DbBackend::Postgres, Tier::TitlePrefix),
-            "((harry:*A & pott:*A)) & !(harry:A <-> pott:*A | (harry:A & pott:A))"
+            "((harry:*A & pott:*A)) & !((harry:A <-> pott:*A | (harry:A & pott:A)))"
         );
         assert!(!harry.tiers().contains(&Tier::CorrectedAny));
-        let mut hobit = terms(&["hobit"]);
-        hobit.words[0].corrections = vec!["hobbit".into()];
+
+        // A word the index has few continuations of is searched as those words.
+        let mut hobbit = terms(&["hobb"]);
+        hobbit.words[0].is_term = false;
+        hobbit.words[0].extensions = Some(vec!["hobbit".into(), "hobbits".into()]);
         assert_eq!(
-            hobit.everything(DbBackend::Postgres),
-            "((hobit:* | hobbit))"
+            hobbit.tiers(),
+            [Tier::TitlePrefix, Tier::NamedPrefix, Tier::AnyPrefix],
+            "no whole-word tier for a word that is not one"
+        );
+        assert_eq!(
+            hobbit.tier_expression(DbBackend::Sqlite, Tier::TitlePrefix),
+            "{title} : ((\"hobbit\" OR \"hobbits\"))"
+        );
+
+        // A word that begins nothing is searched only as its corrections.
+        let mut hobit = terms(&["hobit"]);
+        hobit.words[0].is_term = false;
+        hobit.words[0].extensions = Some(vec![]);
+        hobit.words[0].corrections = vec!["hobbit".into()];
+        assert_eq!(hobit.tiers(), [Tier::CorrectedNamed, Tier::CorrectedAny]);
+        assert_eq!(
+            hobit.everything(DbBackend::Postgres).as_deref(),
+            Some("(hobbit)")
         );
         assert_eq!(
             hobit.tier_expression(DbBackend::Sqlite, Tier::CorrectedNamed),
-            "({title authors contributors} : ((\"hobit\"* OR \"hobbit\"))) NOT ((\"hobit\"*))"
+            "{title authors contributors} : (\"hobbit\")"
         );
+        hobit.words[0].corrections.clear();
+        assert!(hobit.tiers().is_empty());
+        assert_eq!(hobit.everything(DbBackend::Sqlite), None);
     }
 }

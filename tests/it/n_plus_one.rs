@@ -115,10 +115,12 @@ async fn a_page_of_books_costs_the_same_statements_at_any_size(backend: Backend)
         .await
         .unwrap();
     assert_eq!(found["items"].as_array().unwrap().len(), 100);
+    // The word looked up in the vocabulary (what it begins; four letters have no typo to
+    // correct), the page off the first tier, which fills it, then the same parts.
     assert_eq!(
         statements.load(Ordering::SeqCst),
-        1 + parts,
-        "a search page: the page, then the same parts"
+        2 + parts,
+        "a search page: the word's vocabulary, the page, then the same parts"
     );
 
     // An OPDS feed: the same page and parts, then every edition's files at once (and, for a

@@ -230,9 +230,12 @@ async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
         search: Some(folio::repo::search::Terms {
             words: vec![folio::repo::search::Word {
                 text: "nan".into(),
+                is_term: true,
+                extensions: None,
                 corrections: vec!["nana".into()],
             }],
             phrase: vec!["nan".into()],
+            phrase_possible: true,
             author_name: false,
         }),
         ..Default::default()

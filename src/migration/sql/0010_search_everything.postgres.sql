@@ -27,9 +27,14 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER book_search_rekey AFTER UPDATE OF popularity_prior, activity ON book
 FOR EACH ROW EXECUTE FUNCTION book_search_rekey();
 
--- Every word of the index with the number of books it finds: where typos are corrected from.
--- Byte order ("C"), so a range of words by their first letter is a range of the index.
+-- Every word of the index with the number of books it finds: what a query word may be the
+-- beginning of (a range of the key), and where typos are corrected from. `shape` is the
+-- word's first letter and length ("h006" for "hobbit"): a typo's candidates share the first
+-- letter and a length within two, a few shapes of the second index.
+-- Byte order ("C"), so a range of words by their beginning is a range of the index.
 CREATE TABLE search_term (
     term TEXT COLLATE "C" PRIMARY KEY,
-    books BIGINT NOT NULL
+    books BIGINT NOT NULL,
+    shape TEXT NOT NULL
 );
+CREATE INDEX ix_search_term__shape ON search_term (shape, term, books);

@@ -29,8 +29,13 @@ WHEN ({key_old}) <> ({key_new}) BEGIN
     UPDATE book_search SET rowid = ({key_new}) WHERE rowid = ({key_old});
 END;
 
--- Every word of the index with the number of books it finds: where typos are corrected from.
+-- Every word of the index with the number of books it finds: what a query word may be the
+-- beginning of (a range of the key), and where typos are corrected from. `shape` is the
+-- word's first letter and length ("h006" for "hobbit"): a typo's candidates share the first
+-- letter and a length within two, a few shapes of the second index.
 CREATE TABLE search_term (
     term TEXT PRIMARY KEY,
-    books BIGINT NOT NULL
+    books BIGINT NOT NULL,
+    shape TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX ix_search_term__shape ON search_term (shape, term, books);

@@ -457,6 +457,9 @@ async fn list_page(
             ),
             other => other.into(),
         })?;
+    if let (Some(terms), Some(first)) = (&filter.search, listed.rows.first()) {
+        super::search::say_what_was_found(read, terms, first, &mut corrected).await?;
+    }
     let positions: Vec<_> = listed
         .rows
         .iter()

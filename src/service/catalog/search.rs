@@ -9,8 +9,13 @@
 //! closest few (fewest edits, then most books) are searched beside the word itself, in tiers
 //! of their own after every exact match. When the word as typed finds nothing, the search says
 //! which word it was read as (`corrected`), for "showing results for…".
+//!
+//! **Prefixes** come from the vocabulary too: a word that begins a few of the index's words is
+//! searched as those words, which FTS5 reads lazily in key order, where a prefix query first
+//! gathers every match of every word it begins (bench/README.md); and a word that is not one of
+//! the index's words rules out the tiers that need it whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::db::{DbError, Read};
 use crate::repo;
@@ -26,17 +31,19 @@ pub struct Analysis {
     pub corrected: BTreeMap<String, String>,
 }
 
+/// A word that begins more of the index's words than this is searched as a prefix; fewer,
+/// as those words one by one.
+const EXTENSIONS: usize = 16;
+
 /// Reads `query` as the index takes it; `None` when it holds no word.
 pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, DbError> {
     // An ISBN, with hyphens or spaces, or as an ISBN-10: the index holds its ISBN-13.
     if let Ok(isbn) = super::isbn::normalize(query.trim()) {
         return Ok(Some(Analysis {
             terms: Terms {
-                words: vec![Word {
-                    text: isbn.clone(),
-                    corrections: vec![],
-                }],
+                words: vec![Word::prefix(&isbn)],
                 phrase: vec![isbn],
+                phrase_possible: true,
                 author_name: false,
             },
             corrected: BTreeMap::new(),
@@ -53,18 +60,39 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
         .take(text::MAX_QUERY_TOKENS)
         .map(str::to_string)
         .collect();
+    // What the index holds of each word: whether it is one of its words, and which it begins.
+    let mut held: HashMap<&str, (bool, Option<Vec<String>>)> = HashMap::new();
+    for word in phrase.iter().chain(&tokens) {
+        if held.contains_key(word.as_str()) {
+            continue;
+        }
+        let mut begun = repo::search::beginning_with(read, word, EXTENSIONS + 1).await?;
+        let is_term = begun.first() == Some(word);
+        let extensions = if begun.len() > EXTENSIONS {
+            None
+        } else {
+            Some(std::mem::take(&mut begun))
+        };
+        held.insert(word, (is_term, extensions));
+    }
+    let is_term = |word: &str| held.get(word).is_some_and(|(term, _)| *term);
+    let phrase_possible = phrase[..phrase.len() - 1].iter().all(|w| is_term(w));
     let author_name = phrase.len() > 1 && repo::author::has_folded_name(read, &folded).await?;
     let mut corrected = BTreeMap::new();
     let mut words = Vec::with_capacity(tokens.len());
-    for token in tokens {
-        let corrections = corrections(read, &token).await?;
+    for token in &tokens {
+        let (is_term, extensions) = held.get(token.as_str()).cloned().unwrap_or_default();
+        let corrections = corrections(read, token).await?;
+        let found = extensions.as_ref().is_none_or(|e| !e.is_empty());
         if let Some(best) = corrections.first()
-            && !repo::search::has_prefix(read, &token).await?
+            && !found
         {
             corrected.insert(token.clone(), best.clone());
         }
         words.push(Word {
-            text: token,
+            text: token.clone(),
+            is_term,
+            extensions,
             corrections,
         });
     }
@@ -72,6 +100,7 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
         terms: Terms {
             words,
             phrase,
+            phrase_possible,
             author_name,
         },
         corrected,
@@ -82,15 +111,12 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
 /// books, then alphabetical. None for a short word or a number.
 async fn corrections(read: Read<'_>, word: &str) -> Result<Vec<String>, DbError> {
     let budget = text::typo_budget(word);
-    let Some(initial) = word.chars().next() else {
-        return Ok(vec![]);
-    };
     if budget == 0 || word.chars().all(|c| c.is_ascii_digit()) {
         return Ok(vec![]);
     }
     let length = word.chars().count();
-    let lengths = length.saturating_sub(budget)..=length + budget;
-    let mut near: Vec<(usize, i64, String)> = repo::search::words_like(read, initial, lengths)
+    let lengths = length.saturating_sub(budget).max(1)..=length + budget;
+    let mut near: Vec<(usize, i64, String)> = repo::search::words_like(read, word, lengths)
         .await?
         .into_iter()
         .filter(|(term, _)| term != word)
@@ -105,4 +131,30 @@ async fn corrections(read: Read<'_>, word: &str) -> Result<Vec<String>, DbError>
         .take(CORRECTIONS_PER_WORD)
         .map(|(_, _, term)| term)
         .collect())
+}
+
+/// Names, for each corrected word, the correction the first result was found by (of a word's
+/// few candidates, "hobit" may be "hobbit" or "habit": the better known book decides), so
+/// "showing results for…" says what the reader sees first.
+pub async fn say_what_was_found(
+    read: Read<'_>,
+    terms: &Terms,
+    first: &repo::book::BookRow,
+    corrected: &mut BTreeMap<String, String>,
+) -> Result<(), DbError> {
+    let Some((tier, key)) = first.relevance else {
+        return Ok(());
+    };
+    if corrected.is_empty() || tier < repo::search::Tier::CorrectedNamed {
+        return Ok(());
+    }
+    let words = repo::search::words_of(read, key).await?;
+    for word in &terms.words {
+        if let Some(chosen) = corrected.get_mut(&word.text)
+            && let Some(found) = word.corrections.iter().find(|c| words.contains(*c))
+        {
+            chosen.clone_from(found);
+        }
+    }
+    Ok(())
 }
