@@ -21,6 +21,7 @@ home-empty = The library has no books yet.
 progress-label = Read so far
 
 search-title = Browse the library
+search-read-as = Showing results for “{ $query }”
 search-results-for = Results for “{ $query }”
 category-below = Subcategories
 filters-label = Filters

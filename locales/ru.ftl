@@ -21,6 +21,7 @@ home-empty = В библиотеке пока нет книг.
 progress-label = Прочитано
 
 search-title = Каталог библиотеки
+search-read-as = Показаны результаты для «{ $query }»
 search-results-for = Результаты по запросу «{ $query }»
 category-below = Подкатегории
 filters-label = Фильтры

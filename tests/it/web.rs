@@ -178,6 +178,14 @@ async fn a_reader_registers_browses_comments_and_signs_out(backend: Backend) {
         "{found}"
     );
     assert!(!found.contains("Emma"), "{found}");
+    // A typo is forgiven, and the page says what it searched for instead.
+    let found = text(&browser.page("/search?q=Dunee").await);
+    assert!(
+        found.contains("Showing results for “dune”") && found.contains("Dune"),
+        "{found}"
+    );
+    let exact = text(&browser.page("/search?q=dune").await);
+    assert!(!exact.contains("Showing results for"), "{exact}");
     let by_format = text(&browser.page("/search?format=ebook").await);
     assert!(by_format.contains("Dune") && !by_format.contains("Emma"));
     let book = text(&browser.page(&format!("/books/{dune}")).await);

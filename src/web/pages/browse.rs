@@ -84,6 +84,9 @@ struct Results {
     cards: Vec<Card>,
     /// The next page's query string.
     more: Option<String>,
+    /// "Showing results for …": the search with its corrected words, when a word found
+    /// nothing as typed.
+    read_as: Option<String>,
 }
 
 /// `GET /search`
@@ -251,7 +254,7 @@ async fn listing(
         None => None,
     };
     let category = fixed.category.clone().or_else(|| filled(&params.category));
-    let page = books::page(
+    let found = books::page(
         &state.db,
         books::BookQuery {
             search: q.clone(),
@@ -268,8 +271,19 @@ async fn listing(
             limit: PAGE,
         },
     )
-    .await?
-    .page;
+    .await?;
+    let read_as = q
+        .as_deref()
+        .filter(|_| !found.corrected.is_empty())
+        .map(|q| {
+            let folded = crate::text::fold(q);
+            folded
+                .split(' ')
+                .map(|word| found.corrected.get(word).map_or(word, String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+    let page = found.page;
     let more = match (page.has_more, page.rows.last()) {
         (true, Some(last)) => {
             let cursor = pagination::encode(&(sort.clone(), last.position.clone()));
@@ -347,6 +361,7 @@ async fn listing(
         categories: category_choices,
         cards,
         more,
+        read_as,
     })
 }
 
