@@ -44,7 +44,12 @@ pub struct Database {
     outage: Arc<outage::Outage>,
     /// Units of work begun so far: with the hot readers' leases, whether folio is busy.
     writes: Arc<AtomicU64>,
+    /// Which connected database this is, of those this process opened (see [`Self::instance`]).
+    instance: u64,
 }
+
+/// Databases connected so far by this process.
+static CONNECTED: AtomicU64 = AtomicU64::new(0);
 
 /// How often an idle SQLite server looks whether it has been idle since the last look, and if
 /// so gives its page caches back (see [`Database::trim_when_idle`]).
@@ -70,7 +75,15 @@ impl Database {
             backend,
             outage: Arc::default(),
             writes: Arc::default(),
+            instance: CONNECTED.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// A number no other database connected by this process has (clones share it): what a
+    /// cache of what was read keys its entries by, so two databases in one process (tests, an
+    /// import beside a server's pools) never see each other's.
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
 
     /// On SQLite, frees the connections' page caches once folio has been idle for a few seconds

@@ -6,7 +6,8 @@
 
 mod dialect;
 
-use sea_orm::ConnectionTrait;
+use futures_util::future::BoxFuture;
+use sea_orm::{ConnectionTrait, DbBackend};
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
@@ -20,48 +21,69 @@ impl MigratorTrait for Migrator {
                 name: "m0001_initial_schema",
                 sqlite: include_str!("sql/0001_initial.sql"),
                 postgres: include_str!("sql/0001_initial.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0002_book_search",
                 sqlite: include_str!("sql/0002_book_search.sqlite.sql"),
                 postgres: include_str!("sql/0002_book_search.postgres.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0003_rating_summary",
                 sqlite: include_str!("sql/0003_rating_summary.sqlite.sql"),
                 postgres: include_str!("sql/0003_rating_summary.postgres.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0004_year_desc_index",
                 sqlite: include_str!("sql/0004_year_desc_index.sqlite.sql"),
                 postgres: include_str!("sql/0004_year_desc_index.postgres.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0005_one_open_purchase",
                 sqlite: include_str!("sql/0005_one_open_purchase.sql"),
                 postgres: include_str!("sql/0005_one_open_purchase.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0006_files",
                 sqlite: include_str!("sql/0006_files.sql"),
                 postgres: include_str!("sql/0006_files.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0007_popular",
                 sqlite: include_str!("sql/0007_popular.sql"),
                 postgres: include_str!("sql/0007_popular.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0008_kosync",
                 sqlite: include_str!("sql/0008_kosync.sql"),
                 postgres: include_str!("sql/0008_kosync.sql"),
+                ..SqlMigration::PLAIN
             }),
             Box::new(SqlMigration {
                 name: "m0009_titles_series_popularity",
                 sqlite: include_str!("sql/0009_titles_series_popularity.sqlite.sql"),
                 postgres: include_str!("sql/0009_titles_series_popularity.postgres.sql"),
+                ..SqlMigration::PLAIN
             }),
-            Box::new(SearchEverything),
+            Box::new(SqlMigration {
+                name: "m0010_search_everything",
+                sqlite: include_str!("sql/0010_search_everything.sqlite.sql"),
+                postgres: include_str!("sql/0010_search_everything.postgres.sql"),
+                fill_in: search_keys,
+                then: Some(rebuild_search),
+            }),
+            Box::new(SqlMigration {
+                name: "m0011_search_generation",
+                sqlite: include_str!("sql/0011_search_generation.sqlite.sql"),
+                postgres: include_str!("sql/0011_search_generation.postgres.sql"),
+                ..SqlMigration::PLAIN
+            }),
         ]
     }
 }
@@ -74,6 +96,24 @@ struct SqlMigration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// Fills in the script's own placeholders, after [`dialect::render`]'s.
+    fill_in: fn(DbBackend, String) -> String,
+    /// Runs after the script, in its transaction: what SQL alone cannot do.
+    then: Option<AfterScript>,
+}
+
+/// A migration's step after its script, given the migration's connection.
+type AfterScript = for<'c> fn(&'c SchemaManagerConnection<'c>) -> BoxFuture<'c, Result<(), DbErr>>;
+
+impl SqlMigration {
+    /// A script and nothing more.
+    const PLAIN: Self = Self {
+        name: "",
+        sqlite: "",
+        postgres: "",
+        fill_in: |_, sql| sql,
+        then: None,
+    };
 }
 
 impl MigrationName for SqlMigration {
@@ -91,11 +131,14 @@ impl MigrationTrait for SqlMigration {
             sea_orm::DbBackend::Postgres => self.postgres,
             _ => self.sqlite,
         };
-        let sql = dialect::render(backend, script);
+        let sql = (self.fill_in)(backend, dialect::render(backend, script));
         for statement in dialect::statements(&sql) {
             conn.execute_unprepared(&statement).await?;
         }
-        Ok(())
+        match self.then {
+            Some(then) => then(conn).await,
+            None => Ok(()),
+        }
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
@@ -111,50 +154,25 @@ impl MigrationTrait for SqlMigration {
 }
 
 /// m0010: the search index rebuilt over everything a reader might remember (issue 19). Its
-/// triggers compute a book's search key in SQL as `repo::search` does in Rust, and the index
-/// is then filled from the tables by `repo::search::rebuild` (the text is folded in Rust), in
-/// the migration's transaction: a database is never left with an empty index.
-struct SearchEverything;
-
-impl MigrationName for SearchEverything {
-    fn name(&self) -> &str {
-        "m0010_search_everything"
-    }
+/// triggers compute a book's search key in SQL as `repo::search` does in Rust (`{key_old}`,
+/// `{key_new}`).
+fn search_keys(backend: DbBackend, sql: String) -> String {
+    let (old, new) = match backend {
+        DbBackend::Postgres => ("OLD", "NEW"),
+        _ => ("old", "new"),
+    };
+    sql.replace("{key_old}", &crate::repo::search::key_sql(backend, old))
+        .replace("{key_new}", &crate::repo::search::key_sql(backend, new))
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for SearchEverything {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let conn = manager.get_connection();
-        let backend = conn.get_database_backend();
-        let script = match backend {
-            sea_orm::DbBackend::Postgres => include_str!("sql/0010_search_everything.postgres.sql"),
-            _ => include_str!("sql/0010_search_everything.sqlite.sql"),
-        };
-        let (old, new) = match backend {
-            sea_orm::DbBackend::Postgres => ("OLD", "NEW"),
-            _ => ("old", "new"),
-        };
-        let sql = dialect::render(backend, script)
-            .replace("{key_old}", &crate::repo::search::key_sql(backend, old))
-            .replace("{key_new}", &crate::repo::search::key_sql(backend, new));
-        for statement in dialect::statements(&sql) {
-            conn.execute_unprepared(&statement).await?;
-        }
+/// m0010's index is then filled from the tables by `repo::search::rebuild` (the text is folded
+/// in Rust), in the migration's transaction: a database is never left with an empty index.
+fn rebuild_search<'c>(conn: &'c SchemaManagerConnection<'c>) -> BoxFuture<'c, Result<(), DbErr>> {
+    Box::pin(async move {
         crate::repo::search::rebuild(conn)
             .await
             .map_err(|e| DbErr::Migration(format!("rebuilding the search index: {e}")))
-    }
-
-    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        Err(DbErr::Migration(
-            "m0010_search_everything cannot be reverted; restore a backup instead".into(),
-        ))
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
+    })
 }
 
 /// sea-orm-migration's bookkeeping table.
@@ -165,12 +183,14 @@ pub const FUNCTIONS: &[&str] = &[
     "comment_rating_summary",
     "book_activity",
     "book_search_rekey",
+    "search_generation_next",
 ];
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
     "book_search",
     "search_term",
+    "search_generation",
     "kosync_key",
     "kosync_progress",
     "koreader_file",

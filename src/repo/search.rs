@@ -157,8 +157,18 @@ struct EditionText {
     err(level = "debug")
 )]
 pub async fn refresh(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<(), DbError> {
+    let counts = rewrite(conn, book_ids).await?;
+    vocabulary_changed(conn, counts).await
+}
+
+/// Rewrites the entries of `book_ids` and says how the vocabulary's counts move.
+async fn rewrite(
+    conn: &impl ConnectionTrait,
+    book_ids: &[i64],
+) -> Result<HashMap<String, i64>, DbError> {
+    let mut counts = HashMap::new();
     if book_ids.is_empty() {
-        return Ok(());
+        return Ok(counts);
     }
     let backend = conn.get_database_backend();
     let (placeholders, ids) = super::in_list(book_ids);
@@ -223,10 +233,9 @@ pub async fn refresh(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<()
         entries.push((key, document));
     }
     let keys: Vec<i64> = entries.iter().map(|(key, _)| *key).collect();
-    let mut counts = HashMap::new();
     forget(conn, &keys, &mut counts).await?;
     write(conn, &entries, &mut counts).await?;
-    count_words(conn, counts).await
+    Ok(counts)
 }
 
 fn group(pairs: impl Iterator<Item = (i64, String)>) -> HashMap<i64, Vec<String>> {
@@ -266,7 +275,7 @@ pub async fn remove(conn: &impl ConnectionTrait, book_ids: &[i64]) -> Result<(),
         .collect::<Result<_, _>>()?;
     let mut counts = HashMap::new();
     forget(conn, &keys, &mut counts).await?;
-    count_words(conn, counts).await
+    vocabulary_changed(conn, counts).await
 }
 
 /// Deletes the entries under `keys`, counting their words down in `counts`.
@@ -326,7 +335,7 @@ pub async fn insert(
 ) -> Result<(), DbError> {
     let mut counts = HashMap::new();
     write(conn, entries, &mut counts).await?;
-    count_words(conn, counts).await
+    vocabulary_changed(conn, counts).await
 }
 
 async fn write(
@@ -372,13 +381,24 @@ async fn write(
     Ok(())
 }
 
-/// Adds each word's change in books to the vocabulary, in word order (two units of work that
-/// touch the same words lock them in the same order, so they cannot deadlock), and drops the
-/// words no book has any more.
-async fn count_words(
+/// Counts the words into the vocabulary and, when any count moved, moves its generation on.
+async fn vocabulary_changed(
     conn: &impl ConnectionTrait,
     counts: HashMap<String, i64>,
 ) -> Result<(), DbError> {
+    if count_words(conn, counts).await? {
+        next_generation(conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds each word's change in books to the vocabulary, in word order (two units of work that
+/// touch the same words lock them in the same order, so they cannot deadlock), and drops the
+/// words no book has any more. Says whether any count moved.
+async fn count_words(
+    conn: &impl ConnectionTrait,
+    counts: HashMap<String, i64>,
+) -> Result<bool, DbError> {
     const WORDS_PER_STATEMENT: usize = 1000;
     let backend = conn.get_database_backend();
     let mut changed: Vec<(String, i64)> = counts.into_iter().filter(|(_, n)| *n != 0).collect();
@@ -415,7 +435,27 @@ async fn count_words(
         conn.execute_raw(super::statement(backend, &sql, chunk.to_vec()))
             .await?;
     }
+    Ok(!changed.is_empty())
+}
+
+/// Moves the vocabulary's generation on: what a query's words are read against has changed
+/// (migration 0011; authors' names move it by trigger).
+async fn next_generation(conn: &impl ConnectionTrait) -> Result<(), DbError> {
+    conn.execute_unprepared("UPDATE search_generation SET generation = generation + 1")
+        .await?;
     Ok(())
+}
+
+/// The vocabulary's generation now: the same number means the same reading of any query.
+pub async fn generation(read: Read<'_>) -> Result<i64, DbError> {
+    let found: Vec<i64> = read
+        .rows(
+            "SELECT generation FROM search_generation WHERE id = 1",
+            &[],
+            |row| row.get(0),
+        )
+        .await?;
+    Ok(found.first().copied().unwrap_or_default())
 }
 
 /// Rebuilds the whole index and vocabulary from the tables, a thousand books at a time: the
@@ -442,7 +482,10 @@ pub async fn rebuild(conn: &impl ConnectionTrait) -> Result<(), DbError> {
             return Ok(());
         };
         after = *last;
-        refresh(conn, &ids).await?;
+        // Without moving the generation: m0010 runs this before m0011 made it, and a process
+        // starts with no reading of any query kept.
+        let counts = rewrite(conn, &ids).await?;
+        count_words(conn, counts).await?;
     }
 }
 

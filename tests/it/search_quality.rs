@@ -11,12 +11,14 @@ use crate::backend_tests;
 use crate::support::Backend;
 use crate::support::api::*;
 use crate::support::process::{folio, run};
+use crate::support::user::admin_token;
 
 backend_tests!(
     known_items_come_first,
     typos_follow_the_length_rule_and_never_the_first_letter,
     exact_matches_rank_above_corrected_ones_whatever_their_popularity,
     the_edition_keeps_its_printed_title_and_the_book_its_series,
+    a_search_reads_the_catalog_as_it_is_now,
 );
 
 const FIXTURE: &str = concat!(
@@ -226,4 +228,45 @@ async fn the_edition_keeps_its_printed_title_and_the_book_its_series(backend: Ba
         "Harry Potter and the Cursed Child".into(),
         serde_json::json!(8.0)
     )));
+}
+
+/// A query's reading is kept between searches (service::catalog::search): a book added or
+/// removed changes what the same text finds at once, corrections included.
+async fn a_search_reads_the_catalog_as_it_is_now(backend: Backend) {
+    let api = catalog(&backend).await;
+    let admin = admin_token(&api).await;
+    let author = create(
+        &api,
+        &admin,
+        "/authors",
+        serde_json::json!({"name": "Yevgeny Zamyatin"}),
+    )
+    .await;
+    // Twice, so the second is the kept reading.
+    for _ in 0..2 {
+        let page = search(&api, "zamyatn").await;
+        assert_eq!(page["items"], serde_json::json!([]), "{page}");
+        assert_eq!(page["corrected"], serde_json::json!({}));
+    }
+
+    let book = create(
+        &api,
+        &admin,
+        "/books",
+        serde_json::json!({"title": "We", "author_ids": [id(&author)]}),
+    )
+    .await;
+    let page = search(&api, "zamyatn").await;
+    assert_eq!(page["items"][0]["title"], "We", "{page}");
+    assert_eq!(
+        page["corrected"],
+        serde_json::json!({"zamyatn": "zamyatin"})
+    );
+
+    let deleted = api
+        .delete(&format!("/books/{}", id(&book)), Some(&admin))
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(titles(&api, "zamyatin").await, Vec::<String>::new());
+    assert_eq!(titles(&api, "zamyatn").await, Vec::<String>::new());
 }

@@ -403,6 +403,7 @@ impl BookPage {
 )]
 pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<BookPage> {
     let filter = filter_of(db, &query).await?;
+    let database = db.instance();
     let BookQuery {
         search,
         order,
@@ -417,6 +418,7 @@ pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<BookPage> {
         db.read_bounded(move |read| {
             Box::pin(list_page(
                 read,
+                database,
                 filter.clone(),
                 None,
                 order,
@@ -426,13 +428,18 @@ pub async fn page(db: &Database, query: BookQuery) -> ServiceResult<BookPage> {
         })
         .await
     } else {
-        db.read(move |read| Box::pin(list_page(read, filter, search, order, after, limit)))
-            .await
+        db.read(move |read| {
+            Box::pin(list_page(
+                read, database, filter, search, order, after, limit,
+            ))
+        })
+        .await
     }
 }
 
 async fn list_page(
     read: Read<'_>,
+    database: u64,
     mut filter: BookFilter,
     search: Option<String>,
     order: BookOrder,
@@ -442,7 +449,7 @@ async fn list_page(
     let mut corrected = BTreeMap::new();
     if let Some(query) = &search {
         // A search without a word matches no book.
-        let Some(analysis) = super::search::analyze(read, query).await? else {
+        let Some(analysis) = super::search::analyze_kept(read, database, query).await? else {
             return Ok(BookPage::empty());
         };
         filter.search = Some(analysis.terms);

@@ -14,8 +14,15 @@
 //! searched as those words, which FTS5 reads lazily in key order, where a prefix query first
 //! gathers every match of every word it begins (bench/README.md); and a word that is not one of
 //! the index's words rules out the tiers that need it whole.
+//!
+//! **Readings are kept**: the same text at the same vocabulary generation (which every change
+//! to the vocabulary or to authors' names moves on, in its unit of work: migration 0011) reads
+//! the same, so a search reads the generation, one row, and reuses what an earlier search of
+//! that text found instead of looking its words up again (bench/README.md). On several
+//! instances each keeps its own, and each sees the others' changes by the generation.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use crate::db::{DbError, Read};
 use crate::repo;
@@ -26,6 +33,7 @@ use crate::text;
 const CORRECTIONS_PER_WORD: usize = 3;
 
 /// A search as the index takes it, and the words it corrected (as typed → as read).
+#[derive(Clone)]
 pub struct Analysis {
     pub terms: Terms,
     pub corrected: BTreeMap<String, String>,
@@ -34,6 +42,46 @@ pub struct Analysis {
 /// A word that begins more of the index's words than this is searched as a prefix; fewer,
 /// as those words one by one.
 const EXTENSIONS: usize = 16;
+
+/// Readings kept, at most: a few hundred kilobytes. When full it starts again empty, which a
+/// shop's traffic (the same few hundred searches over and over) refills at once.
+const KEPT: usize = 4096;
+/// A longer text is read afresh each time (nobody types the same paragraph twice).
+const KEPT_TEXT: usize = 200;
+
+/// Readings by database ([`crate::db::Database::instance`]) and text, with their generation.
+type Readings = HashMap<(u64, String), (i64, Arc<Option<Analysis>>)>;
+static READINGS: LazyLock<Mutex<Readings>> = LazyLock::new(Mutex::default);
+
+/// [`analyze`], or the reading of the same text at the same generation kept from an earlier
+/// search of `database`.
+pub async fn analyze_kept(
+    read: Read<'_>,
+    database: u64,
+    query: &str,
+) -> Result<Option<Analysis>, DbError> {
+    if query.len() > KEPT_TEXT {
+        return analyze(read, query).await;
+    }
+    let generation = repo::search::generation(read).await?;
+    let key = (database, query.to_string());
+    let kept = {
+        let readings = READINGS.lock().unwrap_or_else(PoisonError::into_inner);
+        readings.get(&key).cloned()
+    };
+    if let Some((at, reading)) = kept
+        && at == generation
+    {
+        return Ok(Option::clone(&reading));
+    }
+    let reading = analyze(read, query).await?;
+    let mut readings = READINGS.lock().unwrap_or_else(PoisonError::into_inner);
+    if readings.len() >= KEPT {
+        readings.clear();
+    }
+    readings.insert(key, (generation, Arc::new(reading.clone())));
+    Ok(reading)
+}
 
 /// Reads `query` as the index takes it; `None` when it holds no word.
 pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, DbError> {
