@@ -395,11 +395,19 @@ where
         unit.commit().await?;
     }
     rejects.finish()?;
-    if summary.created > 0 {
-        db.refresh_statistics().await?;
+    if summary.created + summary.matched > 0 {
+        settle(db).await?;
     }
     progress.finish(&summary);
     Ok(summary)
+}
+
+/// What a bulk load leaves the database to tidy: the search index merged into few pieces
+/// (`repo::search::compact`), the planner's statistics brought up to date.
+pub(crate) async fn settle(db: &Database) -> Result<(), DbError> {
+    db.write(|tx| Box::pin(async move { crate::repo::search::compact(&**tx).await }))
+        .await?;
+    db.refresh_statistics().await
 }
 
 /// Runs `rows` on a blocking thread, handing them over in chunks. The thread stops when the

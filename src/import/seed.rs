@@ -100,7 +100,7 @@ pub async fn seed(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    db.refresh_statistics().await?;
+    super::settle(db).await?;
     Ok(summary)
 }
 

@@ -82,6 +82,7 @@ impl MigratorTrait for Migrator {
                 name: "m0011_search_generation",
                 sqlite: include_str!("sql/0011_search_generation.sqlite.sql"),
                 postgres: include_str!("sql/0011_search_generation.postgres.sql"),
+                then: Some(compact_search),
                 ..SqlMigration::PLAIN
             }),
         ]
@@ -172,6 +173,15 @@ fn rebuild_search<'c>(conn: &'c SchemaManagerConnection<'c>) -> BoxFuture<'c, Re
         crate::repo::search::rebuild(conn)
             .await
             .map_err(|e| DbErr::Migration(format!("rebuilding the search index: {e}")))
+    })
+}
+
+/// m0011 also merges the index m0010 (or years of imports) left in many pieces.
+fn compact_search<'c>(conn: &'c SchemaManagerConnection<'c>) -> BoxFuture<'c, Result<(), DbErr>> {
+    Box::pin(async move {
+        crate::repo::search::compact(conn)
+            .await
+            .map_err(|e| DbErr::Migration(format!("merging the search index: {e}")))
     })
 }
 
