@@ -451,13 +451,24 @@ fn tier_query(
     let mut query = Query::select();
     query
         .columns(book::Column::iter().map(|c| (book::Entity, c)))
-        .expr(Expr::cust(key.clone()))
-        .from(Alias::new("book_search"))
+        .expr(Expr::cust(key.clone()));
+    if backend == DbBackend::Postgres && terms.plan() == search::Plan::MatchesFirst {
+        // The matches first, fenced off (OFFSET) so the planner cannot walk the keys instead.
+        let mut matches = Query::select();
+        matches
+            .columns([Alias::new("book_id"), Alias::new("search_key")])
+            .from(Alias::new("book_search"))
+            .and_where(matched)
+            .offset(0);
+        query.from_subquery(matches, Alias::new("book_search"));
+    } else {
+        query.from(Alias::new("book_search")).and_where(matched);
+    }
+    query
         // The index drives, in key order; each match's book by its id (see `list_query` for
         // why SQLite is told the join order).
         .cross_join(book::Entity)
-        .and_where(Expr::cust(format!("book.id = {id}")))
-        .and_where(matched);
+        .and_where(Expr::cust(format!("book.id = {id}")));
     if let Some(after_key) = after_key {
         query.and_where(Expr::cust(key.clone()).gt(after_key));
     }
@@ -722,6 +733,7 @@ mod tests {
                 is_term: true,
                 extensions: None,
                 corrections: vec!["b".into()],
+                books: None,
             }],
             phrase: vec!["a".into()],
             phrase_possible: true,
@@ -796,12 +808,14 @@ mod tests {
                     is_term: true,
                     extensions: None,
                     corrections: vec![],
+                    books: None,
                 },
                 search::Word {
                     text: "pottr".into(),
                     is_term: true,
                     extensions: None,
                     corrections: vec!["potter".into()],
+                    books: None,
                 },
             ],
             phrase: vec!["harry".into(), "pottr".into()],

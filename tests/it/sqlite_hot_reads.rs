@@ -233,6 +233,7 @@ async fn every_order_and_cursor_pages_the_same_through_rusqlite() {
                 is_term: true,
                 extensions: None,
                 corrections: vec!["nana".into()],
+                books: None,
             }],
             phrase: vec!["nan".into()],
             phrase_possible: true,

@@ -29,6 +29,10 @@ use crate::repo;
 use crate::repo::search::{Terms, Word};
 use crate::text;
 
+/// What the vocabulary holds of a query word: whether it is an indexed word, the indexed words
+/// it begins (when few), and how many books those find.
+type Held = (bool, Option<Vec<String>>, Option<i64>);
+
 /// At most this many corrections of one word are searched.
 const CORRECTIONS_PER_WORD: usize = 3;
 
@@ -89,7 +93,11 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
     if let Ok(isbn) = super::isbn::normalize(query.trim()) {
         return Ok(Some(Analysis {
             terms: Terms {
-                words: vec![Word::prefix(&isbn)],
+                // An ISBN names an edition, or a few.
+                words: vec![Word {
+                    books: Some(1),
+                    ..Word::prefix(&isbn)
+                }],
                 phrase: vec![isbn],
                 phrase_possible: true,
                 author_name: false,
@@ -108,29 +116,35 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
         .take(text::MAX_QUERY_TOKENS)
         .map(str::to_string)
         .collect();
-    // What the index holds of each word: whether it is one of its words, and which it begins.
-    let mut held: HashMap<&str, (bool, Option<Vec<String>>)> = HashMap::new();
+    // What the index holds of each word: whether it is one of its words, which it begins, and
+    // how many books those find.
+    let mut held: HashMap<&str, Held> = HashMap::new();
     for word in phrase.iter().chain(&tokens) {
         if held.contains_key(word.as_str()) {
             continue;
         }
-        let mut begun = repo::search::beginning_with(read, word, EXTENSIONS + 1).await?;
-        let is_term = begun.first() == Some(word);
-        let extensions = if begun.len() > EXTENSIONS {
-            None
+        let begun = repo::search::beginning_with(read, word, EXTENSIONS + 1).await?;
+        let is_term = begun.first().is_some_and(|(term, _)| term == word);
+        let (extensions, books) = if begun.len() > EXTENSIONS {
+            (None, None)
         } else {
-            Some(std::mem::take(&mut begun))
+            let books = begun.iter().map(|(_, books)| books).sum();
+            (
+                Some(begun.into_iter().map(|(term, _)| term).collect()),
+                Some(books),
+            )
         };
-        held.insert(word, (is_term, extensions));
+        held.insert(word, (is_term, extensions, books));
     }
-    let is_term = |word: &str| held.get(word).is_some_and(|(term, _)| *term);
+    let is_term = |word: &str| held.get(word).is_some_and(|(term, _, _)| *term);
     let phrase_possible = phrase[..phrase.len() - 1].iter().all(|w| is_term(w));
     let author_name = phrase.len() > 1 && repo::author::has_folded_name(read, &folded).await?;
     let mut corrected = BTreeMap::new();
     let mut words = Vec::with_capacity(tokens.len());
     for token in &tokens {
-        let (is_term, extensions) = held.get(token.as_str()).cloned().unwrap_or_default();
-        let corrections = corrections(read, token).await?;
+        let (is_term, extensions, books) = held.get(token.as_str()).cloned().unwrap_or_default();
+        let (corrections, corrected_books): (Vec<String>, Vec<i64>) =
+            corrections(read, token).await?.into_iter().unzip();
         let found = extensions.as_ref().is_none_or(|e| !e.is_empty());
         if let Some(best) = corrections.first()
             && !found
@@ -142,6 +156,7 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
             is_term,
             extensions,
             corrections,
+            books: books.map(|b| b + corrected_books.iter().sum::<i64>()),
         });
     }
     Ok(Some(Analysis {
@@ -156,8 +171,9 @@ pub async fn analyze(read: Read<'_>, query: &str) -> Result<Option<Analysis>, Db
 }
 
 /// The index's words `word` may be a typo of, closest first: fewest edits, then the most
-/// books, then alphabetical. None for a short word or a number.
-async fn corrections(read: Read<'_>, word: &str) -> Result<Vec<String>, DbError> {
+/// books, then alphabetical, with how many books each finds. None for a short word or a
+/// number.
+async fn corrections(read: Read<'_>, word: &str) -> Result<Vec<(String, i64)>, DbError> {
     let budget = text::typo_budget(word);
     if budget == 0 || word.chars().all(|c| c.is_ascii_digit()) {
         return Ok(vec![]);
@@ -177,7 +193,7 @@ async fn corrections(read: Read<'_>, word: &str) -> Result<Vec<String>, DbError>
     Ok(near
         .into_iter()
         .take(CORRECTIONS_PER_WORD)
-        .map(|(_, _, term)| term)
+        .map(|(_, books, term)| (term, -books))
         .collect())
 }
 
