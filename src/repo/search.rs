@@ -932,24 +932,20 @@ pub fn tier_source(
 ) -> (String, String, sea_orm::sea_query::SimpleExpr) {
     use sea_orm::sea_query::Expr;
     let expression = terms.tier_expression(backend, tier);
-    match (backend, terms.plan()) {
-        (DbBackend::Postgres, Plan::MatchesFirst) => (
-            "book_search.search_key".into(),
-            "book_search.book_id".into(),
-            Expr::cust_with_values(
-                "book_search.document @@ to_tsquery('simple', $1)",
-                [expression],
-            ),
-        ),
-        // The same test, in a form the GIN index cannot serve: the planner walks the keys.
-        (DbBackend::Postgres, Plan::KeyOrder) => (
-            "book_search.search_key".into(),
-            "book_search.book_id".into(),
-            Expr::cust_with_values(
-                "ts_match_vq(book_search.document, to_tsquery('simple', $1))",
-                [expression],
-            ),
-        ),
+    match backend {
+        DbBackend::Postgres => {
+            let test = match terms.plan() {
+                Plan::MatchesFirst => "book_search.document @@ to_tsquery('simple', $1)",
+                // The same test, in a form the GIN index cannot serve: the planner walks the
+                // keys.
+                Plan::KeyOrder => "ts_match_vq(book_search.document, to_tsquery('simple', $1))",
+            };
+            (
+                "book_search.search_key".into(),
+                "book_search.book_id".into(),
+                Expr::cust_with_values(test, [expression]),
+            )
+        }
         _ => (
             "book_search.rowid".into(),
             format!("(book_search.rowid & {ID_MASK})"),

@@ -47,14 +47,14 @@ pub struct Analysis {
 /// as those words one by one.
 const EXTENSIONS: usize = 16;
 
-/// Readings kept, at most: a few hundred kilobytes. When full it starts again empty, which a
+/// Readings kept per database, at most: a few hundred kilobytes. When full it starts again empty, which a
 /// shop's traffic (the same few hundred searches over and over) refills at once.
 const KEPT: usize = 4096;
 /// A longer text is read afresh each time (nobody types the same paragraph twice).
 const KEPT_TEXT: usize = 200;
 
-/// Readings by database ([`crate::db::Database::instance`]) and text, with their generation.
-type Readings = HashMap<(u64, String), (i64, Arc<Option<Analysis>>)>;
+/// Readings by database ([`crate::db::Database::instance`]), then text, with their generation.
+type Readings = HashMap<u64, HashMap<String, (i64, Arc<Option<Analysis>>)>>;
 static READINGS: LazyLock<Mutex<Readings>> = LazyLock::new(Mutex::default);
 
 /// [`analyze`], or the reading of the same text at the same generation kept from an earlier
@@ -68,10 +68,12 @@ pub async fn analyze_kept(
         return analyze(read, query).await;
     }
     let generation = repo::search::generation(read).await?;
-    let key = (database, query.to_string());
     let kept = {
         let readings = READINGS.lock().unwrap_or_else(PoisonError::into_inner);
-        readings.get(&key).cloned()
+        readings
+            .get(&database)
+            .and_then(|kept| kept.get(query))
+            .cloned()
     };
     if let Some((at, reading)) = kept
         && at == generation
@@ -80,10 +82,11 @@ pub async fn analyze_kept(
     }
     let reading = analyze(read, query).await?;
     let mut readings = READINGS.lock().unwrap_or_else(PoisonError::into_inner);
-    if readings.len() >= KEPT {
-        readings.clear();
+    let kept = readings.entry(database).or_default();
+    if kept.len() >= KEPT {
+        kept.clear();
     }
-    readings.insert(key, (generation, Arc::new(reading.clone())));
+    kept.insert(query.to_string(), (generation, Arc::new(reading.clone())));
     Ok(reading)
 }
 
