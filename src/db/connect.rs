@@ -18,6 +18,7 @@ use url::Url;
 
 use super::DbError;
 use super::sqlite_reads::{HotReader, ReaderTimings};
+use super::sqlite_writer::{SqliteWriter, WriterConfig};
 
 /// How long a request waits for a connection before the database counts as unavailable.
 /// SQLite writers queue behind one connection, so they get longer than a pool checkout.
@@ -28,7 +29,11 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 
 pub(super) struct Pools {
+    /// PostgreSQL's pool; on SQLite, one sqlx connection for schema work (SeaORM's migrator
+    /// needs one), never for units of work.
     pub writer: DatabaseConnection,
+    /// SQLite only: the connection every unit of work writes through (see `sqlite_writer`).
+    pub sqlite_writer: Option<SqliteWriter>,
     pub reader: DatabaseConnection,
     /// SQLite only: rusqlite connections for the hot reads (see `sqlite_reads`).
     pub hot_reader: Option<HotReader>,
@@ -78,8 +83,15 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         slow: SLOW_STATEMENT,
     };
     let hot_reader = HotReader::open(path, readers, timings)?;
+    let sqlite_writer = SqliteWriter::open(WriterConfig {
+        path: path.to_path_buf(),
+        busy_timeout: SQLITE_BUSY_TIMEOUT,
+        wait: SQLITE_WRITER_WAIT,
+        slow: SLOW_STATEMENT,
+    })?;
     Ok(Pools {
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+        sqlite_writer: Some(sqlite_writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
         hot_reader: Some(hot_reader),
     })
@@ -104,6 +116,7 @@ pub(super) async fn postgres(url: &Url, size: u32) -> Result<Pools, DbError> {
     let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
     Ok(Pools {
         writer: conn.clone(),
+        sqlite_writer: None,
         reader: conn,
         hot_reader: None,
     })

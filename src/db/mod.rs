@@ -10,6 +10,7 @@ mod read;
 pub mod schema;
 pub mod sqlite_memory;
 mod sqlite_reads;
+mod sqlite_writer;
 mod unit_of_work;
 
 use std::sync::Arc;
@@ -23,7 +24,9 @@ pub use error::{DbError, Unique};
 pub use read::{Decode, Read, ReadFuture, Row};
 pub use sqlite_reads::HotRead;
 use sqlite_reads::HotReader;
-pub use unit_of_work::{UnitOfWork, WorkFuture};
+pub use sqlite_writer::SqliteUnit;
+use sqlite_writer::SqliteWriter;
+pub use unit_of_work::{Transaction, UnitOfWork, WorkFuture};
 
 /// The current time at the precision both backends store (microseconds), so a value reads
 /// back equal to what was written on SQLite and PostgreSQL alike.
@@ -37,7 +40,10 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct Database {
+    /// PostgreSQL's pool; on SQLite the sqlx connection schema work runs on.
     writer: DatabaseConnection,
+    /// SQLite's writer, which every unit of work goes through (see `sqlite_writer`).
+    sqlite_writer: Option<SqliteWriter>,
     reader: DatabaseConnection,
     hot_reader: Option<HotReader>,
     backend: DbBackend,
@@ -70,6 +76,7 @@ impl Database {
         };
         Ok(Self {
             writer: pools.writer,
+            sqlite_writer: pools.sqlite_writer,
             reader: pools.reader,
             hot_reader: pools.hot_reader,
             backend,
@@ -125,6 +132,9 @@ impl Database {
     pub async fn release_idle_memory(&self) {
         if let Some(hot) = &self.hot_reader {
             hot.release_idle_memory();
+        }
+        if let Some(writer) = &self.sqlite_writer {
+            writer.release_idle_memory();
         }
         for pool in [&self.reader, &self.writer] {
             let pool = pool.get_sqlite_connection_pool();
@@ -229,36 +239,34 @@ impl Database {
         &self.reader
     }
 
-    /// Starts a unit of work on the writer. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that read first could not upgrade to a write
-    /// after another process (an import beside the server) committed, and would fail with
-    /// "database is locked" however long the busy timeout.
+    /// Starts a unit of work on the writer.
+    ///
+    /// On SQLite it waits its turn for the one writer connection, then takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that read first could not upgrade to a
+    /// write after another process (an import beside the server) committed, and would fail
+    /// with "database is locked" however long the busy timeout. Its statements then run on
+    /// the calling thread (see `sqlite_writer`).
     ///
     /// On PostgreSQL `BEGIN` runs in a task of its own. sqlx 0.9.0 is not cancel-safe there: a
     /// `BEGIN` dropped between being sent and answered (a client that went away, the request
     /// timeout) leaves the connection inside a transaction that nothing rolls back, and the
     /// next request on it runs in that transaction and holds its locks (transact-rs/sqlx#4385).
     /// In its own task `BEGIN` always finishes, and a unit of work nobody waits for any more is
-    /// dropped there, which rolls it back. SQLite's driver already finishes `BEGIN` on its
-    /// worker thread.
+    /// dropped there, which rolls it back.
     pub async fn begin(&self) -> Result<UnitOfWork, DbError> {
-        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
         self.writes.fetch_add(1, Ordering::Relaxed);
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
+        if let Some(writer) = &self.sqlite_writer {
+            return Ok(UnitOfWork::new(Transaction::Sqlite(writer.begin().await?)));
+        }
+        use sea_orm::TransactionTrait;
         let writer = self.writer.clone();
-        let begin = async move { writer.begin_with_options(options).await };
-        let tx = match self.backend {
-            DbBackend::Postgres => match tokio::spawn(begin).await {
-                Ok(begun) => begun?,
-                Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-                Err(_) => return Err(DbError::Unavailable("folio is shutting down".into())),
-            },
-            _ => begin.await?,
+        let begin = async move { writer.begin().await };
+        let tx = match tokio::spawn(begin).await {
+            Ok(begun) => begun?,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(_) => return Err(DbError::Unavailable("folio is shutting down".into())),
         };
-        Ok(UnitOfWork::new(tx))
+        Ok(UnitOfWork::new(Transaction::Orm(tx)))
     }
 
     /// Runs `work` in a unit of work: commits when it returns `Ok`, rolls back on `Err` or panic.
@@ -315,8 +323,8 @@ impl Database {
         };
         let all = async {
             select(&self.reader).await?;
-            if self.backend == DbBackend::Sqlite {
-                select(&self.writer).await?;
+            if let Some(writer) = &self.sqlite_writer {
+                writer.ping().await?;
             }
             hot.await
         };
@@ -334,6 +342,9 @@ impl Database {
             hot.close().await;
         }
         let _ = self.reader.close().await;
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         let _ = self.writer.close().await;
     }
 
@@ -350,9 +361,14 @@ impl Database {
         if let Some(hot) = &mut self.hot_reader {
             hot.count_into(counter.clone());
         }
+        if let Some(writer) = &mut self.sqlite_writer {
+            writer.count_into(counter.clone());
+        }
         counter
     }
 
+    /// The connection schema work (migrations, dropping the tables) runs on: PostgreSQL's
+    /// pool, or SQLite's sqlx connection beside the writer, idle but for that.
     pub(crate) fn writer(&self) -> &DatabaseConnection {
         &self.writer
     }

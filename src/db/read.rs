@@ -12,12 +12,11 @@ use std::task::{Context, Poll, Waker};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Value;
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    QueryResult, Statement,
+    ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement,
 };
 
 use super::sqlite_reads::HotRead;
-use super::{DbError, UnitOfWork};
+use super::{DbError, Transaction, UnitOfWork};
 
 /// Where a read's statements run. Copy it freely: it only borrows.
 #[derive(Clone, Copy)]
@@ -25,7 +24,7 @@ pub enum Read<'a> {
     /// A pool of SeaORM connections (PostgreSQL's, or SQLite's sqlx readers).
     Pool(&'a DatabaseConnection),
     /// A unit of work, so a write reads what it has just written.
-    Unit(&'a DatabaseTransaction),
+    Unit(&'a Transaction),
     /// One of SQLite's rusqlite readers, lent to this read for all its statements.
     Hot(&'a HotRead<'a>),
 }
@@ -39,8 +38,8 @@ impl<'a> From<&'a DatabaseConnection> for Read<'a> {
     }
 }
 
-impl<'a> From<&'a DatabaseTransaction> for Read<'a> {
-    fn from(tx: &'a DatabaseTransaction) -> Self {
+impl<'a> From<&'a Transaction> for Read<'a> {
+    fn from(tx: &'a Transaction) -> Self {
         Self::Unit(tx)
     }
 }
@@ -72,6 +71,9 @@ impl Read<'_> {
     ) -> Result<Vec<T>, DbError> {
         let found = match self {
             Self::Hot(read) => return read.query(sql, values, |row| decode(&Row::Hot(row))),
+            Self::Unit(Transaction::Sqlite(unit)) => {
+                return unit.query(sql, values, |row| decode(&Row::Hot(row)));
+            }
             Self::Pool(conn) => conn.query_all_raw(statement(*conn, sql, values)).await,
             Self::Unit(tx) => tx.query_all_raw(statement(*tx, sql, values)).await,
         }?;

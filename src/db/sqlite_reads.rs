@@ -390,7 +390,7 @@ impl HotRead<'_> {
 
 /// A value as sqlx would have bound it, so that comparisons against stored text (timestamps,
 /// dates) match what the ORM wrote.
-fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
+pub(super) fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
     let owned = |v: SqlValue| Ok(ToSqlOutput::Owned(v));
     let int = |v: Option<i64>| owned(v.map_or(SqlValue::Null, SqlValue::Integer));
     let text = |v: Option<String>| owned(v.map_or(SqlValue::Null, SqlValue::Text));

@@ -36,14 +36,16 @@ pub async fn insert_all(
     edition_id: i64,
     files: Vec<NewFile>,
 ) -> Result<Vec<edition_file::Model>, DbError> {
+    // The last position itself rather than MAX(position): a column read straight from the
+    // table decodes as its entity declares it on both backends (see db::sqlite_writer).
     let last: Option<i32> = edition_file::Entity::find()
         .select_only()
-        .column_as(edition_file::Column::Position.max(), "last")
+        .column(edition_file::Column::Position)
         .filter(edition_file::Column::EditionId.eq(edition_id))
-        .into_tuple::<Option<i32>>()
+        .order_by_desc(edition_file::Column::Position)
+        .into_tuple::<i32>()
         .one(conn)
-        .await?
-        .flatten();
+        .await?;
     let now = crate::db::now();
     let mut inserted = Vec::with_capacity(files.len());
     for (i, file) in files.into_iter().enumerate() {

@@ -14,6 +14,8 @@ backend_tests!(
     work_that_returns_ok_is_committed,
     sixty_four_concurrent_writers_all_succeed,
     a_failed_commit_leaves_the_next_unit_of_work_a_real_transaction,
+    a_write_whose_request_goes_away_half_way_leaves_no_rows,
+    models_written_in_a_unit_of_work_read_back_whole,
 );
 
 #[derive(Debug)]
@@ -114,6 +116,104 @@ async fn work_that_returns_ok_is_committed(backend: Backend) {
         .unwrap();
     assert_eq!(book.title, "Emma");
     assert_eq!(t.count("book_author").await, 1);
+}
+
+/// A request that goes away while its unit of work is under way (the client left, the request
+/// timed out): the write's future is dropped between two of its statements. Nothing it wrote
+/// stays, and the writer it held serves the next write at once.
+async fn a_write_whose_request_goes_away_half_way_leaves_no_rows(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let (written, wrote) = tokio::sync::oneshot::channel();
+    let db = t.db.clone();
+    let request = tokio::spawn(async move {
+        let _: Result<(), DbError> = db
+            .write(|tx| {
+                Box::pin(async move {
+                    fx::author(&**tx, "Half written").await?;
+                    let _ = written.send(());
+                    // Waits for something that never comes, as a slow upload would.
+                    std::future::pending::<()>().await;
+                    Ok(())
+                })
+            })
+            .await;
+    });
+    wrote.await.expect("the first statement ran");
+    request.abort();
+    assert!(request.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        t.count("author").await,
+        0,
+        "nothing of the dropped write stays"
+    );
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        t.db.write(|tx| Box::pin(async move { fx::author(&**tx, "Next").await })),
+    )
+    .await
+    .expect("the writer is free again at once");
+    next.unwrap();
+    assert_eq!(t.count("author").await, 1);
+}
+
+/// What a unit of work reads back is what it wrote, field for field: on SQLite's writer every
+/// value takes the type its entity declares (a year, a page count, a price, a date, a float, a
+/// timestamp), and the readers, another driver, read the same.
+async fn models_written_in_a_unit_of_work_read_back_whole(backend: Backend) {
+    use folio::entity::enums::EditionFormat;
+    use folio::entity::{book, edition};
+    use folio::repo::book::BookFields;
+    use sea_orm::EntityTrait;
+
+    let t = TestDb::migrated(&backend).await;
+    let (book, edition) =
+        t.db.write(|tx| {
+            Box::pin(async move {
+                let fields = BookFields {
+                    title: "Pride and Prejudice".into(),
+                    subtitle: Some("A Novel".into()),
+                    original_year: Some(1813),
+                    language: Some("en".into()),
+                    series: Some("Austen's Novels".into()),
+                    series_number: Some(2.5),
+                    popularity_prior: 3_000_000_000,
+                    ..Default::default()
+                };
+                let written = folio::repo::book::insert(&**tx, fields).await?;
+                let mut fields = fx::bare_edition(EditionFormat::Audiobook, Some(1299));
+                fields.release_date = chrono::NaiveDate::from_ymd_opt(2003, 4, 29);
+                fields.pages = Some(432);
+                fields.duration_seconds = Some(41_520);
+                let edition = folio::repo::edition::insert(&**tx, written.id, fields).await?;
+                let book = book::Entity::find_by_id(written.id).one(&**tx).await?;
+                assert_eq!(
+                    book.as_ref(),
+                    Some(&written),
+                    "the book reads back as written"
+                );
+                assert_eq!(book.as_ref().unwrap().original_year, Some(1813));
+                assert_eq!(edition.pages, Some(432));
+                assert_eq!(
+                    edition.release_date,
+                    chrono::NaiveDate::from_ymd_opt(2003, 4, 29)
+                );
+                Ok::<_, DbError>((written, edition))
+            })
+        })
+        .await
+        .unwrap();
+    let read = t.db.reader();
+    assert_eq!(
+        book::Entity::find_by_id(book.id).one(read).await.unwrap(),
+        Some(book)
+    );
+    assert_eq!(
+        edition::Entity::find_by_id(edition.id)
+            .one(read)
+            .await
+            .unwrap(),
+        Some(edition)
+    );
 }
 
 /// Every writer gets its own unit of work at the same moment; on SQLite they queue for the
