@@ -452,6 +452,8 @@ fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
     folded
 }
 
+pub(crate) use sqlite::book_row;
+
 /// The reads on SQLite: rusqlite, blocking, on the one reader [`Readers::run`] lent the
 /// request. Statements stay prepared on their connection.
 ///
@@ -469,7 +471,7 @@ mod sqlite {
     use crate::ApiError;
     use crate::db::in_list;
 
-    fn book_row(row: &Row<'_>) -> rusqlite::Result<BookRow> {
+    pub fn book_row(row: &Row<'_>) -> rusqlite::Result<BookRow> {
         Ok((
             row.get(0)?,
             row.get(1)?,

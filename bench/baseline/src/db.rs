@@ -7,8 +7,10 @@
 //! its answer) in one `spawn_blocking`, so it hops threads once, where sqlx's SQLite driver
 //! hops to its connection's worker thread and back for every statement (and sends every row
 //! through a channel). DESIGN §6 sets the bar against the best hand-written row for each
-//! backend, and for SQLite that is axum + rusqlite. Writes, and the reads inside the write
-//! endpoints, stay on sqlx; PostgreSQL is sqlx throughout.
+//! backend, and for SQLite that is axum + rusqlite. SQLite's writes go through [`Writer`], one
+//! rusqlite connection whose transactions run on the request's thread. The sign-in check and
+//! the comment read back after its write stay on the sqlx readers, as in folio; PostgreSQL is
+//! sqlx throughout.
 //!
 //! Statements are written once, as folio sends them to SQLite (`?` placeholders); on
 //! PostgreSQL [`Db::sql`] numbers the placeholders `$1…`, as folio's `repo::statement` does.
@@ -23,12 +25,12 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, ConnectOptions, Postgres, SqlSafeStr, SqlStr, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, ConnectOptions, Postgres, SqlSafeStr, SqlStr, Transaction};
 use tokio::sync::Semaphore;
 
 use crate::ApiError;
@@ -47,7 +49,7 @@ pub enum Db {
     /// endpoints (signing in, reading a comment back); and the rusqlite readers, as many, for
     /// the book endpoints.
     Sqlite {
-        writer: SqlitePool,
+        writer: Writer,
         reader: SqlitePool,
         readers: Readers,
     },
@@ -55,9 +57,8 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// An open write transaction.
+/// An open write transaction on PostgreSQL.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -87,6 +88,9 @@ impl Db {
                 .max_lifetime(None)
                 .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal))
                 .await?;
+            // It opened the file and switched it to WAL; the writes go through rusqlite.
+            writer.close().await;
+            let writer = Writer::open(path)?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(pool_size)
                 .acquire_timeout(POOL_WAIT)
@@ -128,22 +132,59 @@ impl Db {
         }
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), as folio's units of work do.
+    /// Starts a write transaction on PostgreSQL (SQLite's go through [`Writer`]).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Self::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        match self {
+            Self::Sqlite { .. } => unreachable!("SQLite's writes go through its Writer"),
+            Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
     }
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(tx) => tx.commit().await,
             Self::Postgres(tx) => tx.commit().await,
         }
+    }
+}
+
+/// SQLite's one writer connection, on rusqlite, behind an async lock: a write waits its turn
+/// (as long as folio's writer waits), takes SQLite's write lock at once (`BEGIN IMMEDIATE`, as
+/// folio's units of work do) and runs its statements on the request's thread, where a write's
+/// few statements take microseconds: a hop to another thread would cost more than they do.
+#[derive(Clone)]
+pub struct Writer(Arc<tokio::sync::Mutex<Connection>>);
+
+impl Writer {
+    fn open(path: &str) -> rusqlite::Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        // folio's writer settings (sqlx's SqliteConnectOptions above).
+        conn.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "temp_store", "memory")?;
+        conn.set_prepared_statement_cache_capacity(READER_STATEMENTS);
+        Ok(Self(Arc::new(tokio::sync::Mutex::new(conn))))
+    }
+
+    /// Runs `work` in a transaction: committed when it returns `Ok`, rolled back otherwise.
+    pub async fn transaction<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let Ok(mut conn) = tokio::time::timeout(SQLITE_WRITER_WAIT, self.0.lock()).await else {
+            eprintln!("database error: the SQLite writer did not come free in time");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database error",
+            ));
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
     }
 }
 
@@ -316,9 +357,6 @@ macro_rules! in_tx {
     ($tx:expr, $fetch:ident($sql:expr $(, $arg:expr)* $(,)?)) => {{
         let sql = $sql;
         match $tx {
-            $crate::db::Tx::Sqlite(tx) => {
-                sqlx::query_as(sql)$(.bind($arg))*.$fetch(&mut **tx).await
-            }
             $crate::db::Tx::Postgres(tx) => {
                 sqlx::query_as(sql)$(.bind($arg))*.$fetch(&mut **tx).await
             }

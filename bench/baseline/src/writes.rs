@@ -98,6 +98,143 @@ type PurchaseRow = (
     DateTime<Utc>,
 );
 
+fn no_such_book() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "No such book.")
+}
+
+fn already_open() -> ApiError {
+    let message = "This edition is already in your library or pending.";
+    ApiError::new(StatusCode::CONFLICT, message)
+}
+
+/// What a purchase request came to on SQLite.
+enum Made {
+    /// The key made this purchase before.
+    Replayed(PurchaseRow),
+    Created(PurchaseRow),
+}
+
+/// The writes on SQLite: the same statements, on rusqlite, in one transaction of the writer
+/// (see [`crate::db::Writer`]). Timestamps are bound as the text sqlx binds (RFC 3339), so the
+/// rows read the same in folio.
+mod sqlite {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use rusqlite::{OptionalExtension, Row, Transaction};
+
+    use super::{
+        BOOK_BY_ID, EDITION_BY_ID, INSERT_COMMENT, INSERT_PURCHASE, InsertedComment, Made,
+        OPEN_PURCHASE, PURCHASE_BY_KEY, PurchaseRow, already_open, invalid, no_such_book,
+    };
+    use crate::ApiError;
+    use crate::books::book_row;
+
+    fn text(at: DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    }
+
+    pub fn add_comment(
+        tx: &Transaction<'_>,
+        user_id: i64,
+        book_id: i64,
+        comment: &str,
+        rating: Option<i32>,
+        at: DateTime<Utc>,
+    ) -> Result<InsertedComment, ApiError> {
+        let book = tx
+            .prepare_cached(BOOK_BY_ID)?
+            .query_row((book_id, 1_i64), book_row)
+            .optional()?;
+        if book.is_none() {
+            return Err(no_such_book());
+        }
+        let at = text(at);
+        let inserted = tx.prepare_cached(INSERT_COMMENT)?.query_row(
+            (user_id, book_id, comment, rating, &at, &at),
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ))
+            },
+        )?;
+        Ok(inserted)
+    }
+
+    fn purchase_row(row: &Row<'_>) -> rusqlite::Result<PurchaseRow> {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+            row.get(7)?,
+            row.get(8)?,
+            row.get(9)?,
+            row.get(10)?,
+        ))
+    }
+
+    pub fn create_purchase(
+        tx: &Transaction<'_>,
+        user_id: i64,
+        edition_id: i64,
+        key: &str,
+        print: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Made, ApiError> {
+        let existing = tx
+            .prepare_cached(PURCHASE_BY_KEY)?
+            .query_row((user_id, key, 1_i64), purchase_row)
+            .optional()?;
+        if let Some(existing) = existing {
+            return Ok(Made::Replayed(existing));
+        }
+        // The edition's price and currency (columns 10 and 11 of the row folio reads).
+        let edition = tx
+            .prepare_cached(EDITION_BY_ID)?
+            .query_row((edition_id, 1_i64), |row| {
+                Ok((row.get::<_, Option<i64>>(10)?, row.get::<_, Option<String>>(11)?))
+            })
+            .optional()?;
+        let edition = edition.ok_or_else(|| invalid("edition_id: no edition has this id"))?;
+        let (Some(amount_minor), Some(currency)) = edition else {
+            return Err(invalid("edition_id: this edition has no price"));
+        };
+        let open = tx
+            .prepare_cached(OPEN_PURCHASE)?
+            .query_row((user_id, edition_id, "pending", "paid", 1_i64), purchase_row)
+            .optional()?;
+        if open.is_some() {
+            return Err(already_open());
+        }
+        let at = text(at);
+        // The single writer serialises requests with one key: no other can have committed
+        // one since the look above.
+        let purchase = tx.prepare_cached(INSERT_PURCHASE)?.query_row(
+            (
+                user_id,
+                edition_id,
+                "pending",
+                amount_minor,
+                currency.as_str(),
+                key,
+                print,
+                &at,
+                &at,
+            ),
+            purchase_row,
+        )?;
+        Ok(Made::Created(purchase))
+    }
+}
+
 /// The current time as folio's `db::now()` has it: microseconds, which both backends keep, so
 /// the rows read back in folio exactly as written.
 fn now() -> DateTime<Utc> {
@@ -228,27 +365,37 @@ pub async fn create_comment(
         return Err(invalid("rating must be from 1 to 5"));
     }
 
-    let mut tx = db.begin().await?;
-    let book: Option<BookRow> =
-        in_tx!(&mut tx, fetch_optional(db.sql(BOOK_BY_ID), book_id, 1_i64))?;
-    if book.is_none() {
-        // Dropping the transaction rolls it back.
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "No such book."));
-    }
     let at = now();
-    let inserted: InsertedComment = in_tx!(
-        &mut tx,
-        fetch_one(
-            db.sql(INSERT_COMMENT),
-            user_id,
-            book_id,
-            text,
-            body.rating,
-            at,
-            at
-        )
-    )?;
-    tx.commit().await?;
+    let inserted: InsertedComment = match db {
+        Db::Sqlite { writer, .. } => {
+            writer
+                .transaction(|tx| sqlite::add_comment(tx, user_id, book_id, text, body.rating, at))
+                .await?
+        }
+        Db::Postgres(_) => {
+            let mut tx = db.begin().await?;
+            let book: Option<BookRow> =
+                in_tx!(&mut tx, fetch_optional(db.sql(BOOK_BY_ID), book_id, 1_i64))?;
+            if book.is_none() {
+                // Dropping the transaction rolls it back.
+                return Err(no_such_book());
+            }
+            let inserted = in_tx!(
+                &mut tx,
+                fetch_one(
+                    db.sql(INSERT_COMMENT),
+                    user_id,
+                    book_id,
+                    text,
+                    body.rating,
+                    at,
+                    at
+                )
+            )?;
+            tx.commit().await?;
+            inserted
+        }
+    };
 
     // As folio: the comment with its author's name, read back after the commit.
     let row: Option<CommentRow> = read!(db, fetch_optional(db.sql(COMMENT_ROW), inserted.0))?;
@@ -341,6 +488,18 @@ pub async fn create_purchase(
     }
     let print = fingerprint(edition_id);
 
+    let at = now();
+    if let Db::Sqlite { writer, .. } = db {
+        let made = writer
+            .transaction(|tx| sqlite::create_purchase(tx, user_id, edition_id, key, &print, at))
+            .await?;
+        return match made {
+            Made::Replayed(existing) => replay(existing, &print),
+            Made::Created(purchase) => {
+                Ok((StatusCode::CREATED, Json(Purchase::from(purchase))).into_response())
+            }
+        };
+    }
     let mut tx = db.begin().await?;
     let existing: Option<PurchaseRow> = in_tx!(
         &mut tx,
@@ -371,10 +530,8 @@ pub async fn create_purchase(
         )
     )?;
     if open.is_some() {
-        let message = "This edition is already in your library or pending.";
-        return Err(ApiError::new(StatusCode::CONFLICT, message));
+        return Err(already_open());
     }
-    let at = now();
     let inserted: Result<PurchaseRow, sqlx::Error> = in_tx!(
         &mut tx,
         fetch_one(
