@@ -58,6 +58,30 @@ pub(super) struct WriterConfig {
 /// next unit of work then opens a fresh one).
 type Slot = Option<Connection>;
 
+/// The writer, held by one unit of work (or one `BEGIN` on its way to one). It is never given
+/// back inside a transaction: one left open would hold SQLite's write lock against every other
+/// process until folio's next write. That happens when a request goes away while its `BEGIN`
+/// waits on a blocking thread: the `BEGIN` finishes there, and nobody takes the transaction.
+struct Lease(OwnedMutexGuard<Slot>);
+
+impl Lease {
+    fn conn(&self) -> Option<&Connection> {
+        self.0.as_ref()
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_ref()
+            && !conn.is_autocommit()
+            && conn.execute_batch("ROLLBACK").is_err()
+        {
+            tracing::warn!("the SQLite writer would not roll back; it is closed");
+            self.0.take();
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(super) struct SqliteWriter {
     slot: Arc<tokio::sync::Mutex<Slot>>,
@@ -86,14 +110,7 @@ impl SqliteWriter {
     /// Waits for the writer, then begins a transaction holding SQLite's write lock.
     pub(super) async fn begin(&self) -> Result<SqliteUnit, DbError> {
         let mut slot = self.lease().await?;
-        let conn = ready(&mut slot, &self.config)?;
-        // A `BEGIN` whose request went away while it waited on a blocking thread (below)
-        // may have left the connection in a transaction nobody owns.
-        if !conn.is_autocommit() {
-            tracing::warn!("the SQLite writer was left inside a transaction; rolled back");
-            conn.execute_batch("ROLLBACK")
-                .map_err(|e| DbError::from(db_err(e)))?;
-        }
+        let conn = ready(&mut slot.0, &self.config)?;
         // Tried without waiting first: only another process can hold the lock, and rarely.
         conn.busy_timeout(Duration::ZERO).map_err(unavailable)?;
         let begun = conn.execute_batch("BEGIN IMMEDIATE");
@@ -115,13 +132,10 @@ impl SqliteWriter {
     }
 
     /// `BEGIN IMMEDIATE` with SQLite's busy timeout, on a blocking thread.
-    async fn begin_waiting(
-        &self,
-        slot: OwnedMutexGuard<Slot>,
-    ) -> Result<OwnedMutexGuard<Slot>, DbError> {
+    async fn begin_waiting(&self, slot: Lease) -> Result<Lease, DbError> {
         let waited = tokio::task::spawn_blocking(move || {
             let begun = slot
-                .as_ref()
+                .conn()
                 .expect("a leased writer is open")
                 .execute_batch("BEGIN IMMEDIATE");
             begun.map(|()| slot).map_err(db_err)
@@ -134,7 +148,7 @@ impl SqliteWriter {
         }
     }
 
-    async fn lease(&self) -> Result<OwnedMutexGuard<Slot>, DbError> {
+    async fn lease(&self) -> Result<Lease, DbError> {
         let lock = self.slot.clone().lock_owned();
         let slot = tokio::time::timeout(self.config.wait, lock)
             .await
@@ -142,13 +156,13 @@ impl SqliteWriter {
         if self.closed.load(Ordering::Acquire) {
             return Err(DbError::Unavailable("the SQLite writer is closed".into()));
         }
-        Ok(slot)
+        Ok(Lease(slot))
     }
 
     /// Whether the writer comes free and answers (the readiness probe).
     pub(super) async fn ping(&self) -> Result<(), DbError> {
         let mut slot = self.lease().await?;
-        ready(&mut slot, &self.config)?
+        ready(&mut slot.0, &self.config)?
             .execute_batch("SELECT 1")
             .map_err(|e| db_err(e).into())
     }
@@ -218,7 +232,7 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 pub struct SqliteUnit {
     /// In a mutex only so that the unit may be shared with the work's future, which must be
     /// `Send`: nothing else ever contends for it.
-    slot: Mutex<OwnedMutexGuard<Slot>>,
+    slot: Mutex<Lease>,
     config: Arc<WriterConfig>,
     counter: Option<Arc<AtomicU64>>,
     /// SQLite rolled the transaction back by itself after an error (a full disk, an I/O
@@ -229,7 +243,7 @@ pub struct SqliteUnit {
 }
 
 impl SqliteUnit {
-    fn lock(&self) -> MutexGuard<'_, OwnedMutexGuard<Slot>> {
+    fn lock(&self) -> MutexGuard<'_, Lease> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -244,7 +258,7 @@ impl SqliteUnit {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         let slot = self.lock();
-        let conn = slot.as_ref().expect("a unit of work holds an open writer");
+        let conn = slot.conn().expect("a unit of work holds an open writer");
         if self.ended_by_sqlite.load(Ordering::Relaxed) || conn.is_autocommit() {
             return Err(DbErr::Custom(
                 "the transaction was rolled back after an earlier error".into(),
@@ -332,7 +346,11 @@ impl Drop for SqliteUnit {
     fn drop(&mut self) {
         let ended_by_sqlite = self.ended_by_sqlite.load(Ordering::Relaxed);
         let committed = self.committed;
-        let slot = self.slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let slot = &mut self
+            .slot
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
         let Some(conn) = slot.as_ref() else { return };
         if committed {
             return;

@@ -286,6 +286,47 @@ async fn a_write_beside_another_process_writing_the_same_file_succeeds() {
     assert_eq!(t.count("author").await, 2);
 }
 
+/// A write whose request goes away while it waits for another process's write lock (an import
+/// beside the server): its `BEGIN` finishes on the blocking thread it waited on, after nobody
+/// wants it any more, and must not keep the lock. Another process gets it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_while_it_waits_for_the_lock_does_not_keep_it() {
+    use std::time::{Duration, Instant};
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let path = t.sqlite_path().expect("SQLite");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let db = t.db.clone();
+    let write = tokio::spawn(async move {
+        db.write(|tx| Box::pin(async move { fx::author(&**tx, "Never").await }))
+            .await
+    });
+    // Long enough to be waiting on the lock, then the request goes away.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    write.abort();
+    assert!(write.await.unwrap_err().is_cancelled());
+    other.execute_batch("COMMIT").unwrap();
+
+    // The abandoned `BEGIN` now takes the lock on its thread (its busy handler looks again
+    // within 100 ms), and must give it back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    other.busy_timeout(Duration::ZERO).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match other.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => break,
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "the write lock is still held after the request went away: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(t.count("author").await, 0);
+}
+
 /// A request cancelled while its unit of work is starting (the client went away, the request
 /// timed out) must not leave its connection inside a transaction: the next request on that
 /// connection would otherwise run in the stale transaction and hold its locks. sqlx 0.9.0
