@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use sea_orm::sea_query::Value;
@@ -203,6 +204,13 @@ fn connect(config: &WriterConfig) -> Result<Connection, DbError> {
         .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
         .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
         .and_then(|()| conn.pragma_update(None, "temp_store", "memory"))
+        // As on the readers: without the planner's stability guarantee SQLite plans `LIMIT ?`
+        // from the value bound, so each new binding made it prepare the cached statement
+        // again. SeaORM's `one()` ends every statement so; a purchase ran three of them.
+        .and_then(|()| {
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+                .map(drop)
+        })
         .map_err(unavailable)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
@@ -411,13 +419,6 @@ impl ConnectionTrait for SqliteUnit {
         answer(MockDatabase::new(DbBackend::Sqlite).append_query_results([rows]))
             .query_all_raw(stmt)
             .await
-    }
-
-    /// SeaORM then inserts and updates a model and reads it back by its key, as on MySQL: a
-    /// plain `SELECT` names each column's table, which is how its values get their types (an
-    /// `INSERT … RETURNING` does not).
-    fn support_returning(&self) -> bool {
-        false
     }
 }
 

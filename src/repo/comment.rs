@@ -6,8 +6,8 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
-use super::Page;
-use crate::db::{DbError, Read};
+use super::{Page, PerBackend};
+use crate::db::{DbError, Read, Row};
 use crate::entity::comment;
 
 #[tracing::instrument(
@@ -110,17 +110,36 @@ const COMMENT_COLUMNS: &str = "c.id, c.book_id, c.user_id, u.username, c.text, c
     fields(id),
     err(level = "debug")
 )]
-pub async fn find_row(conn: &impl ConnectionTrait, id: i64) -> Result<Option<CommentRow>, DbError> {
-    let sql = format!(
-        "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id WHERE c.id = ?"
-    );
-    Ok(CommentRow::find_by_statement(super::statement(
-        conn.get_database_backend(),
-        &sql,
-        vec![id.into()],
-    ))
-    .one(conn)
-    .await?)
+pub async fn find_row<'a>(
+    read: impl Into<Read<'a>>,
+    id: i64,
+) -> Result<Option<CommentRow>, DbError> {
+    let read = read.into();
+    static BY_ID: PerBackend = PerBackend::new();
+    let sql = BY_ID.sql(read.backend(), |backend| {
+        super::numbered(
+            backend,
+            &format!(
+                "SELECT {COMMENT_COLUMNS} FROM comment c JOIN \"user\" u ON u.id = c.user_id \
+                 WHERE c.id = ?"
+            ),
+        )
+    });
+    Ok(read.rows(sql, &[id.into()], decode_row).await?.pop())
+}
+
+/// A [`CommentRow`] from [`COMMENT_COLUMNS`].
+fn decode_row(row: &Row<'_>) -> Result<CommentRow, DbError> {
+    Ok(CommentRow {
+        id: row.get(0)?,
+        book_id: row.get(1)?,
+        user_id: row.get(2)?,
+        username: row.get(3)?,
+        text: row.get(4)?,
+        rating: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
 }
 
 /// A book's comments, newest first, after the cursor `(created_at, id)`.
@@ -150,20 +169,7 @@ pub async fn page_for_book<'a>(
     sql.push_str(" ORDER BY c.created_at DESC, c.id DESC LIMIT ?");
     values.push(((limit + 1) as i64).into());
     let sql = super::numbered(read.backend(), &sql);
-    let rows = read
-        .rows(&sql, &values, |row| {
-            Ok(CommentRow {
-                id: row.get(0)?,
-                book_id: row.get(1)?,
-                user_id: row.get(2)?,
-                username: row.get(3)?,
-                text: row.get(4)?,
-                rating: row.get(5)?,
-                created_at: row.get(6)?,
-                updated_at: row.get(7)?,
-            })
-        })
-        .await?;
+    let rows = read.rows(&sql, &values, decode_row).await?;
     Ok(Page::from_overfetch(rows, limit))
 }
 

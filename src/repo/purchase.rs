@@ -1,12 +1,12 @@
 //! Purchases and the payment events that move them along.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
-use super::Page;
-use crate::db::{DbError, Read, Unique};
+use super::{Page, PerBackend};
+use crate::db::{DbError, Read, Row, Unique};
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
 
@@ -67,16 +67,22 @@ pub async fn find(
     fields(user_id),
     err(level = "debug")
 )]
-pub async fn find_by_key(
-    conn: &impl ConnectionTrait,
+pub async fn find_by_key<'a>(
+    read: impl Into<Read<'a>>,
     user_id: i64,
     idempotency_key: &str,
 ) -> Result<Option<purchase::Model>, DbError> {
-    Ok(purchase::Entity::find()
-        .filter(purchase::Column::UserId.eq(user_id))
-        .filter(purchase::Column::IdempotencyKey.eq(idempotency_key))
-        .one(conn)
-        .await?)
+    let read = read.into();
+    static BY_KEY: PerBackend = PerBackend::new();
+    let sql = BY_KEY.sql(read.backend(), |backend| {
+        purchase::Entity::find()
+            .filter(purchase::Column::UserId.eq(0))
+            .filter(purchase::Column::IdempotencyKey.eq(""))
+            .build(backend)
+            .sql
+    });
+    let values = [user_id.into(), idempotency_key.into()];
+    Ok(read.rows(sql, &values, decode).await?.pop())
 }
 
 /// The user's pending or paid purchase of the edition, if any: at most one exists (the index
@@ -88,17 +94,47 @@ pub async fn find_by_key(
     fields(user_id, edition_id),
     err(level = "debug")
 )]
-pub async fn open_purchase(
-    conn: &impl ConnectionTrait,
+pub async fn open_purchase<'a>(
+    read: impl Into<Read<'a>>,
     user_id: i64,
     edition_id: i64,
 ) -> Result<Option<purchase::Model>, DbError> {
-    Ok(purchase::Entity::find()
-        .filter(purchase::Column::UserId.eq(user_id))
-        .filter(purchase::Column::EditionId.eq(edition_id))
-        .filter(purchase::Column::Status.is_in([PurchaseStatus::Pending, PurchaseStatus::Paid]))
-        .one(conn)
-        .await?)
+    let read = read.into();
+    static OPEN: PerBackend = PerBackend::new();
+    let sql = OPEN.sql(read.backend(), |backend| {
+        purchase::Entity::find()
+            .filter(purchase::Column::UserId.eq(0))
+            .filter(purchase::Column::EditionId.eq(0))
+            .filter(purchase::Column::Status.is_in([PurchaseStatus::Pending, PurchaseStatus::Paid]))
+            .build(backend)
+            .sql
+    });
+    let values = [
+        user_id.into(),
+        edition_id.into(),
+        PurchaseStatus::Pending.to_value().into(),
+        PurchaseStatus::Paid.to_value().into(),
+    ];
+    Ok(read.rows(sql, &values, decode).await?.pop())
+}
+
+/// A `purchase` row, its columns in declaration order as SeaORM selects them.
+/// `store::a_purchase_is_made_once_per_idempotency_key` reads a purchase both ways and
+/// compares them.
+fn decode(row: &Row<'_>) -> Result<purchase::Model, DbError> {
+    Ok(purchase::Model {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        edition_id: row.get(2)?,
+        status: row.stored(3)?,
+        amount_minor: row.get(4)?,
+        currency: row.get(5)?,
+        idempotency_key: row.get(6)?,
+        request_fingerprint: row.get(7)?,
+        provider_ref: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+    })
 }
 
 /// Which of these editions the user owns (a paid purchase, not refunded).

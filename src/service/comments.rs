@@ -1,8 +1,6 @@
 //! Comments and ratings (seed 001's comments): public to read, written by signed-in readers.
 
-use sea_orm::ConnectionTrait;
-
-use crate::db::{Database, UnitOfWork};
+use crate::db::{Database, Read, UnitOfWork};
 pub use crate::repo::comment::CommentRow;
 use crate::repo::{self, Page};
 use crate::service::auth::Principal;
@@ -106,8 +104,8 @@ pub async fn get(db: &Database, id: i64) -> ServiceResult<CommentRow> {
 /// The comment as the API shows it. A write reads it in its own unit of work, so the answer
 /// needs nothing from the database once COMMIT has succeeded: a saved comment is never answered
 /// 503 (inviting a retry that would post it twice) because the database went away just after.
-async fn row(conn: &impl ConnectionTrait, id: i64) -> ServiceResult<CommentRow> {
-    repo::comment::find_row(conn, id)
+async fn row<'a>(read: impl Into<Read<'a>>, id: i64) -> ServiceResult<CommentRow> {
+    repo::comment::find_row(read, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("comment".into()))
 }

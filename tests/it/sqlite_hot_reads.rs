@@ -163,10 +163,8 @@ async fn a_book_reads_the_same_through_rusqlite_as_through_the_orm() {
     .collect::<Vec<_>>();
     assert_eq!(books.len(), ids.len());
     // A page of several books, which SQLite reads as plain rows rather than JSON: through
-    // SeaORM (in a unit of work, which reads them the same way) and through rusqlite.
-    let tx = t.db.begin().await.unwrap();
-    let orm = book_view::load(&tx, books.clone()).await.unwrap();
-    drop(tx);
+    // SeaORM (sqlx's readers) and through rusqlite.
+    let orm = book_view::load(t.db.reader(), books.clone()).await.unwrap();
     let fast =
         t.db.read(move |read| Box::pin(book_view::load(read, books)))
             .await

@@ -104,6 +104,31 @@ async fn a_purchase_is_made_once_per_idempotency_key(backend: Backend) {
     refused(buy(&ada, Some("key-3"), 999_999).await, "edition_id").await;
     assert_eq!(ids(&ada.get("/me/purchases").await), [id(&purchase)]);
     assert_eq!(api.t.count("purchase").await, 2);
+
+    // The purchase reads the same through the repo's own decoder, in a unit of work and on the
+    // readers, as through SeaORM's.
+    use sea_orm::EntityTrait;
+    let ada_id = ada.id;
+    let in_unit = api
+        .t
+        .db
+        .write(|tx| {
+            Box::pin(
+                async move { folio::repo::purchase::find_by_key(&**tx, ada_id, "key-1").await },
+            )
+        })
+        .await
+        .unwrap();
+    let on_readers = folio::repo::purchase::find_by_key(api.t.db.reader(), ada_id, "key-1")
+        .await
+        .unwrap();
+    let by_orm = folio::entity::purchase::Entity::find_by_id(id(&purchase))
+        .one(api.t.db.reader())
+        .await
+        .unwrap();
+    assert!(by_orm.is_some());
+    assert_eq!(in_unit, by_orm);
+    assert_eq!(on_readers, by_orm);
 }
 
 async fn twenty_identical_requests_make_one_purchase(backend: Backend) {

@@ -165,6 +165,8 @@ impl Writer {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "memory")?;
+        // As folio's writer and both sides' readers: `LIMIT ?` keeps its plan across bindings.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.set_prepared_statement_cache_capacity(READER_STATEMENTS);
         Ok(Self(Arc::new(tokio::sync::Mutex::new(conn))))
     }
