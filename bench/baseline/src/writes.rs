@@ -200,7 +200,10 @@ mod sqlite {
         let edition = tx
             .prepare_cached(EDITION_BY_ID)?
             .query_row((edition_id, 1_i64), |row| {
-                Ok((row.get::<_, Option<i64>>(10)?, row.get::<_, Option<String>>(11)?))
+                Ok((
+                    row.get::<_, Option<i64>>(10)?,
+                    row.get::<_, Option<String>>(11)?,
+                ))
             })
             .optional()?;
         let edition = edition.ok_or_else(|| invalid("edition_id: no edition has this id"))?;
@@ -209,7 +212,10 @@ mod sqlite {
         };
         let open = tx
             .prepare_cached(OPEN_PURCHASE)?
-            .query_row((user_id, edition_id, "pending", "paid", 1_i64), purchase_row)
+            .query_row(
+                (user_id, edition_id, "pending", "paid", 1_i64),
+                purchase_row,
+            )
             .optional()?;
         if open.is_some() {
             return Err(already_open());
