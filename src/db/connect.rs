@@ -1,6 +1,6 @@
-//! Opening the pools. SQLite gets one writer connection and a pool of read-only readers, so
-//! concurrent writes queue in the pool instead of failing with "database is locked"; PostgreSQL
-//! gets one pool that serves both.
+//! Opening the pools. SQLite gets one writer connection on rusqlite (`sqlite_writer`: concurrent
+//! writes queue for it instead of failing with "database is locked"), a sqlx connection for
+//! schema work, and read-only readers; PostgreSQL gets one pool that serves both.
 
 use std::path::Path;
 use std::time::Duration;

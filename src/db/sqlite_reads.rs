@@ -8,7 +8,8 @@
 //! when a connection is idle. Repo functions do not know they run here: they read through
 //! [`super::Read`], which sends their statements to [`HotRead::query`].
 //!
-//! Writes never come here: they keep SeaORM's unit of work on the single writer connection.
+//! Writes never come here: they go through SQLite's writer, a connection of its own
+//! (`sqlite_writer`), which runs its statements through the same loop ([`rows_on`]).
 //! The file is in WAL mode, so these readers see every committed write.
 
 use std::path::{Path, PathBuf};
@@ -370,27 +371,51 @@ impl HotRead<'_> {
         &self,
         sql: &str,
         values: &[Value],
-        mut decode: impl FnMut(&Row<'_>) -> Result<T, DbError>,
+        decode: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
-        let conn = lock(self.conn);
-        let mut prepared = conn.prepare_cached(sql).map_err(DbError::from_rusqlite)?;
-        for (i, value) in values.iter().enumerate() {
-            prepared
-                .raw_bind_parameter(i + 1, bindable(value)?)
-                .map_err(DbError::from_rusqlite)?;
-        }
-        let mut rows = prepared.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(DbError::from_rusqlite)? {
-            out.push(decode(row)?);
-        }
-        Ok(out)
+        rows_on(
+            &lock(self.conn),
+            sql,
+            values,
+            DbError::from_rusqlite,
+            decode,
+        )
     }
+}
+
+/// Runs `sql` on `conn` with `values` bound, decoding each row with `decode`: the statement
+/// loop of the hot readers and of SQLite's writer (`sqlite_writer`). Prepared statements are
+/// cached per connection. `failed` says what an SQLite failure means to the caller.
+pub(super) fn rows_on<T, E: From<DbError>>(
+    conn: &Connection,
+    sql: &str,
+    values: &[Value],
+    failed: fn(rusqlite::Error) -> E,
+    mut decode: impl FnMut(&Row<'_>) -> Result<T, E>,
+) -> Result<Vec<T>, E> {
+    let mut prepared = conn.prepare_cached(sql).map_err(failed)?;
+    bind(&mut prepared, values).map_err(|e| E::from(DbError::Internal(e)))?;
+    let mut rows = prepared.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(failed)? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// Binds `values` to the statement's `?` placeholders, in order.
+pub(super) fn bind(prepared: &mut rusqlite::Statement<'_>, values: &[Value]) -> Result<(), DbErr> {
+    for (i, value) in values.iter().enumerate() {
+        prepared
+            .raw_bind_parameter(i + 1, bindable(value)?)
+            .map_err(|e| DbErr::Query(sea_orm::RuntimeErr::Internal(e.to_string())))?;
+    }
+    Ok(())
 }
 
 /// A value as sqlx would have bound it, so that comparisons against stored text (timestamps,
 /// dates) match what the ORM wrote.
-pub(super) fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
+fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
     let owned = |v: SqlValue| Ok(ToSqlOutput::Owned(v));
     let int = |v: Option<i64>| owned(v.map_or(SqlValue::Null, SqlValue::Integer));
     let text = |v: Option<String>| owned(v.map_or(SqlValue::Null, SqlValue::Text));
@@ -405,9 +430,7 @@ pub(super) fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
         Value::Unsigned(v) => int(v.map(i64::from)),
         Value::BigUnsigned(Some(v)) => match i64::try_from(*v) {
             Ok(v) => int(Some(v)),
-            Err(_) => Err(DbError::Internal(DbErr::Custom(format!(
-                "{v} is beyond SQLite's integers"
-            )))),
+            Err(_) => Err(DbErr::Custom(format!("{v} is beyond SQLite's integers"))),
         },
         Value::BigUnsigned(None) => int(None),
         Value::Float(v) => owned(v.map_or(SqlValue::Null, |v| SqlValue::Real(v.into()))),
@@ -421,9 +444,7 @@ pub(super) fn bindable(value: &Value) -> Result<ToSqlOutput<'_>, DbError> {
         Value::ChronoDateTimeUtc(v) => {
             text(v.map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, false)))
         }
-        other => Err(DbError::Internal(DbErr::Custom(format!(
-            "no SQLite binding for {other:?}"
-        )))),
+        other => Err(DbErr::Custom(format!("no SQLite binding for {other:?}"))),
     }
 }
 

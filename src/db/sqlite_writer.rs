@@ -40,7 +40,7 @@ use sea_orm::{
 use tokio::sync::OwnedMutexGuard;
 
 use super::DbError;
-use super::sqlite_reads::{bindable, parse_timestamp};
+use super::sqlite_reads::{bind, parse_timestamp, rows_on};
 
 /// Prepared statements kept on the writer: the write paths use a few dozen.
 const STATEMENT_CACHE: usize = 128;
@@ -257,11 +257,11 @@ impl SqliteUnit {
 
     /// Runs one statement of the unit on its connection: counted, timed, and refused once
     /// SQLite has ended the transaction.
-    fn run<T>(
+    fn run<T, E: From<DbErr>>(
         &self,
         sql: &str,
-        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, DbErr> {
+        work: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         if let Some(counter) = &self.counter {
             counter.fetch_add(1, Ordering::Relaxed);
         }
@@ -270,7 +270,8 @@ impl SqliteUnit {
         if self.ended_by_sqlite.load(Ordering::Relaxed) || conn.is_autocommit() {
             return Err(DbErr::Custom(
                 "the transaction was rolled back after an earlier error".into(),
-            ));
+            )
+            .into());
         }
         let started = Instant::now();
         let done = work(conn);
@@ -283,7 +284,7 @@ impl SqliteUnit {
         } else {
             tracing::debug!(db.statement = %sql, ?elapsed);
         }
-        done.map_err(db_err)
+        done
     }
 
     /// Runs a read of the unit (see [`super::Read`]), decoding each row with `decode`.
@@ -291,52 +292,33 @@ impl SqliteUnit {
         &self,
         sql: &str,
         values: &[Value],
-        mut decode: impl FnMut(&rusqlite::Row<'_>) -> Result<T, DbError>,
+        decode: impl FnMut(&rusqlite::Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
-        let mut failed = None;
-        let rows = self.run(sql, |conn| {
-            let mut prepared = conn.prepare_cached(sql)?;
-            bind(&mut prepared, values)?;
-            let mut rows = prepared.raw_query();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                match decode(row) {
-                    Ok(value) => out.push(value),
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-            }
-            Ok(out)
-        })?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(rows),
-        }
+        let failed = |e| DbError::from(db_err(e));
+        self.run(sql, |conn| rows_on(conn, sql, values, failed, decode))
     }
 
     fn execute(&self, sql: &str, values: &[Value]) -> Result<MockExecResult, DbErr> {
         self.run(sql, |conn| {
-            let mut prepared = conn.prepare_cached(sql)?;
+            let mut prepared = conn.prepare_cached(sql).map_err(db_err)?;
             bind(&mut prepared, values)?;
             // Stepped to the end rather than `execute`d: a statement may return rows (a
             // PRAGMA, an INSERT … RETURNING run for its effect).
             let mut rows = prepared.raw_query();
-            while rows.next()?.is_some() {}
+            while rows.next().map_err(db_err)?.is_some() {}
             Ok(exec_result(conn))
         })
     }
 
     fn query_orm(&self, sql: &str, values: &[Value]) -> Result<Vec<Values>, DbErr> {
         self.run(sql, |conn| {
-            let mut prepared = conn.prepare_cached(sql)?;
+            let mut prepared = conn.prepare_cached(sql).map_err(db_err)?;
             bind(&mut prepared, values)?;
             let shape = RowShape::of(&prepared);
             let mut rows = prepared.raw_query();
             let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(shape.values(row)?);
+            while let Some(row) = rows.next().map_err(db_err)? {
+                out.push(shape.values(row).map_err(db_err)?);
             }
             Ok(out)
         })
@@ -344,7 +326,9 @@ impl SqliteUnit {
 
     /// Commits. When COMMIT fails the transaction is rolled back as the unit drops.
     pub(super) fn commit(mut self) -> Result<(), DbError> {
-        self.run("COMMIT", |conn| conn.execute_batch("COMMIT"))?;
+        self.run("COMMIT", |conn| {
+            conn.execute_batch("COMMIT").map_err(db_err)
+        })?;
         self.committed = true;
         Ok(())
     }
@@ -352,27 +336,19 @@ impl SqliteUnit {
 
 impl Drop for SqliteUnit {
     fn drop(&mut self) {
-        let ended_by_sqlite = self.ended_by_sqlite.load(Ordering::Relaxed);
-        let committed = self.committed;
-        let slot = &mut self
-            .slot
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
-        let Some(conn) = slot.as_ref() else { return };
-        if committed {
+        if self.committed {
             return;
         }
-        let rolled_back = conn.is_autocommit() || conn.execute_batch("ROLLBACK").is_ok();
+        // The lease rolls back as it drops, after this.
         if std::thread::panicking() {
             tracing::warn!("unit of work rolled back after a panic");
         } else {
             tracing::debug!("unit of work rolled back");
         }
-        // SQLite gave up the transaction by itself, or would not roll back: the connection is
-        // closed (which rolls back whatever it held) and the next unit of work opens a fresh
-        // one, with none of this one's state (a pragma set on it, a cache after an I/O error).
-        if ended_by_sqlite || !rolled_back {
+        // SQLite gave up the transaction by itself: the connection is closed and the next unit
+        // of work opens a fresh one, with none of this one's state (a pragma set on it, a cache
+        // after an I/O error).
+        if self.ended_by_sqlite.load(Ordering::Relaxed) {
             let message = "the SQLite writer met an error that ended its transaction; \
                            it is closed and a fresh connection opens";
             if super::error::in_storage_full_episode() {
@@ -380,7 +356,8 @@ impl Drop for SqliteUnit {
             } else {
                 tracing::warn!("{message}");
             }
-            slot.take();
+            let lease = self.slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+            lease.0.take();
         }
     }
 }
@@ -400,8 +377,8 @@ impl ConnectionTrait for SqliteUnit {
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         let done = self.run(sql, |conn| {
-            conn.execute_batch(sql)?;
-            Ok(exec_result(conn))
+            conn.execute_batch(sql).map_err(db_err)?;
+            Ok::<_, DbErr>(exec_result(conn))
         })?;
         answer(MockDatabase::new(DbBackend::Sqlite).append_exec_results([done]))
             .execute_unprepared(sql)
@@ -424,16 +401,6 @@ impl ConnectionTrait for SqliteUnit {
 
 fn values_of(stmt: &Statement) -> &[Value] {
     stmt.values.as_ref().map_or(&[][..], |v| &v.0[..])
-}
-
-fn bind(prepared: &mut rusqlite::CachedStatement<'_>, values: &[Value]) -> rusqlite::Result<()> {
-    for (i, value) in values.iter().enumerate() {
-        let value = bindable(value).map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
-        })?;
-        prepared.raw_bind_parameter(i + 1, value)?;
-    }
-    Ok(())
 }
 
 fn exec_result(conn: &Connection) -> MockExecResult {
