@@ -8,6 +8,7 @@ mod error;
 mod outage;
 mod read;
 pub mod schema;
+mod sqlite_checkpoint;
 pub mod sqlite_memory;
 mod sqlite_reads;
 mod sqlite_writer;

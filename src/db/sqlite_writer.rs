@@ -40,6 +40,7 @@ use sea_orm::{
 use tokio::sync::OwnedMutexGuard;
 
 use super::DbError;
+use super::sqlite_checkpoint::{BACKSTOP_PAGES, Checkpointer};
 use super::sqlite_reads::{bind, parse_timestamp, rows_on};
 
 /// Prepared statements kept on the writer: the write paths use a few dozen.
@@ -89,6 +90,8 @@ pub(super) struct SqliteWriter {
     config: Arc<WriterConfig>,
     closed: Arc<AtomicBool>,
     counter: Option<Arc<AtomicU64>>,
+    /// Copies committed pages back into the database file (`sqlite_checkpoint`).
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl SqliteWriter {
@@ -96,11 +99,13 @@ impl SqliteWriter {
     /// schema work opened it first.
     pub(super) fn open(config: WriterConfig) -> Result<Self, DbError> {
         let conn = connect(&config)?;
+        let checkpointer = Checkpointer::start(&config.path, config.busy_timeout)?;
         Ok(Self {
             slot: Arc::new(tokio::sync::Mutex::new(Some(conn))),
             config: Arc::new(config),
             closed: Arc::default(),
             counter: None,
+            checkpointer: Arc::new(checkpointer),
         })
     }
 
@@ -127,6 +132,7 @@ impl SqliteWriter {
             slot: Mutex::new(slot),
             config: self.config.clone(),
             counter: self.counter.clone(),
+            checkpointer: self.checkpointer.clone(),
             ended_by_sqlite: AtomicBool::new(false),
             committed: false,
         })
@@ -185,6 +191,7 @@ impl SqliteWriter {
             slot.take();
         }
         self.closed.store(true, Ordering::Release);
+        self.checkpointer.stop();
     }
 
     fn count(&self) {
@@ -204,6 +211,8 @@ fn connect(config: &WriterConfig) -> Result<Connection, DbError> {
         .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
         .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
         .and_then(|()| conn.pragma_update(None, "temp_store", "memory"))
+        // Checkpoints run on a thread of their own; this is the backstop (`sqlite_checkpoint`).
+        .and_then(|()| conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES))
         // As on the readers: without the planner's stability guarantee SQLite plans `LIMIT ?`
         // from the value bound, so each new binding made it prepare the cached statement
         // again. SeaORM's `one()` ends every statement so; a purchase ran three of them.
@@ -243,6 +252,7 @@ pub struct SqliteUnit {
     slot: Mutex<Lease>,
     config: Arc<WriterConfig>,
     counter: Option<Arc<AtomicU64>>,
+    checkpointer: Arc<Checkpointer>,
     /// SQLite rolled the transaction back by itself after an error (a full disk, an I/O
     /// error): later statements would run outside any transaction, so they fail instead, and
     /// the connection is replaced when the unit ends.
@@ -330,6 +340,7 @@ impl SqliteUnit {
             conn.execute_batch("COMMIT").map_err(db_err)
         })?;
         self.committed = true;
+        self.checkpointer.committed();
         Ok(())
     }
 }

@@ -17,25 +17,55 @@ use crate::entity::comment;
     fields(user_id, book_id),
     err(level = "debug")
 )]
-pub async fn insert(
-    conn: &impl ConnectionTrait,
+pub async fn insert<'a>(
+    unit: impl Into<Read<'a>>,
     user_id: i64,
     book_id: i64,
     text: String,
     rating: Option<i32>,
 ) -> Result<comment::Model, DbError> {
+    use comment::Column as C;
+    let unit = unit.into();
+    static INSERT: PerBackend = PerBackend::new();
+    let sql = INSERT.sql(unit.backend(), |backend| {
+        super::insert_returning::<comment::Entity>(
+            backend,
+            &[
+                C::UserId,
+                C::BookId,
+                C::Text,
+                C::Rating,
+                C::CreatedAt,
+                C::UpdatedAt,
+            ],
+        )
+    });
     let now = crate::db::now();
-    Ok(comment::ActiveModel {
-        user_id: Set(user_id),
-        book_id: Set(book_id),
-        text: Set(text),
-        rating: Set(rating),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?)
+    let values = [
+        user_id.into(),
+        book_id.into(),
+        text.into(),
+        rating.into(),
+        now.into(),
+        now.into(),
+    ];
+    unit.rows(sql, &values, decode)
+        .await?
+        .pop()
+        .ok_or_else(|| DbError::Internal(sea_orm::DbErr::RecordNotInserted))
+}
+
+/// A `comment` row, its columns in declaration order as SeaORM selects them.
+fn decode(row: &Row<'_>) -> Result<comment::Model, DbError> {
+    Ok(comment::Model {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        book_id: row.get(2)?,
+        text: row.get(3)?,
+        rating: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+    })
 }
 
 #[tracing::instrument(

@@ -2,11 +2,11 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait, Set,
 };
 
-use super::Page;
-use crate::db::{DbError, Row, Unique};
+use super::{Page, PerBackend};
+use crate::db::{DbError, Read, Row, Unique};
 use crate::entity::enums::{ContributorRole, EditionAccess, EditionFormat};
 use crate::entity::{edition, edition_contributor};
 
@@ -128,8 +128,18 @@ pub async fn insert_all(
     fields(id),
     err(level = "debug")
 )]
-pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<edition::Model>, DbError> {
-    Ok(edition::Entity::find_by_id(id).one(conn).await?)
+pub async fn find<'a>(
+    read: impl Into<Read<'a>>,
+    id: i64,
+) -> Result<Option<edition::Model>, DbError> {
+    let read = read.into();
+    // Built once per backend, and decoded by `decode`: through SeaORM this one-row lookup
+    // (the heart of a purchase) cost more than the rest of the purchase's statements.
+    static BY_ID: PerBackend = PerBackend::new();
+    let sql = BY_ID.sql(read.backend(), |backend| {
+        edition::Entity::find_by_id(0).build(backend).sql
+    });
+    Ok(read.rows(sql, &[id.into()], decode).await?.pop())
 }
 
 /// The edition with this ISBN (13 digits), if any.

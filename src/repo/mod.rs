@@ -93,6 +93,28 @@ pub fn numbered(backend: DbBackend, sql: &str) -> String {
     }
 }
 
+/// `INSERT INTO "table" (columns) VALUES (?, …) RETURNING` every column of `E` in declaration
+/// order, as SeaORM selects them, so `E`'s row decoder reads the answer; numbered for `backend`.
+/// For a hot insert: SeaORM's own `insert` builds the statement each time and decodes the row
+/// through its generic machinery, which cost a purchase more than its SQL did.
+pub(crate) fn insert_returning<E: sea_orm::EntityTrait>(
+    backend: DbBackend,
+    columns: &[E::Column],
+) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    let quoted = |name: &str| format!("\"{name}\"");
+    let names: Vec<String> = columns.iter().map(|c| quoted(c.as_str())).collect();
+    let returning: Vec<String> = E::Column::iter().map(|c| quoted(c.as_str())).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
+        quoted(E::default().table_name()),
+        names.join(", "),
+        vec!["?"; columns.len()].join(", "),
+        returning.join(", ")
+    );
+    numbered(backend, &sql)
+}
+
 /// A hand-written statement with `?` placeholders, for SeaORM (see [`numbered`]).
 pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, numbered(backend, sql), values)

@@ -25,25 +25,45 @@ pub struct NewPurchase {
     skip_all,
     err(level = "debug")
 )]
-pub async fn insert(
-    conn: &impl ConnectionTrait,
+pub async fn insert<'a>(
+    unit: impl Into<Read<'a>>,
     new: NewPurchase,
 ) -> Result<purchase::Model, DbError> {
+    use purchase::Column as C;
+    let unit = unit.into();
+    static INSERT: PerBackend = PerBackend::new();
+    let sql = INSERT.sql(unit.backend(), |backend| {
+        super::insert_returning::<purchase::Entity>(
+            backend,
+            &[
+                C::UserId,
+                C::EditionId,
+                C::Status,
+                C::AmountMinor,
+                C::Currency,
+                C::IdempotencyKey,
+                C::RequestFingerprint,
+                C::CreatedAt,
+                C::UpdatedAt,
+            ],
+        )
+    });
     let now = crate::db::now();
-    Ok(purchase::ActiveModel {
-        user_id: Set(new.user_id),
-        edition_id: Set(new.edition_id),
-        status: Set(PurchaseStatus::Pending),
-        amount_minor: Set(new.amount_minor),
-        currency: Set(new.currency),
-        idempotency_key: Set(new.idempotency_key),
-        request_fingerprint: Set(new.request_fingerprint),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?)
+    let values = [
+        new.user_id.into(),
+        new.edition_id.into(),
+        PurchaseStatus::Pending.to_value().into(),
+        new.amount_minor.into(),
+        new.currency.into(),
+        new.idempotency_key.into(),
+        new.request_fingerprint.into(),
+        now.into(),
+        now.into(),
+    ];
+    unit.rows(sql, &values, decode)
+        .await?
+        .pop()
+        .ok_or_else(|| DbError::Internal(sea_orm::DbErr::RecordNotInserted))
 }
 
 #[tracing::instrument(

@@ -7,7 +7,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
-use crate::db::DbError;
+use super::PerBackend;
+use crate::db::{DbError, Read};
 use crate::entity::{auth_session, refresh_token, user};
 
 #[tracing::instrument(
@@ -144,19 +145,24 @@ pub async fn revoke_all_but(
     fields(session_id, user_id),
     err(level = "debug")
 )]
-pub async fn live_user(
-    conn: &impl ConnectionTrait,
+pub async fn live_user<'a>(
+    read: impl Into<Read<'a>>,
     session_id: i64,
     user_id: i64,
 ) -> Result<Option<user::Model>, DbError> {
-    Ok(user::Entity::find()
-        .inner_join(auth_session::Entity)
-        .filter(auth_session::Column::Id.eq(session_id))
-        .filter(auth_session::Column::RevokedAt.is_null())
-        .filter(user::Column::Id.eq(user_id))
-        .limit(1)
-        .one(conn)
-        .await?)
+    let read = read.into();
+    static LIVE: PerBackend = PerBackend::new();
+    let sql = LIVE.sql(read.backend(), |backend| {
+        user::Entity::find()
+            .inner_join(auth_session::Entity)
+            .filter(auth_session::Column::Id.eq(0))
+            .filter(auth_session::Column::RevokedAt.is_null())
+            .filter(user::Column::Id.eq(0))
+            .build(backend)
+            .sql
+    });
+    let values = [session_id.into(), user_id.into()];
+    Ok(read.rows(sql, &values, super::user::decode).await?.pop())
 }
 
 /// A sign-in still in use, for the reader's list of them.

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::Page;
-use crate::db::DbError;
+use crate::db::{DbError, Row};
 use crate::entity::enums::UserRole;
 use crate::entity::user::{self, Column};
 
@@ -16,6 +16,24 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: UserRole,
     pub referred_by_link_id: Option<i64>,
+}
+
+/// A `user` row, its columns in declaration order as SeaORM selects them. The auth tests read
+/// a signed-in user both ways and compare them.
+pub fn decode(row: &Row<'_>) -> Result<user::Model, DbError> {
+    Ok(user::Model {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        email: row.get(2)?,
+        username_folded: row.get(3)?,
+        email_folded: row.get(4)?,
+        password_hash: row.get(5)?,
+        role: row.stored(6)?,
+        disabled: row.get(7)?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+        referred_by_link_id: row.get(10)?,
+    })
 }
 
 #[tracing::instrument(

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
-use crate::db::{Database, UnitOfWork};
+use crate::db::{Database, Read, UnitOfWork};
 use crate::entity::enums::ReadingStatus;
 use crate::entity::{edition, progress};
 pub use crate::repo::progress::ProgressRow;
@@ -36,13 +36,13 @@ pub struct Recorded {
     pub progress: progress::Model,
 }
 
-async fn edition_of(
-    conn: &impl sea_orm::ConnectionTrait,
+async fn edition_of<'a>(
+    read: impl Into<Read<'a>>,
     book_id: i64,
     edition_id: i64,
     field: &str,
 ) -> ServiceResult<edition::Model> {
-    match repo::edition::find(conn, edition_id).await? {
+    match repo::edition::find(read, edition_id).await? {
         Some(edition) if edition.book_id == book_id => Ok(edition),
         _ => Err(ServiceError::invalid(
             field,

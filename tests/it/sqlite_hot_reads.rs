@@ -298,6 +298,75 @@ async fn a_cursor_of_another_order_is_refused_by_both_paths() {
     assert!(matches!(fast, Err(DbError::Invalid { .. })));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_user_reads_the_same_through_rusqlite_as_through_the_orm() {
+    use folio::entity::enums::UserRole;
+    use folio::repo::{session, user};
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let tx = t.db.begin().await.unwrap();
+    let referrer = user::insert(&*tx, new_user("Ada", UserRole::Admin, None))
+        .await
+        .unwrap();
+    let link = folio::repo::referral::insert(&*tx, referrer.id, "ada-link".into())
+        .await
+        .unwrap();
+    let reader = user::insert(&*tx, new_user("Bö", UserRole::Reader, Some(link.id)))
+        .await
+        .unwrap();
+    let mut sessions = vec![];
+    for who in [&referrer, &reader] {
+        sessions.push((who.id, session::create(&*tx, who.id).await.unwrap().id));
+    }
+    tx.commit().await.unwrap();
+
+    let live = |session_id: i64, user_id: i64| {
+        let db = t.db.clone();
+        async move {
+            let orm = session::live_user(db.reader(), session_id, user_id)
+                .await
+                .unwrap();
+            let fast = db
+                .read_bounded(move |read| Box::pin(session::live_user(read, session_id, user_id)))
+                .await
+                .unwrap();
+            assert_eq!(fast, orm, "session {session_id} of user {user_id}");
+            fast
+        }
+    };
+    for (user_id, session_id) in sessions.iter().copied() {
+        let found = live(session_id, user_id).await.expect("signed in");
+        assert_eq!(found.id, user_id);
+    }
+    let (reader_id, reader_session) = sessions[1];
+    assert_eq!(
+        live(reader_session, reader_id)
+            .await
+            .unwrap()
+            .referred_by_link_id,
+        Some(link.id)
+    );
+    // Another's sign-in, or one signed out, finds nobody.
+    assert_eq!(live(sessions[0].1, reader_id).await, None);
+    let tx = t.db.begin().await.unwrap();
+    session::revoke(&*tx, reader_session).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(live(reader_session, reader_id).await, None);
+}
+
+fn new_user(
+    name: &str,
+    role: folio::entity::enums::UserRole,
+    referred_by_link_id: Option<i64>,
+) -> folio::repo::user::NewUser {
+    folio::repo::user::NewUser {
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        password_hash: "$argon2id$not-a-real-hash".into(),
+        role,
+        referred_by_link_id,
+    }
+}
+
 fn order(key: SortKey, descending: bool) -> BookOrder {
     BookOrder { key, descending }
 }

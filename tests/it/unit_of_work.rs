@@ -286,6 +286,48 @@ async fn a_write_beside_another_process_writing_the_same_file_succeeds() {
     assert_eq!(t.count("author").await, 2);
 }
 
+/// Committed pages reach the database file without any commit copying them: folio's
+/// checkpoint thread does it (`db/sqlite_checkpoint.rs`). A hundred small commits leave the WAL
+/// far below SQLite's own 1,000-page checkpoint, so the rows are in the file only if that thread
+/// copied them; a copy of the file alone, without its WAL, shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_pages_reach_the_database_file_off_the_commit_path() {
+    use std::time::{Duration, Instant};
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let path = t.sqlite_path().expect("SQLite");
+    for i in 0..100 {
+        t.db.write(|tx| Box::pin(async move { fx::author(&**tx, &format!("Author {i}")).await }))
+            .await
+            .unwrap();
+    }
+    let wal = path.with_extension("db-wal");
+    let frames = std::fs::metadata(&wal).map_or(0, |m| m.len().saturating_sub(32) / (4096 + 24));
+    assert!(
+        frames < 1000,
+        "the WAL holds {frames} pages: SQLite's own checkpoint never ran"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("file-alone.db");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let in_file = loop {
+        std::fs::copy(&path, &copy).unwrap();
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        let authors = conn
+            .query_row("SELECT count(*) FROM author", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .unwrap_or(0);
+        drop(conn);
+        let _ = std::fs::remove_file(copy.with_extension("db-wal"));
+        if authors == 100 || Instant::now() > deadline {
+            break authors;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(in_file, 100, "the committed rows were copied into the file");
+}
+
 /// A write whose request goes away while it waits for another process's write lock (an import
 /// beside the server): its `BEGIN` finishes on the blocking thread it waited on, after nobody
 /// wants it any more, and must not keep the lock. Another process gets it at once.

@@ -8,9 +8,9 @@
 //! hops to its connection's worker thread and back for every statement (and sends every row
 //! through a channel). DESIGN §6 sets the bar against the best hand-written row for each
 //! backend, and for SQLite that is axum + rusqlite. SQLite's writes go through [`Writer`], one
-//! rusqlite connection whose transactions run on the request's thread. The sign-in check and
-//! the comment read back after its write stay on the sqlx readers, as in folio; PostgreSQL is
-//! sqlx throughout.
+//! rusqlite connection whose transactions run on the request's thread. The sign-in check runs
+//! on the rusqlite readers, as folio's does; the comment read back after its write stays on the
+//! sqlx readers (folio reads it inside its unit of work). PostgreSQL is sqlx throughout.
 //!
 //! Statements are written once, as folio sends them to SQLite (`?` placeholders); on
 //! PostgreSQL [`Db::sql`] numbers the placeholders `$1…`, as folio's `repo::statement` does.
@@ -46,8 +46,8 @@ const READER_STATEMENTS: usize = 32;
 pub enum Db {
     /// One writer connection, so concurrent writes queue in the pool instead of failing with
     /// "database is locked"; a pool of read-only sqlx readers for the reads inside the write
-    /// endpoints (signing in, reading a comment back); and the rusqlite readers, as many, for
-    /// the book endpoints.
+    /// endpoints (reading a comment back); and the rusqlite readers, as many, for
+    /// the book endpoints and the sign-in check.
     Sqlite {
         writer: Writer,
         reader: SqlitePool,

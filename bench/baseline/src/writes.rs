@@ -285,12 +285,30 @@ async fn signed_in(db: &Db, headers: &HeaderMap) -> Result<i64, ApiError> {
     if claims.exp <= Utc::now().timestamp() {
         return Err(unauthorized());
     }
-    let user: Option<UserRow> = read!(
-        db,
-        fetch_optional(db.sql(LIVE_USER), claims.sid, user_id, 1_i64)
-    )?;
-    match user {
-        Some(user) if !user.7 => Ok(user.0),
+    // As folio: on SQLite a rusqlite reader, on the request's thread when one is idle.
+    let disabled: Option<bool> = match db {
+        Db::Sqlite { readers, .. } => {
+            let sid = claims.sid;
+            readers
+                .run_here(move |conn| {
+                    use rusqlite::OptionalExtension;
+                    Ok(conn
+                        .prepare_cached(LIVE_USER)?
+                        .query_row((sid, user_id, 1_i64), |row| row.get(7))
+                        .optional()?)
+                })
+                .await?
+        }
+        Db::Postgres(_) => {
+            let user: Option<UserRow> = read!(
+                db,
+                fetch_optional(db.sql(LIVE_USER), claims.sid, user_id, 1_i64)
+            )?;
+            user.map(|user| user.7)
+        }
+    };
+    match disabled {
+        Some(false) => Ok(user_id),
         _ => Err(unauthorized()),
     }
 }

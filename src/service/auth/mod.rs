@@ -437,7 +437,11 @@ impl AuthService {
         let user_id = claims
             .user_id()
             .ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
-        let user = repo::session::live_user(self.db.reader(), claims.sid, user_id)
+        // Every signed-in request asks this: a bounded read, on SQLite on the request's thread.
+        let session_id = claims.sid;
+        let user = self
+            .db
+            .read_bounded(move |read| Box::pin(repo::session::live_user(read, session_id, user_id)))
             .await?
             .ok_or_else(|| ServiceError::Unauthenticated(BAD_TOKEN.into()))?;
         if user.disabled {

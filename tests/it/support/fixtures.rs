@@ -130,12 +130,15 @@ pub async fn user(conn: &impl ConnectionTrait, username: &str) -> Result<user::M
     repo::user::insert(conn, new).await
 }
 
-pub async fn comment(
-    conn: &impl ConnectionTrait,
+pub async fn comment<C>(
+    conn: &C,
     user_id: i64,
     book_id: i64,
     rating: Option<i32>,
-) -> Result<comment::Model, DbError> {
+) -> Result<comment::Model, DbError>
+where
+    for<'a> &'a C: Into<folio::db::Read<'a>>,
+{
     let text = "A fine read.".to_string();
     repo::comment::insert(conn, user_id, book_id, text, rating).await
 }
@@ -177,11 +180,15 @@ pub async fn note(
 
 /// A paid purchase of the edition at 9.99 EUR: made pending, then moved to paid, as the store
 /// and the payment webhook do.
-pub async fn purchase(
-    conn: &impl ConnectionTrait,
+pub async fn purchase<C>(
+    conn: &C,
     user_id: i64,
     edition_id: i64,
-) -> Result<purchase::Model, DbError> {
+) -> Result<purchase::Model, DbError>
+where
+    C: ConnectionTrait,
+    for<'a> &'a C: Into<folio::db::Read<'a>>,
+{
     let new = repo::purchase::NewPurchase {
         user_id,
         edition_id,
