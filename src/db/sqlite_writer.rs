@@ -99,9 +99,10 @@ impl SqliteWriter {
     /// schema work opened it first.
     pub(super) fn open(config: WriterConfig) -> Result<Self, DbError> {
         let conn = connect(&config)?;
-        let checkpointer = Checkpointer::start(&config.path, config.busy_timeout)?;
+        let slot = Arc::new(tokio::sync::Mutex::new(Some(conn)));
+        let checkpointer = Checkpointer::start(&config.path, config.busy_timeout, slot.clone())?;
         Ok(Self {
-            slot: Arc::new(tokio::sync::Mutex::new(Some(conn))),
+            slot,
             config: Arc::new(config),
             closed: Arc::default(),
             counter: None,
