@@ -3,7 +3,9 @@
 //! A repo function that reads takes a [`Read`] and calls [`Read::rows`] with its SQL, its
 //! values and a decoder over [`Row`]; it cannot tell whether SeaORM's pool, a unit of work or
 //! SQLite's rusqlite readers ran it, so there is one function per query. Which executor serves
-//! a read is [`super::Database::read`]'s choice, made here in `db` and nowhere else.
+//! a read is [`super::Database::read`]'s choice, made here in `db` and nowhere else. A hot
+//! insert that answers its row (`INSERT … RETURNING`, `repo::insert_returning`) runs through
+//! it too, on a unit of work.
 
 use std::future::Future;
 use std::pin::Pin;
