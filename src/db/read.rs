@@ -4,7 +4,7 @@
 //! values and a decoder over [`Row`]; it cannot tell whether SeaORM's pool, a unit of work or
 //! SQLite's rusqlite readers ran it, so there is one function per query. Which executor serves
 //! a read is [`super::Database::read`]'s choice, made here in `db` and nowhere else. A hot
-//! insert that answers its row (`INSERT … RETURNING`, `repo::insert_returning`) runs through
+//! insert that answers its row (`INSERT … RETURNING`, `repo::insert_one`) runs through
 //! it too, on a unit of work.
 
 use std::future::Future;

@@ -97,10 +97,15 @@ impl Checkpointer {
         }
     }
 
-    /// Stops the thread and waits for a checkpoint under way to finish.
-    pub(super) fn stop(&self) {
+    /// Tells the thread to stop; it does once a checkpoint under way finishes.
+    fn tell_stop(&self) {
         self.shared.lock().stop = true;
         self.shared.wake.notify_one();
+    }
+
+    /// Stops the thread and waits for a checkpoint under way to finish.
+    pub(super) fn stop(&self) {
+        self.tell_stop();
         let thread = self
             .thread
             .lock()
@@ -114,8 +119,7 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.shared.lock().stop = true;
-        self.shared.wake.notify_one();
+        self.tell_stop();
     }
 }
 

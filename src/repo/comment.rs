@@ -25,34 +25,17 @@ pub async fn insert<'a>(
     rating: Option<i32>,
 ) -> Result<comment::Model, DbError> {
     use comment::Column as C;
-    let unit = unit.into();
     static INSERT: PerBackend = PerBackend::new();
-    let sql = INSERT.sql(unit.backend(), |backend| {
-        super::insert_returning::<comment::Entity>(
-            backend,
-            &[
-                C::UserId,
-                C::BookId,
-                C::Text,
-                C::Rating,
-                C::CreatedAt,
-                C::UpdatedAt,
-            ],
-        )
-    });
     let now = crate::db::now();
-    let values = [
-        user_id.into(),
-        book_id.into(),
-        text.into(),
-        rating.into(),
-        now.into(),
-        now.into(),
+    let row = vec![
+        (C::UserId, user_id.into()),
+        (C::BookId, book_id.into()),
+        (C::Text, text.into()),
+        (C::Rating, rating.into()),
+        (C::CreatedAt, now.into()),
+        (C::UpdatedAt, now.into()),
     ];
-    unit.rows(sql, &values, decode)
-        .await?
-        .pop()
-        .ok_or_else(|| DbError::Internal(sea_orm::DbErr::RecordNotInserted))
+    super::insert_one::<comment::Entity, _>(unit.into(), &INSERT, row, decode).await
 }
 
 /// A `comment` row, its columns in declaration order as SeaORM selects them.

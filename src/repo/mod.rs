@@ -93,26 +93,43 @@ pub fn numbered(backend: DbBackend, sql: &str) -> String {
     }
 }
 
-/// `INSERT INTO "table" (columns) VALUES (?, …) RETURNING` every column of `E` in declaration
-/// order, as SeaORM selects them, so `E`'s row decoder reads the answer; numbered for `backend`.
-/// For a hot insert: SeaORM's own `insert` builds the statement each time and decodes the row
-/// through its generic machinery, which cost a purchase more than its SQL did.
-pub(crate) fn insert_returning<E: sea_orm::EntityTrait>(
-    backend: DbBackend,
-    columns: &[E::Column],
-) -> String {
+/// Inserts one row of `E` and answers it as `decode` reads it, with one
+/// `INSERT … RETURNING` of every column in declaration order (as SeaORM selects them, so `E`'s
+/// row decoder reads the answer). For a hot insert: SeaORM's own `insert` builds the statement
+/// each time and decodes the row through its generic machinery, which cost a purchase more than
+/// its SQL did. Each value comes with its column, so the two cannot drift apart; `sql` keeps
+/// the statement built the first time for each backend, so a call site passes the same
+/// columns every time.
+pub(crate) async fn insert_one<E, T>(
+    unit: crate::db::Read<'_>,
+    sql: &PerBackend,
+    row: Vec<(E::Column, Value)>,
+    decode: impl FnMut(&crate::db::Row<'_>) -> Result<T, crate::db::DbError> + Send,
+) -> Result<T, crate::db::DbError>
+where
+    E: sea_orm::EntityTrait,
+{
     use sea_orm::{IdenStatic, Iterable};
-    let quoted = |name: &str| format!("\"{name}\"");
-    let names: Vec<String> = columns.iter().map(|c| quoted(c.as_str())).collect();
-    let returning: Vec<String> = E::Column::iter().map(|c| quoted(c.as_str())).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
-        quoted(E::default().table_name()),
-        names.join(", "),
-        vec!["?"; columns.len()].join(", "),
-        returning.join(", ")
-    );
-    numbered(backend, &sql)
+    let (columns, values): (Vec<E::Column>, Vec<Value>) = row.into_iter().unzip();
+    let sql = sql.sql(unit.backend(), |backend| {
+        let quoted = |name: &str| format!("\"{name}\"");
+        let names: Vec<String> = columns.iter().map(|c| quoted(c.as_str())).collect();
+        let returning: Vec<String> = E::Column::iter().map(|c| quoted(c.as_str())).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
+            quoted(E::default().table_name()),
+            names.join(", "),
+            vec!["?"; columns.len()].join(", "),
+            returning.join(", ")
+        );
+        numbered(backend, &sql)
+    });
+    unit.rows(sql, &values, decode)
+        .await?
+        .pop()
+        .ok_or(crate::db::DbError::Internal(
+            sea_orm::DbErr::RecordNotInserted,
+        ))
 }
 
 /// A hand-written statement with `?` placeholders, for SeaORM (see [`numbered`]).

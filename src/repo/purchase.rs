@@ -30,40 +30,20 @@ pub async fn insert<'a>(
     new: NewPurchase,
 ) -> Result<purchase::Model, DbError> {
     use purchase::Column as C;
-    let unit = unit.into();
     static INSERT: PerBackend = PerBackend::new();
-    let sql = INSERT.sql(unit.backend(), |backend| {
-        super::insert_returning::<purchase::Entity>(
-            backend,
-            &[
-                C::UserId,
-                C::EditionId,
-                C::Status,
-                C::AmountMinor,
-                C::Currency,
-                C::IdempotencyKey,
-                C::RequestFingerprint,
-                C::CreatedAt,
-                C::UpdatedAt,
-            ],
-        )
-    });
     let now = crate::db::now();
-    let values = [
-        new.user_id.into(),
-        new.edition_id.into(),
-        PurchaseStatus::Pending.to_value().into(),
-        new.amount_minor.into(),
-        new.currency.into(),
-        new.idempotency_key.into(),
-        new.request_fingerprint.into(),
-        now.into(),
-        now.into(),
+    let row = vec![
+        (C::UserId, new.user_id.into()),
+        (C::EditionId, new.edition_id.into()),
+        (C::Status, PurchaseStatus::Pending.to_value().into()),
+        (C::AmountMinor, new.amount_minor.into()),
+        (C::Currency, new.currency.into()),
+        (C::IdempotencyKey, new.idempotency_key.into()),
+        (C::RequestFingerprint, new.request_fingerprint.into()),
+        (C::CreatedAt, now.into()),
+        (C::UpdatedAt, now.into()),
     ];
-    unit.rows(sql, &values, decode)
-        .await?
-        .pop()
-        .ok_or_else(|| DbError::Internal(sea_orm::DbErr::RecordNotInserted))
+    super::insert_one::<purchase::Entity, _>(unit.into(), &INSERT, row, decode).await
 }
 
 #[tracing::instrument(

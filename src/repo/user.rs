@@ -18,8 +18,9 @@ pub struct NewUser {
     pub referred_by_link_id: Option<i64>,
 }
 
-/// A `user` row, its columns in declaration order as SeaORM selects them. The auth tests read
-/// a signed-in user both ways and compare them.
+/// A `user` row, its columns in declaration order as SeaORM selects them.
+/// `sqlite_hot_reads::a_signed_in_user_reads_the_same_through_rusqlite_as_through_the_orm`
+/// reads a signed-in user both ways and compares them.
 pub fn decode(row: &Row<'_>) -> Result<user::Model, DbError> {
     Ok(user::Model {
         id: row.get(0)?,

@@ -18,7 +18,11 @@ fn check(fields: &NoteFields) -> ServiceResult<()> {
 }
 
 /// The edition, when given, must be one of the book's.
-async fn check_edition(read: Read<'_>, book_id: i64, edition_id: Option<i64>) -> ServiceResult<()> {
+async fn check_edition<'a>(
+    read: impl Into<Read<'a>>,
+    book_id: i64,
+    edition_id: Option<i64>,
+) -> ServiceResult<()> {
     if let Some(edition_id) = edition_id {
         let edition = repo::edition::find(read, edition_id).await?;
         if edition.is_none_or(|e| e.book_id != book_id) {
@@ -51,7 +55,7 @@ pub async fn create(
             if repo::book::find(&**tx, book_id).await?.is_none() {
                 return Err(ServiceError::invalid("book_id", "no book has this id"));
             }
-            check_edition((&**tx).into(), book_id, fields.edition_id).await?;
+            check_edition(&**tx, book_id, fields.edition_id).await?;
             Ok(repo::note::insert(&**tx, user_id, book_id, fields).await?)
         })
     })
@@ -102,7 +106,7 @@ pub async fn update(
                 text: patch.text.unwrap_or_else(|| existing.text.clone()),
             };
             check(&fields)?;
-            check_edition((&**tx).into(), existing.book_id, fields.edition_id).await?;
+            check_edition(&**tx, existing.book_id, fields.edition_id).await?;
             Ok(repo::note::update(&**tx, existing, fields).await?)
         })
     })
