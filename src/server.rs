@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::api::{self, AppState};
+use crate::config::ConnectionLimits;
 
 /// After a shutdown signal, in-flight requests get this long to finish.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
@@ -37,7 +38,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.settings.connections.clone();
-    let router = api::app(state);
+    serve_router(listener, api::app(state), &limits, shutdown).await
+}
+
+/// Serves `router` as [`serve`] does folio's app: the metrics listener goes through here too,
+/// with the same limits on slow and idle clients.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: &ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     // A permit per open connection: at the cap, folio stops accepting and new connections
     // wait in the kernel's queue until one closes.

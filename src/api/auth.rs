@@ -138,7 +138,6 @@ async fn login(
     ClientAddress(address): ClientAddress,
     JsonOrForm(body): JsonOrForm<LoginRequest>,
 ) -> Result<JsonResponse<TokenResponse>, ApiError> {
-    state.auth.throttle_address(address)?;
     let (tokens, _) = state
         .auth
         .login(&body.username, &body.password, address)

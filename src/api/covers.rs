@@ -185,6 +185,6 @@ async fn serve(
         .map_err(ApiError::from_storage)?;
     Ok(response
         .header(header::CONTENT_TYPE, image.media_type)
-        .body(Body::from_stream(bytes))
+        .body(Body::from_stream(super::files::served(bytes)))
         .expect("a valid response"))
 }

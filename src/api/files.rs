@@ -16,7 +16,7 @@ use super::extract::{AdminUser, ApiPath, ApiQuery, MaybeUser};
 use super::json::JsonResponse;
 use super::{ApiError, AppState, FieldError, Problem};
 use crate::service::files::{self, EditionFile, Upload};
-use crate::storage::{ContentHash, StagingError};
+use crate::storage::{ByteStream, ContentHash, StagingError};
 
 mod ranges;
 
@@ -364,15 +364,25 @@ pub async fn deliver(
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        Body::from_stream(
+        Body::from_stream(served(
             state
                 .storage
                 .read(&hash, range)
                 .await
                 .map_err(ApiError::from_storage)?,
-        )
+        ))
     };
     Ok(response.body(body).expect("a valid response"))
+}
+
+/// A stored file's bytes on their way to a client, counted as they go for the metrics.
+pub(super) fn served(
+    bytes: ByteStream,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    let counter = crate::telemetry::metrics::storage_served();
+    futures_util::TryStreamExt::inspect_ok(bytes, move |chunk| {
+        counter.increment(chunk.len() as u64)
+    })
 }
 
 /// What was read from one file.

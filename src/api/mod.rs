@@ -16,6 +16,7 @@ mod health;
 mod json;
 mod kosync;
 mod me;
+pub mod metrics;
 mod middleware;
 mod opds;
 pub mod pagination;

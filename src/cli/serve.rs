@@ -6,8 +6,13 @@ use tokio::net::TcpListener;
 use super::{CommandError, connect};
 use crate::api::AppState;
 use crate::config::Settings;
-use crate::db::schema;
+use std::net::SocketAddr;
+
+use tokio::task::JoinHandle;
+
+use crate::db::{Database, schema};
 use crate::server;
+use crate::telemetry::metrics;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -17,6 +22,18 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError> {
+    // Before the database connects: its pools take their metrics' handles as they open.
+    let exporter = match settings.metrics_bind {
+        Some(_) => {
+            let backend = if settings.database_url.is_sqlite() {
+                "sqlite"
+            } else {
+                "postgres"
+            };
+            Some(metrics::install(backend).map_err(|e| CommandError::failed(e.to_string()))?)
+        }
+        None => None,
+    };
     let db = connect(&settings).await?;
     if args.no_migrate {
         tracing::info!("skipping migrations (--no-migrate)");
@@ -72,10 +89,39 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
             }
         }
     });
+    let scraped = match (exporter, settings.metrics_bind) {
+        (Some(exporter), Some(bind)) => Some(serve_metrics(exporter, bind, &settings, &db).await?),
+        _ => None,
+    };
     let state = AppState::new(settings, db.clone(), storage).await?;
     db.trim_when_idle();
     let result = server::serve(listener, state, server::shutdown_signal()).await;
+    if let Some(scraped) = scraped {
+        scraped.abort();
+    }
     db.close().await;
     tracing::info!("stopped");
     result.map_err(|e| CommandError::failed(format!("server error: {e}")))
+}
+
+/// Answers Prometheus on `bind` until the server stops (the task is aborted then: a scrape
+/// has nothing to finish).
+async fn serve_metrics(
+    exporter: metrics::Exporter,
+    bind: SocketAddr,
+    settings: &Settings,
+    db: &Database,
+) -> Result<JoinHandle<std::io::Result<()>>, CommandError> {
+    let listener = TcpListener::bind(bind).await.map_err(|e| {
+        CommandError::failed(format!("cannot listen on {bind} (FOLIO_METRICS_BIND): {e}"))
+    })?;
+    let metrics_address = listener
+        .local_addr()
+        .map_err(|e| CommandError::failed(e.to_string()))?;
+    tracing::info!(%metrics_address, "metrics at http://{metrics_address}/metrics");
+    let router = crate::api::metrics::router(exporter, db.clone());
+    let limits = settings.connections.clone();
+    Ok(tokio::spawn(async move {
+        server::serve_router(listener, router, &limits, std::future::pending()).await
+    }))
 }

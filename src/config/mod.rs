@@ -19,6 +19,9 @@ pub use storage_url::{S3Location, StorageSettings, StorageUrl};
 pub struct Settings {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
+    /// Where `serve` answers Prometheus' scrapes (`FOLIO_METRICS_BIND`): a listener of its own,
+    /// never the public one, and off unless set.
+    pub metrics_bind: Option<SocketAddr>,
     pub app_title: String,
     pub app_description: String,
     pub log_filter: String,
@@ -136,6 +139,15 @@ impl Settings {
             .map_err(|_| {
                 ConfigError::new("FOLIO_BIND", "expected an address such as 127.0.0.1:8000")
             })?;
+        let metrics_bind = get("FOLIO_METRICS_BIND")
+            .map(|raw| raw.trim().parse::<SocketAddr>())
+            .transpose()
+            .map_err(|_| {
+                ConfigError::new(
+                    "FOLIO_METRICS_BIND",
+                    "expected an address such as 127.0.0.1:9464",
+                )
+            })?;
         let log_format = match get("FOLIO_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -184,6 +196,7 @@ impl Settings {
             payment_test_mode,
             database_url,
             bind,
+            metrics_bind,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
             app_description: get("APP_DESCRIPTION")
                 .unwrap_or_else(|| "A self-hosted e-library and audio store.".to_string()),
@@ -426,6 +439,7 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
             (&[("FOLIO_BIND", "localhost")], "FOLIO_BIND"),
+            (&[("FOLIO_METRICS_BIND", ":9464")], "FOLIO_METRICS_BIND"),
             (&[("FOLIO_BIND", "127.0.0.1:99999")], "FOLIO_BIND"),
             (&[("FOLIO_DB_POOL_SIZE", "0")], "FOLIO_DB_POOL_SIZE"),
             (&[("FOLIO_DB_POOL_SIZE", "many")], "FOLIO_DB_POOL_SIZE"),

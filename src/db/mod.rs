@@ -21,6 +21,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::config::DatabaseUrl;
+use crate::telemetry::metrics::{PoolMetrics, PoolStats};
 pub use error::{DbError, Unique};
 pub use read::{Decode, Read, ReadFuture, Row};
 pub use sqlite_reads::HotRead;
@@ -53,7 +54,12 @@ pub struct Database {
     writes: Arc<AtomicU64>,
     /// Which connected database this is, of those this process opened (see [`Self::instance`]).
     instance: u64,
+    /// PostgreSQL's waits for a unit of work's connection (and its `BEGIN`), for the metrics.
+    pg_begins: Option<PoolMetrics>,
 }
+
+/// PostgreSQL's pool's name in the metrics.
+const POSTGRES_POOL: &str = "postgres";
 
 /// Databases connected so far by this process.
 static CONNECTED: AtomicU64 = AtomicU64::new(0);
@@ -84,6 +90,7 @@ impl Database {
             outage: Arc::default(),
             writes: Arc::default(),
             instance: CONNECTED.fetch_add(1, Ordering::Relaxed),
+            pg_begins: (backend == DbBackend::Postgres).then(|| PoolMetrics::new(POSTGRES_POOL)),
         })
     }
 
@@ -262,7 +269,10 @@ impl Database {
         use sea_orm::TransactionTrait;
         let writer = self.writer.clone();
         let begin = async move { writer.begin().await };
-        let tx = match tokio::spawn(begin).await {
+        let waiting = self.pg_begins.as_ref().map(PoolMetrics::waiting);
+        let begun = tokio::spawn(begin).await;
+        drop(waiting);
+        let tx = match begun {
             Ok(begun) => begun?,
             Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
             Err(_) => return Err(DbError::Unavailable("folio is shutting down".into())),
@@ -366,6 +376,44 @@ impl Database {
             writer.count_into(counter.clone());
         }
         counter
+    }
+
+    /// What each pool holds right now, for the metrics. On SQLite: the writer (a pool of
+    /// one), the rusqlite readers and the sqlx readers; on PostgreSQL its one pool. (The
+    /// waits are counted as they happen, where folio itself waits: the SQLite writer, the
+    /// rusqlite readers, and a unit of work's `BEGIN` on PostgreSQL.)
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let mut stats = vec![];
+        if let Some(writer) = &self.sqlite_writer {
+            stats.push(writer.stats());
+        }
+        if let Some(hot) = &self.hot_reader {
+            stats.push(hot.stats());
+        }
+        let sqlx = |pool: &'static str, size: u32, idle: usize, max: u32| PoolStats {
+            pool,
+            size,
+            max,
+            in_use: size.saturating_sub(idle as u32),
+        };
+        match self.backend {
+            DbBackend::Postgres => {
+                let pg = self.reader.get_postgres_connection_pool();
+                let max = pg.options().get_max_connections();
+                stats.push(sqlx(POSTGRES_POOL, pg.size(), pg.num_idle(), max));
+            }
+            _ => {
+                let lite = self.reader.get_sqlite_connection_pool();
+                let max = lite.options().get_max_connections();
+                stats.push(sqlx(
+                    "sqlite_orm_readers",
+                    lite.size(),
+                    lite.num_idle(),
+                    max,
+                ));
+            }
+        }
+        stats
     }
 
     /// The connection schema work (migrations, dropping the tables) runs on: PostgreSQL's

@@ -26,6 +26,7 @@ use sea_orm::sea_query::{OptionEnum, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::DbError;
+use crate::telemetry::metrics::{PoolMetrics, PoolStats};
 
 /// Prepared statements kept per connection: the hot paths use a handful, and a page's
 /// statement differs with the number of books in it.
@@ -139,7 +140,11 @@ impl Drop for Lease {
 pub(super) struct HotReader {
     pool: Arc<ReadPool>,
     counter: Option<Arc<AtomicU64>>,
+    metrics: PoolMetrics,
 }
+
+/// The rusqlite readers' name in the metrics.
+const POOL: &str = "sqlite_readers";
 
 impl HotReader {
     pub(super) fn open(path: &Path, size: u32, timings: ReaderTimings) -> Result<Self, DbError> {
@@ -160,6 +165,7 @@ impl HotReader {
         Ok(Self {
             pool: Arc::new(pool),
             counter: None,
+            metrics: PoolMetrics::new(POOL),
         })
     }
 
@@ -172,6 +178,17 @@ impl HotReader {
         let _all = tokio::time::timeout(self.pool.wait, all).await;
         self.pool.permits.close();
         self.pool.idle().clear();
+    }
+
+    /// The readers as a pool, for the metrics.
+    pub(super) fn stats(&self) -> PoolStats {
+        let free = self.pool.permits.available_permits() as u32;
+        PoolStats {
+            pool: POOL,
+            size: self.pool.size,
+            max: self.pool.size,
+            in_use: self.pool.size.saturating_sub(free),
+        }
     }
 
     /// How many reads have taken a connection so far.
@@ -245,6 +262,7 @@ impl HotReader {
         let Ok(permit) = self.pool.permits.clone().try_acquire_owned() else {
             return self.run(work).await;
         };
+        self.metrics.acquired_at_once();
         let (result, was_busy) = {
             let lease = Lease::new(&self.pool, permit)?;
             lease
@@ -267,6 +285,7 @@ impl HotReader {
 
     async fn lease(&self) -> Result<Lease, DbError> {
         let permits = self.pool.permits.clone();
+        let _waiting = self.metrics.waiting();
         let permit = match tokio::time::timeout(self.pool.wait, permits.acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(DbError::Unavailable("the reader pool is closed".into())),

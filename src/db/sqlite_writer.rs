@@ -42,6 +42,7 @@ use tokio::sync::OwnedMutexGuard;
 use super::DbError;
 use super::sqlite_checkpoint::{BACKSTOP_PAGES, Checkpointer};
 use super::sqlite_reads::{bind, parse_timestamp, rows_on};
+use crate::telemetry::metrics::{PoolMetrics, PoolStats};
 
 /// Prepared statements kept on the writer: the write paths use a few dozen.
 const STATEMENT_CACHE: usize = 128;
@@ -84,6 +85,9 @@ impl Drop for Lease {
     }
 }
 
+/// The writer's name in the metrics: its `folio_db_pool_waiting` is the writer's queue.
+const WRITER_POOL: &str = "sqlite_writer";
+
 #[derive(Clone)]
 pub(super) struct SqliteWriter {
     slot: Arc<tokio::sync::Mutex<Slot>>,
@@ -92,6 +96,8 @@ pub(super) struct SqliteWriter {
     counter: Option<Arc<AtomicU64>>,
     /// Copies committed pages back into the database file (`sqlite_checkpoint`).
     checkpointer: Arc<Checkpointer>,
+    /// The queue for the writer, for the metrics.
+    metrics: PoolMetrics,
 }
 
 impl SqliteWriter {
@@ -107,6 +113,7 @@ impl SqliteWriter {
             closed: Arc::default(),
             counter: None,
             checkpointer: Arc::new(checkpointer),
+            metrics: PoolMetrics::new(WRITER_POOL),
         })
     }
 
@@ -158,9 +165,11 @@ impl SqliteWriter {
 
     async fn lease(&self) -> Result<Lease, DbError> {
         let lock = self.slot.clone().lock_owned();
+        let waiting = self.metrics.waiting();
         let slot = tokio::time::timeout(self.config.wait, lock)
             .await
             .map_err(|_| DbError::Unavailable("the SQLite writer did not come free".into()))?;
+        drop(waiting);
         if self.closed.load(Ordering::Acquire) {
             return Err(DbError::Unavailable("the SQLite writer is closed".into()));
         }
@@ -173,6 +182,16 @@ impl SqliteWriter {
         ready(&mut slot.0, &self.config)?
             .execute_batch("SELECT 1")
             .map_err(|e| db_err(e).into())
+    }
+
+    /// The writer as a pool of one, for the metrics.
+    pub(super) fn stats(&self) -> PoolStats {
+        PoolStats {
+            pool: WRITER_POOL,
+            size: 1,
+            max: 1,
+            in_use: u32::from(self.slot.try_lock().is_err()),
+        }
     }
 
     /// Frees the writer's page cache if no unit of work holds it.

@@ -16,6 +16,7 @@ use sea_orm::{
 
 use super::DbError;
 use super::sqlite_writer::SqliteUnit;
+use crate::telemetry::metrics;
 
 pub struct UnitOfWork {
     tx: Option<Transaction>,
@@ -41,10 +42,12 @@ impl UnitOfWork {
     /// dropped, and a connection that cannot say it is outside a transaction after that is not
     /// lent again (see `connect` and `sqlite_writer`).
     pub async fn commit(mut self) -> Result<(), DbError> {
-        match self.tx.take().expect("a unit of work is committed once") {
-            Transaction::Orm(tx) => tx.commit().await.map_err(DbError::from)?,
-            Transaction::Sqlite(unit) => unit.commit()?,
-        }
+        let committed = match self.tx.take().expect("a unit of work is committed once") {
+            Transaction::Orm(tx) => tx.commit().await.map_err(DbError::from),
+            Transaction::Sqlite(unit) => unit.commit(),
+        };
+        metrics::unit_of_work(committed.is_ok());
+        committed?;
         super::error::note_committed();
         Ok(())
     }
@@ -64,7 +67,9 @@ impl Drop for UnitOfWork {
     fn drop(&mut self) {
         // Dropping SeaORM's transaction queues its rollback on the connection; SQLite's
         // writer rolls back as its unit drops, and says so itself.
-        if let Some(Transaction::Orm(_)) = self.tx.take() {
+        let Some(tx) = self.tx.take() else { return };
+        metrics::unit_of_work(false);
+        if let Transaction::Orm(_) = tx {
             if std::thread::panicking() {
                 tracing::warn!("unit of work rolled back after a panic");
             } else {

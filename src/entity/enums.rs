@@ -158,3 +158,15 @@ pub enum PurchaseStatus {
     #[sea_orm(string_value = "refunded")]
     Refunded,
 }
+
+impl PurchaseStatus {
+    /// The stored value, as a label (the metrics' purchases by status).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::Refunded => "refunded",
+        }
+    }
+}

@@ -18,6 +18,7 @@ use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
 use crate::repo;
 use crate::service::{ServiceError, ServiceResult};
+use crate::telemetry::metrics;
 
 /// How old a signed event may be.
 pub const TOLERANCE_SECS: u64 = 300;
@@ -194,6 +195,10 @@ pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied>
                 .await?
                 .ok_or_else(|| ServiceError::internal("a recorded payment event vanished"))?;
             duplicate_of(&recorded, purchase_id)
+        }
+        Ok(Applied::Moved(moved)) => {
+            metrics::purchase(moved.status.label());
+            Ok(Applied::Moved(moved))
         }
         other => other,
     }

@@ -10,6 +10,7 @@ pub use crate::repo::purchase::{LibraryRow, PurchaseFilter};
 use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::{ServiceError, ServiceResult};
+use crate::telemetry::metrics;
 
 /// A purchase, and whether this request made it (or found the one its key made before).
 pub struct Purchased {
@@ -134,6 +135,12 @@ pub async fn purchase(
                 .await?
                 .ok_or_else(|| ServiceError::internal("a conflicting purchase vanished"))?;
             Err(already_bought(&open))
+        }
+        Ok(purchased) => {
+            if purchased.created {
+                metrics::purchase(purchased.purchase.status.label());
+            }
+            Ok(purchased)
         }
         other => other,
     }

@@ -1,7 +1,9 @@
 //! Structured logs: human-readable or JSON lines on standard error, filtered by `FOLIO_LOG`.
 //! HTTP requests open a span carrying the request id, so every line a request logs has it.
+//! Prometheus metrics are in [`metrics`].
 
 mod batched;
+pub mod metrics;
 
 use std::io::IsTerminal;
 

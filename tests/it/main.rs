@@ -24,6 +24,7 @@ mod http_frame;
 mod import;
 mod import_exports;
 mod kosync;
+mod metrics;
 mod n_plus_one;
 mod opds;
 mod openapi;

@@ -16,6 +16,7 @@ use crate::entity::user;
 use crate::repo;
 use crate::service::validate;
 use crate::service::{ServiceError, ServiceResult};
+use crate::telemetry::metrics;
 use password::Hasher;
 pub use rate_limit::SlidingWindow;
 use token::AccessTokens;
@@ -141,8 +142,9 @@ impl AuthService {
             .map_err(rate_limited)
     }
 
-    /// Signs in with a username or email and a password, from `address`. A wrong username and a
-    /// wrong password are the same error, take the same time and count the same way.
+    /// Signs in with a username or email and a password, from `address` (an attempt counted
+    /// against the address's limit first). A wrong username and a wrong password are the same
+    /// error, take the same time and count the same way.
     #[tracing::instrument(
         level = "info",
         name = "service.auth.login",
@@ -155,7 +157,9 @@ impl AuthService {
         password: &str,
         address: IpAddr,
     ) -> ServiceResult<(Tokens, user::Model)> {
-        let user = self.check_login(identifier, password, address).await?;
+        let user = self
+            .check_login(identifier, password, address, true)
+            .await?;
         let refresh_token = token::random_secret("");
         let session_id = self.start_session(user.id, Some(&refresh_token)).await?;
         Ok((self.tokens(user.id, session_id, refresh_token), user))
@@ -177,7 +181,32 @@ impl AuthService {
         password: &str,
         address: IpAddr,
     ) -> ServiceResult<(String, user::Model)> {
-        let user = self.check_login(identifier, password, address).await?;
+        self.browser_session(identifier, password, address, true)
+            .await
+    }
+
+    /// [`login_browser`](Self::login_browser) right after a registration in the same request,
+    /// whose attempt the registration already counted against the address.
+    pub async fn login_browser_registered(
+        &self,
+        identifier: &str,
+        password: &str,
+        address: IpAddr,
+    ) -> ServiceResult<(String, user::Model)> {
+        self.browser_session(identifier, password, address, false)
+            .await
+    }
+
+    async fn browser_session(
+        &self,
+        identifier: &str,
+        password: &str,
+        address: IpAddr,
+        count_attempt: bool,
+    ) -> ServiceResult<(String, user::Model)> {
+        let user = self
+            .check_login(identifier, password, address, count_attempt)
+            .await?;
         let session_id = self.start_session(user.id, None).await?;
         let token = self.access.issue_for(user.id, session_id, self.refresh_ttl);
         Ok((token, user))
@@ -194,13 +223,39 @@ impl AuthService {
         self.access.derive_key(purpose)
     }
 
-    /// The account a name and password belong to, under the sign-in limits.
+    /// The account a name and password belong to, under the sign-in limits; its outcome is
+    /// counted for the metrics (a fault, such as a database down, is no sign-in's outcome).
     async fn check_login(
         &self,
         identifier: &str,
         password: &str,
         address: IpAddr,
+        count_attempt: bool,
     ) -> ServiceResult<user::Model> {
+        let checked = self
+            .check_login_limited(identifier, password, address, count_attempt)
+            .await;
+        match &checked {
+            Ok(_) => metrics::sign_in("ok"),
+            Err(ServiceError::RateLimited { .. }) => metrics::sign_in("limited"),
+            Err(ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_)) => {
+                metrics::sign_in("failed")
+            }
+            Err(_) => {}
+        }
+        checked
+    }
+
+    async fn check_login_limited(
+        &self,
+        identifier: &str,
+        password: &str,
+        address: IpAddr,
+        count_attempt: bool,
+    ) -> ServiceResult<user::Model> {
+        if count_attempt {
+            self.throttle_address(address)?;
+        }
         let identifier = identifier.trim();
         // The attempt counts as a failure before the password is checked, so that parallel
         // guesses cannot all pass the limit before any of them is counted; a right password

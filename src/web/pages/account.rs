@@ -63,15 +63,10 @@ pub async fn signin(
     csrf::Form(form): csrf::Form<SignInForm>,
 ) -> Result<Response, ApiError> {
     let next = local_path(form.next.as_deref());
-    let outcome = match state.auth.throttle_address(address) {
-        Ok(()) => {
-            state
-                .auth
-                .login_browser(&form.username, &form.password, address)
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let outcome = state
+        .auth
+        .login_browser(&form.username, &form.password, address)
+        .await;
     match outcome {
         Ok((token, _)) => {
             let mut response = see_other(&next);
@@ -203,7 +198,7 @@ pub async fn register(
     }
     let (token, _) = state
         .auth
-        .login_browser(&form.username, &form.password, address)
+        .login_browser_registered(&form.username, &form.password, address)
         .await?;
     let mut response = see_other("/");
     let secure = cookies::secure(state.settings.cookie_secure, &headers);

@@ -1,0 +1,304 @@
+//! Prometheus metrics: every name folio exports, the recorder `serve` installs when
+//! `FOLIO_METRICS_BIND` is set, and the text a scrape gets.
+//!
+//! Code that counts something calls the `metrics` facade (`counter!`, `gauge!`,
+//! `histogram!`) with a name from here, as it would log through `tracing`: nothing is passed
+//! down. Without a recorder (the metrics listener off, `folio import`, the tests' in-process
+//! servers) every call does nothing; the request layer asks [`enabled`] first so that it does
+//! not even build its labels.
+//!
+//! Names follow Prometheus' conventions: `_total` for counters, base units (`_seconds`,
+//! `_bytes`), labels with few values (a route as declared, never the path a client sent).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use metrics::{Counter, Gauge, Histogram, Label, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Requests answered, by `method`, `route` (as declared, `unmatched` when none matched) and
+/// `status` class (`2xx` … `5xx`).
+pub const HTTP_REQUESTS: &str = "folio_http_requests_total";
+/// Time to the response's head, with the same labels. A download's body streams after it.
+pub const HTTP_DURATION: &str = "folio_http_request_duration_seconds";
+/// Requests being handled right now.
+pub const HTTP_IN_FLIGHT: &str = "folio_http_requests_in_flight";
+
+/// Connections a pool holds now, by `pool`.
+pub const POOL_SIZE: &str = "folio_db_pool_connections";
+/// The most connections a pool opens.
+pub const POOL_MAX: &str = "folio_db_pool_max_connections";
+/// Connections lent out now.
+pub const POOL_IN_USE: &str = "folio_db_pool_in_use";
+/// Callers waiting for a connection now; `pool="sqlite_writer"` is the SQLite writer's queue.
+pub const POOL_WAITING: &str = "folio_db_pool_waiting";
+/// How long a caller waited for its connection.
+pub const POOL_ACQUIRE: &str = "folio_db_pool_acquire_seconds";
+/// Units of work ended, by `outcome`: `committed` or `rolled_back`.
+pub const UNITS_OF_WORK: &str = "folio_db_units_of_work_total";
+
+/// Purchases made (`status="pending"`) and settled (`paid`, `failed`, `refunded`).
+pub const PURCHASES: &str = "folio_purchases_total";
+/// Sign-ins by `outcome`: `ok`, `failed` (a wrong name or password), `limited` (refused by
+/// the rate limits or the failed-sign-in lock before any password was checked).
+pub const SIGN_INS: &str = "folio_sign_ins_total";
+/// Rows of catalog imports by `outcome`: `created`, `matched`, `rejected`.
+pub const IMPORT_ROWS: &str = "folio_import_rows_total";
+/// Bytes of stored files sent to clients (downloads, audio, covers).
+pub const STORAGE_SERVED: &str = "folio_storage_served_bytes_total";
+
+/// Seconds since this process started serving.
+pub const UPTIME: &str = "folio_uptime_seconds";
+/// Always 1; the labels say which folio this is (`version`) on which database (`backend`).
+pub const BUILD_INFO: &str = "folio_build_info";
+
+/// Latency buckets from half a millisecond (a book by id) to ten seconds (a slow search
+/// under load, a pool timeout).
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// How often histogram samples are folded into their buckets between scrapes, so memory does
+/// not grow with the request rate when nothing scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a recorder is installed: callers that would build labels ask this first.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// The installed recorder's side that renders a scrape.
+pub struct Exporter {
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
+    started: Instant,
+}
+
+/// What a pool holds at a scrape.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    pub pool: &'static str,
+    pub size: u32,
+    pub max: u32,
+    pub in_use: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot install the metrics recorder: {0}")]
+pub struct InstallError(String);
+
+/// Installs the process's recorder (once: a second call fails) and describes every metric.
+/// Call it before the database connects, whose pools take their handles as they open.
+/// Must run inside the tokio runtime: it spawns the histograms' upkeep.
+pub fn install(backend: &'static str) -> Result<Exporter, InstallError> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        .map_err(|e| InstallError(e.to_string()))?
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|e| InstallError(e.to_string()))?;
+    ENABLED.store(true, Ordering::Relaxed);
+    describe();
+    let process = metrics_process::Collector::default();
+    process.describe();
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "backend" => backend)
+        .set(1.0);
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(UPKEEP_EVERY).await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(Exporter {
+        handle,
+        process,
+        started: Instant::now(),
+    })
+}
+
+impl Exporter {
+    /// The text format for one scrape: the figures read at scrape time (pools, process,
+    /// uptime) set first, then everything rendered.
+    pub fn render(&self, pools: &[PoolStats]) -> String {
+        for stats in pools {
+            let pool = stats.pool;
+            metrics::gauge!(POOL_SIZE, "pool" => pool).set(stats.size);
+            metrics::gauge!(POOL_MAX, "pool" => pool).set(stats.max);
+            metrics::gauge!(POOL_IN_USE, "pool" => pool).set(stats.in_use);
+        }
+        self.process.collect();
+        metrics::gauge!(UPTIME).set(self.started.elapsed().as_secs_f64());
+        self.handle.render()
+    }
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(HTTP_REQUESTS, "HTTP requests answered");
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time from a request's arrival to its response's head"
+    );
+    describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being handled");
+    describe_gauge!(POOL_SIZE, "Database connections a pool holds");
+    describe_gauge!(POOL_MAX, "The most connections a pool opens");
+    describe_gauge!(POOL_IN_USE, "Database connections lent out");
+    describe_gauge!(POOL_WAITING, "Callers waiting for a database connection");
+    describe_histogram!(
+        POOL_ACQUIRE,
+        Unit::Seconds,
+        "Time a caller waited for a database connection"
+    );
+    describe_counter!(UNITS_OF_WORK, "Units of work committed or rolled back");
+    describe_counter!(PURCHASES, "Purchases made and settled, by status");
+    describe_counter!(SIGN_INS, "Sign-ins by outcome");
+    describe_counter!(IMPORT_ROWS, "Catalog import rows by outcome");
+    describe_counter!(
+        STORAGE_SERVED,
+        Unit::Bytes,
+        "Bytes of stored files sent to clients"
+    );
+    describe_gauge!(UPTIME, Unit::Seconds, "Seconds since folio started serving");
+    describe_gauge!(BUILD_INFO, "folio's version and database backend");
+}
+
+/// A pool's live handles, taken once when it opens: a wait is two atomic steps and a sample,
+/// with no lookup by name.
+#[derive(Clone)]
+pub struct PoolMetrics {
+    waiting: Gauge,
+    acquire: Histogram,
+}
+
+impl PoolMetrics {
+    pub fn new(pool: &'static str) -> Self {
+        Self {
+            waiting: metrics::gauge!(POOL_WAITING, "pool" => pool),
+            acquire: metrics::histogram!(POOL_ACQUIRE, "pool" => pool),
+        }
+    }
+
+    /// Counts the caller as waiting until the returned guard drops, when its wait is
+    /// recorded: a caller that gives up (a timeout, a dropped request) is counted too.
+    pub fn waiting(&self) -> Waiting<'_> {
+        self.waiting.increment(1.0);
+        Waiting {
+            pool: self,
+            since: Instant::now(),
+        }
+    }
+
+    /// A connection taken without waiting.
+    pub fn acquired_at_once(&self) {
+        self.acquire.record(0.0);
+    }
+}
+
+pub struct Waiting<'p> {
+    pool: &'p PoolMetrics,
+    since: Instant,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.pool.waiting.decrement(1.0);
+        self.pool.acquire.record(self.since.elapsed().as_secs_f64());
+    }
+}
+
+/// One request being handled: in flight from [`Handling::begin`] until dropped, counted and
+/// timed by [`Handling::answered`]. A request whose client left before the answer is no
+/// longer in flight but is not counted as answered.
+pub struct Handling {
+    started: Instant,
+}
+
+fn in_flight() -> &'static Gauge {
+    static IN_FLIGHT: OnceLock<Gauge> = OnceLock::new();
+    IN_FLIGHT.get_or_init(|| metrics::gauge!(HTTP_IN_FLIGHT))
+}
+
+impl Handling {
+    pub fn begin() -> Self {
+        in_flight().increment(1.0);
+        Self {
+            started: Instant::now(),
+        }
+    }
+
+    /// `route` is the route as declared; `method` any method a client sent (one folio does not
+    /// serve is `other`, so a client cannot add labels).
+    pub fn answered(self, method: &str, route: String, status: u16) {
+        let method = match method {
+            "GET" => "GET",
+            "HEAD" => "HEAD",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            "OPTIONS" => "OPTIONS",
+            _ => "other",
+        };
+        let status = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        let labels = vec![
+            Label::new("method", method),
+            Label::new("route", route),
+            Label::new("status", status),
+        ];
+        metrics::counter!(HTTP_REQUESTS, labels.clone()).increment(1);
+        metrics::histogram!(HTTP_DURATION, labels).record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        in_flight().decrement(1.0);
+    }
+}
+
+/// A unit of work ended.
+pub fn unit_of_work(committed: bool) {
+    let outcome = if committed {
+        "committed"
+    } else {
+        "rolled_back"
+    };
+    metrics::counter!(UNITS_OF_WORK, "outcome" => outcome).increment(1);
+}
+
+/// A purchase made (`pending`) or settled.
+pub fn purchase(status: &'static str) {
+    metrics::counter!(PURCHASES, "status" => status).increment(1);
+}
+
+/// A sign-in's outcome: `ok`, `failed` or `limited`.
+pub fn sign_in(outcome: &'static str) {
+    metrics::counter!(SIGN_INS, "outcome" => outcome).increment(1);
+}
+
+/// Rows an import created, matched and rejected.
+pub fn import_rows(created: u64, matched: u64, rejected: u64) {
+    for (outcome, rows) in [
+        ("created", created),
+        ("matched", matched),
+        ("rejected", rejected),
+    ] {
+        metrics::counter!(IMPORT_ROWS, "outcome" => outcome).increment(rows);
+    }
+}
+
+/// The counter of bytes served from storage, for a body that adds as it streams.
+pub fn storage_served() -> Counter {
+    metrics::counter!(STORAGE_SERVED)
+}
