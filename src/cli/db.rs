@@ -1,10 +1,16 @@
-//! `folio db init | status | drop`: the seeds' `init_db()`, `create_all` and `drop_all`.
+//! `folio db init | status | drop`: the seeds' `init_db()`, `create_all` and `drop_all`;
+//! `folio db backup | restore`.
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use sea_orm_migration::MigratorTrait;
 
-use super::{CommandError, connect};
-use crate::config::Settings;
+use super::{CommandError, connect, open_storage};
+use crate::config::{DatabaseUrl, Settings};
+use crate::db::backup::{self, BackupError};
 use crate::db::schema;
+use crate::service::backups;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -14,6 +20,18 @@ pub enum DbCommand {
     Status,
     /// Drop every table folio created, with all their data
     Drop(DropArgs),
+    /// Copy the database to FILE while folio keeps serving, checked whole (SQLite: a copy
+    /// with the file storage's objects listed; PostgreSQL: pg_dump's custom format)
+    Backup(BackupArgs),
+    /// Put a backup made by `folio db backup` in place of the database (SQLite; the server
+    /// stopped). The database it replaces is kept beside it
+    Restore(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file
+    file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -30,11 +48,17 @@ pub async fn run(command: DbCommand, settings: &Settings) -> Result<(), CommandE
             "refusing to drop every table in {target} without --yes"
         )));
     }
+    let command = match command {
+        DbCommand::Backup(args) => return backup(settings, args.file).await,
+        DbCommand::Restore(args) => return restore(settings, args.file).await,
+        other => other,
+    };
     let db = connect(settings).await?;
     let outcome = match command {
         DbCommand::Init => init(&db, &target).await,
         DbCommand::Status => status(&db, &target).await,
         DbCommand::Drop(_) => drop(&db, &target).await,
+        DbCommand::Backup(_) | DbCommand::Restore(_) => unreachable!("handled above"),
     };
     db.close().await;
     outcome
@@ -95,6 +119,85 @@ async fn drop(db: &crate::db::Database, target: &str) -> Result<(), CommandError
         println!("Dropped {} from {target}.", plural(dropped.len(), "table"));
     }
     Ok(())
+}
+
+async fn backup(settings: &Settings, file: PathBuf) -> Result<(), CommandError> {
+    let storage = open_storage(settings)?;
+    let made = backups::make(&settings.database_url, &storage, file)
+        .await
+        .map_err(backup_failed)?;
+    println!(
+        "Backed up {} to {} ({} bytes{}), checked.",
+        settings.database_url,
+        made.path.display(),
+        made.bytes,
+        if settings.database_url.is_sqlite() {
+            format!(
+                ", {} listed",
+                plural(made.objects as usize, "stored object")
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+async fn restore(settings: &Settings, file: PathBuf) -> Result<(), CommandError> {
+    let database = match &settings.database_url {
+        DatabaseUrl::Sqlite { path } => path.clone(),
+        DatabaseUrl::Postgres { .. } => {
+            return Err(CommandError::usage(
+                "folio db restore restores SQLite backups; a PostgreSQL backup is pg_dump's \
+                 custom format: stop folio, then `pg_restore --clean --if-exists --no-owner \
+                 --dbname URL FILE`, and start folio again",
+            ));
+        }
+    };
+    let known: Vec<String> = crate::migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    let (info, replaced) = tokio::task::spawn_blocking({
+        let (file, database) = (file.clone(), database.clone());
+        move || backup::restore_sqlite(&file, &database, &known)
+    })
+    .await
+    .map_err(|e| CommandError::failed(e.to_string()))?
+    .map_err(backup_failed)?;
+    println!(
+        "Restored {} (made {} by folio {}, {}) to {}.",
+        file.display(),
+        info.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        info.folio_version,
+        plural(info.migrations.len(), "migration"),
+        database.display()
+    );
+    if let Some(replaced) = replaced {
+        println!(
+            "The database it replaced is kept as {}.",
+            replaced.display()
+        );
+    }
+    if info.objects > 0 {
+        println!(
+            "The backup lists {}; `folio storage check` says whether each file's is there.",
+            plural(info.objects as usize, "stored object")
+        );
+    }
+    Ok(())
+}
+
+/// A refusal (an existing file, not a backup, a newer schema, a server running) is the
+/// user's to mend: exit status 2.
+fn backup_failed(e: BackupError) -> CommandError {
+    match e {
+        BackupError::Exists(_)
+        | BackupError::NotABackup(..)
+        | BackupError::NewerSchema { .. }
+        | BackupError::InUse(_) => CommandError::usage(e.to_string()),
+        other => CommandError::failed(super::chain(&other)),
+    }
 }
 
 fn plural(count: usize, noun: &str) -> String {

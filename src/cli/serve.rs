@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 
 use tokio::task::JoinHandle;
 
+use crate::config::DatabaseUrl;
+use crate::db::instance::{LockError, SqliteLock};
 use crate::db::{Database, schema};
 use crate::server;
 use crate::telemetry::metrics;
@@ -33,6 +35,17 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
             Some(metrics::install(backend).map_err(|e| CommandError::failed(e.to_string()))?)
         }
         None => None,
+    };
+    // One server per SQLite file, held until the process ends (`db::instance`).
+    let _one_server = match &settings.database_url {
+        DatabaseUrl::Sqlite { path } => Some(SqliteLock::try_hold(path).map_err(|e| match e {
+            LockError::Held { .. } => CommandError::usage(format!(
+                "{e}: on SQLite one server serves a database; stop the other, or run several \
+                 on PostgreSQL (README, \"Growing past one machine\")"
+            )),
+            LockError::Io { .. } => CommandError::failed(e.to_string()),
+        })?),
+        DatabaseUrl::Postgres { .. } => None,
     };
     let db = connect(&settings).await?;
     if args.no_migrate {
@@ -93,6 +106,18 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         (Some(exporter), Some(bind)) => Some(serve_metrics(exporter, bind, &settings, &db).await?),
         _ => None,
     };
+    if let Some(schedule) = settings.backups.clone() {
+        tracing::info!(
+            dir = %schedule.dir.display(),
+            every_secs = schedule.every.as_secs(),
+            keep = schedule.keep,
+            "scheduled backups on"
+        );
+        let (url, storage) = (settings.database_url.clone(), storage.clone());
+        tokio::spawn(crate::service::backups::run_schedule(
+            url, storage, schedule,
+        ));
+    }
     let state = AppState::new(settings, db.clone(), storage).await?;
     db.trim_when_idle();
     let result = server::serve(listener, state, server::shutdown_signal()).await;

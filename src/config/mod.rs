@@ -22,6 +22,9 @@ pub struct Settings {
     /// Where `serve` answers Prometheus' scrapes (`FOLIO_METRICS_BIND`): a listener of its own,
     /// never the public one, and off unless set.
     pub metrics_bind: Option<SocketAddr>,
+    /// Scheduled backups in `serve` (`FOLIO_BACKUP_DIR`, `FOLIO_BACKUP_EVERY`,
+    /// `FOLIO_BACKUP_KEEP`); off unless the folder is set.
+    pub backups: Option<BackupSchedule>,
     pub app_title: String,
     pub app_description: String,
     pub log_filter: String,
@@ -64,6 +67,14 @@ pub struct AuthSettings {
     pub password_hash_concurrency: usize,
     /// How long a hash or check waits for its turn before the request is answered 503.
     pub password_hash_wait: Duration,
+}
+
+/// When and where `serve` makes backups, and how many it keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub dir: std::path::PathBuf,
+    pub every: Duration,
+    pub keep: usize,
 }
 
 /// Limits on the connections clients hold open.
@@ -148,6 +159,14 @@ impl Settings {
                     "expected an address such as 127.0.0.1:9464",
                 )
             })?;
+        let backups = match get("FOLIO_BACKUP_DIR") {
+            None => None,
+            Some(dir) => Some(BackupSchedule {
+                dir: dir.trim().into(),
+                every: interval(&get, "FOLIO_BACKUP_EVERY", Duration::from_secs(86_400))?,
+                keep: number(&get, "FOLIO_BACKUP_KEEP", 7, 1..=10_000)? as usize,
+            }),
+        };
         let log_format = match get("FOLIO_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -197,6 +216,7 @@ impl Settings {
             database_url,
             bind,
             metrics_bind,
+            backups,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
             app_description: get("APP_DESCRIPTION")
                 .unwrap_or_else(|| "A self-hosted e-library and audio store.".to_string()),
@@ -295,6 +315,35 @@ fn number(
                     range.start(),
                     range.end()
                 ),
+            )
+        })
+}
+
+/// A period such as `30m`, `6h` or `1d` (minutes, hours, days; at least a minute).
+fn interval(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    let text = raw.trim();
+    let (count, unit) = match text.char_indices().last() {
+        Some((at, 'm')) => (&text[..at], 60),
+        Some((at, 'h')) => (&text[..at], 3_600),
+        Some((at, 'd')) => (&text[..at], 86_400),
+        _ => ("", 0),
+    };
+    count
+        .parse::<u64>()
+        .ok()
+        .filter(|n| unit > 0 && (1..=100_000).contains(n))
+        .map(|n| Duration::from_secs(n * unit))
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                format!("expected minutes, hours or days such as 30m, 6h or 1d, got '{raw}'"),
             )
         })
 }
@@ -440,6 +489,14 @@ mod tests {
             (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
             (&[("FOLIO_BIND", "localhost")], "FOLIO_BIND"),
             (&[("FOLIO_METRICS_BIND", ":9464")], "FOLIO_METRICS_BIND"),
+            (
+                &[("FOLIO_BACKUP_DIR", "b"), ("FOLIO_BACKUP_EVERY", "daily")],
+                "FOLIO_BACKUP_EVERY",
+            ),
+            (
+                &[("FOLIO_BACKUP_DIR", "b"), ("FOLIO_BACKUP_EVERY", "30s")],
+                "FOLIO_BACKUP_EVERY",
+            ),
             (&[("FOLIO_BIND", "127.0.0.1:99999")], "FOLIO_BIND"),
             (&[("FOLIO_DB_POOL_SIZE", "0")], "FOLIO_DB_POOL_SIZE"),
             (&[("FOLIO_DB_POOL_SIZE", "many")], "FOLIO_DB_POOL_SIZE"),

@@ -3,8 +3,10 @@
 //! [`Database`] holds the pools, picks the backend from the URL, hands out units of work for
 //! writes and a reader for everything else, and answers the readiness probe.
 
+pub mod backup;
 mod connect;
 mod error;
+pub mod instance;
 mod outage;
 mod read;
 pub mod schema;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod acquisition;
 pub mod api_keys;
 pub mod auth;
+pub mod backups;
 pub mod book_page;
 pub mod catalog;
 pub mod comments;

@@ -48,6 +48,11 @@ pub const IMPORT_ROWS: &str = "folio_import_rows_total";
 /// Bytes of stored files sent to clients (downloads, audio, covers).
 pub const STORAGE_SERVED: &str = "folio_storage_served_bytes_total";
 
+/// Backups made, by `outcome`: `ok` (written and checked) or `failed`.
+pub const BACKUPS: &str = "folio_backups_total";
+/// When the last backup that was checked whole finished (Unix seconds).
+pub const LAST_BACKUP: &str = "folio_backup_last_success_timestamp_seconds";
+
 /// Seconds since this process started serving.
 pub const UPTIME: &str = "folio_uptime_seconds";
 /// Always 1; the labels say which folio this is (`version`) on which database (`backend`).
@@ -162,6 +167,12 @@ fn describe() {
         STORAGE_SERVED,
         Unit::Bytes,
         "Bytes of stored files sent to clients"
+    );
+    describe_counter!(BACKUPS, "Backups made, by outcome");
+    describe_gauge!(
+        LAST_BACKUP,
+        Unit::Seconds,
+        "When the last checked backup finished (Unix time)"
     );
     describe_gauge!(UPTIME, Unit::Seconds, "Seconds since folio started serving");
     describe_gauge!(BUILD_INFO, "folio's version and database backend");
@@ -295,6 +306,15 @@ pub fn import_rows(created: u64, matched: u64, rejected: u64) {
         ("rejected", rejected),
     ] {
         metrics::counter!(IMPORT_ROWS, "outcome" => outcome).increment(rows);
+    }
+}
+
+/// A backup's outcome.
+pub fn backup<T, E>(made: &Result<T, E>) {
+    let outcome = if made.is_ok() { "ok" } else { "failed" };
+    metrics::counter!(BACKUPS, "outcome" => outcome).increment(1);
+    if made.is_ok() {
+        metrics::gauge!(LAST_BACKUP).set(chrono::Utc::now().timestamp() as f64);
     }
 }
 

@@ -9,6 +9,7 @@ mod accounts_attacks;
 mod accounts_input;
 mod accounts_races;
 mod accounts_rules;
+mod backups;
 mod catalog;
 mod catalog_editions;
 mod catalog_listing;

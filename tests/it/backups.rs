@@ -1,0 +1,392 @@
+//! `folio db backup` and `folio db restore` as an operator runs them: a backup taken while a
+//! real server writes, restored into a working server; the refusals; and a restore that gives
+//! back exactly the data exported when the backup was made.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use folio::entity::enums::UserRole;
+use folio::repo;
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::support::api::PASSWORD;
+use crate::support::process::{Served, folio, run};
+use crate::support::{Backend, TestDb, books, fixtures};
+
+backend_tests!(a_backup_is_checked_and_never_overwrites_a_file);
+
+fn serve(t: &TestDb, dir: &Path) -> (Served, String) {
+    Served::start(
+        dir,
+        &[
+            ("DATABASE_URL", t.url_string()),
+            ("FOLIO_STORAGE_URL", t.files.path().display().to_string()),
+            (
+                "FOLIO_SECRET_KEY",
+                "a-secret-key-of-32-bytes-or-more!!".into(),
+            ),
+        ],
+    )
+}
+
+/// `folio db …` on the test's database: exit code and what it printed (both streams).
+fn db_command(t: &TestDb, dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let (output, out, err) = run(folio(dir)
+        .arg("db")
+        .args(args)
+        .env("DATABASE_URL", t.url_string())
+        .env("FOLIO_STORAGE_URL", t.files.path().display().to_string()));
+    (output.status.code(), format!("{out}{err}"))
+}
+
+async fn sign_up(http: &Client, address: &str, name: &str) -> String {
+    let body =
+        json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD});
+    let made = http
+        .post(format!("http://{address}/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let body = json!({"username": name, "password": PASSWORD});
+    let signed = http
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = signed.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_write_load_restores_to_a_consistent_working_server() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (book, edition) = {
+        let tx = t.db.begin().await.unwrap();
+        let book = fixtures::book(&*tx, "Kept").await.unwrap();
+        let edition = fixtures::edition(&*tx, book.id, None).await.unwrap();
+        tx.commit().await.unwrap();
+        (book.id, edition.id)
+    };
+    let (mut served, address) = serve(&t, dir.path());
+    let http = Client::new();
+    let keeper = sign_up(&http, &address, "keeper").await;
+    make_admin(&t, "keeper").await;
+    let reader = sign_up(&http, &address, "reader").await;
+
+    // One stored file, which the backup's manifest lists.
+    let epub = books::epub("Kept", "9780306406157", 1_000);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(epub).file_name("kept.epub"),
+    );
+    let added = http
+        .post(format!("http://{address}/api/v1/editions/{edition}/files"))
+        .bearer_auth(&keeper)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+
+    // Comments with ratings keep coming while the backup is made (bounded: 400 at most).
+    let done = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn({
+        let (http, address, done) = (http.clone(), address.clone(), done.clone());
+        async move {
+            let mut acknowledged = 0;
+            for n in 0..400 {
+                if done.load(Ordering::Relaxed) && n > 150 {
+                    break;
+                }
+                let body = json!({"text": format!("comment {n}"), "rating": n % 5 + 1});
+                let sent = http
+                    .post(format!("http://{address}/api/v1/books/{book}/comments"))
+                    .bearer_auth(&reader)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(sent.status(), 201);
+                acknowledged += 1;
+            }
+            acknowledged
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let backup = dir.path().join("under-load.db");
+    let (code, said) = tokio::task::spawn_blocking({
+        let (dir, backup) = (dir.path().to_path_buf(), backup.clone());
+        let url = t.url_string();
+        let files = t.files.path().display().to_string();
+        move || {
+            let (output, out, err) = run(folio(&dir)
+                .args(["db", "backup"])
+                .arg(&backup)
+                .env("DATABASE_URL", url)
+                .env("FOLIO_STORAGE_URL", files));
+            (output.status.code(), format!("{out}{err}"))
+        }
+    })
+    .await
+    .unwrap();
+    done.store(true, Ordering::Relaxed);
+    let acknowledged = load.await.unwrap();
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("1 stored object listed"), "{said}");
+
+    // The backup is a consistent snapshot: some comments, not all, and the book's rating
+    // summary (kept by a trigger in the same transactions) agrees with them exactly.
+    let copy = rusqlite::Connection::open(&backup).unwrap();
+    let (kept, ratings, sum): (i64, i64, i64) = copy
+        .query_row(
+            "SELECT count(*), count(rating), coalesce(sum(rating), 0) FROM comment WHERE book_id = ?1",
+            [book],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let summary: (i64, i64) = copy
+        .query_row(
+            "SELECT rating_count, rating_sum FROM book WHERE id = ?1",
+            [book],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(summary, (ratings, sum));
+    assert!(
+        kept > 0 && kept < acknowledged,
+        "{kept} of {acknowledged} comments in the backup"
+    );
+    let listed: i64 = copy
+        .query_row("SELECT count(*) FROM folio_backup_object", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(listed, 1);
+    drop(copy);
+
+    // A restore refuses while the server runs, then puts the backup in place.
+    let (code, said) = db_command(&t, dir.path(), &["restore", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("a folio server is using"), "{said}");
+    assert!(served.stop().success());
+    t.db.clone().close().await;
+    // The stored file goes missing meanwhile: the check after the restore says so.
+    let object = walk(t.files.path())
+        .into_iter()
+        .find(|p| !p.to_string_lossy().contains(".uploads"))
+        .expect("the stored object");
+    std::fs::remove_file(&object).unwrap();
+    let (code, said) = db_command(&t, dir.path(), &["restore", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("kept as"),
+        "the replaced database is kept: {said}"
+    );
+
+    let (mut served, address) = serve(&t, dir.path());
+    let page: Value = http
+        .get(format!(
+            "http://{address}/api/v1/books/{book}/comments?limit=100"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown = page["items"].as_array().unwrap().len() as i64;
+    assert_eq!(shown, kept.min(100));
+    let found: Value = http
+        .get(format!("http://{address}/api/v1/books/{book}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["rating"]["count"], json!(ratings), "{found}");
+    assert!(served.stop().success());
+    let (output, out, err) = run(folio(dir.path())
+        .args(["storage", "check"])
+        .env("DATABASE_URL", t.url_string())
+        .env("FOLIO_STORAGE_URL", t.files.path().display().to_string()));
+    assert!(!output.status.success(), "{out}{err}");
+    assert!(format!("{out}{err}").contains("missing"), "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_refuses_what_is_not_a_folio_backup_or_comes_from_a_newer_folio() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("b.db");
+    let (code, said) = db_command(&t, dir.path(), &["backup", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    t.db.clone().close().await;
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a database").unwrap();
+    let plain = dir.path().join("plain.db");
+    rusqlite::Connection::open(&plain)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(&backup, &newer).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute(
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m9999_from_the_future', 0)",
+            [],
+        )
+        .unwrap();
+    let damaged = dir.path().join("damaged.db");
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 4096].fill(0xA5);
+    std::fs::write(&damaged, bytes).unwrap();
+
+    let before = std::fs::read(t.sqlite_path().unwrap()).unwrap();
+    for (file, expected) in [
+        (&text, "is not a folio backup"),
+        (&plain, "is not a folio backup"),
+        (&newer, "comes from a newer folio"),
+        (&damaged, "damaged"),
+    ] {
+        let (code, said) = db_command(&t, dir.path(), &["restore", file.to_str().unwrap()]);
+        assert_ne!(code, Some(0), "{said}");
+        assert!(said.contains(expected), "{file:?}: {said}");
+    }
+    let after = std::fs::read(t.sqlite_path().unwrap()).unwrap();
+    assert!(
+        before == after,
+        "a refused restore leaves the database as it was"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        5,
+        "a refused restore leaves no files behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_it_was_made() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let reader = {
+        let tx = t.db.begin().await.unwrap();
+        let author = fixtures::author(&*tx, "Ursula K. Le Guin").await.unwrap();
+        let reader = fixtures::user(&*tx, "reader").await.unwrap();
+        for title in ["The Dispossessed", "The Lathe of Heaven"] {
+            let book = fixtures::book(&*tx, title).await.unwrap();
+            fixtures::credit(&*tx, book.id, &[author.id]).await.unwrap();
+            let edition = fixtures::edition(&*tx, book.id, Some(999)).await.unwrap();
+            fixtures::comment(&*tx, reader.id, book.id, Some(5))
+                .await
+                .unwrap();
+            fixtures::purchase(&*tx, reader.id, edition.id)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        reader
+    };
+    let export = |what: &str| -> String {
+        let args: Vec<&str> = match what {
+            "books" => vec!["export", "books"],
+            _ => vec!["export", "user", "reader"],
+        };
+        let (output, out, err) = run(folio(dir.path())
+            .args(args)
+            .env("DATABASE_URL", t.url_string()));
+        assert!(output.status.success(), "{err}");
+        out
+    };
+    let (books_then, user_then) = (export("books"), export("user"));
+    let backup = dir.path().join("then.db");
+    let (code, said) = db_command(&t, dir.path(), &["backup", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+
+    // Life goes on after the backup: a new book, and the reader's comment on it.
+    let tx = t.db.begin().await.unwrap();
+    let later = fixtures::book(&*tx, "Always Coming Home").await.unwrap();
+    fixtures::comment(&*tx, reader.id, later.id, Some(4))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_ne!(
+        export("books"),
+        books_then,
+        "the catalog changed after the backup"
+    );
+    assert_ne!(
+        export("user"),
+        user_then,
+        "the reader's data changed after the backup"
+    );
+    t.db.clone().close().await;
+
+    let (code, said) = db_command(&t, dir.path(), &["restore", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(export("books"), books_then);
+    assert_eq!(export("user"), user_then);
+}
+
+async fn a_backup_is_checked_and_never_overwrites_a_file(backend: Backend) {
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tx = t.db.begin().await.unwrap();
+    fixtures::book(&*tx, "Backed up").await.unwrap();
+    tx.commit().await.unwrap();
+    let file = dir.path().join("backup");
+    let (code, said) = db_command(&t, dir.path(), &["backup", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("checked"), "{said}");
+    let made = std::fs::read(&file).unwrap();
+    match backend {
+        // pg_dump's custom format begins with its magic.
+        Backend::Postgres { .. } => assert!(made.starts_with(b"PGDMP"), "a pg_dump archive"),
+        Backend::Sqlite => assert!(made.starts_with(b"SQLite format 3\0")),
+    }
+    let (code, said) = db_command(&t, dir.path(), &["backup", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("exists already"), "{said}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        made,
+        "the existing file is untouched"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "no partial file is left");
+}
+
+async fn make_admin(t: &TestDb, username: &str) {
+    let tx = t.db.begin().await.unwrap();
+    let user = repo::user::find_by_login(&*tx, username)
+        .await
+        .unwrap()
+        .unwrap();
+    let changes = repo::user::UserChanges {
+        role: Some(UserRole::Admin),
+        ..Default::default()
+    };
+    repo::user::update(&*tx, user, changes).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
