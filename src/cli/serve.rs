@@ -24,6 +24,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError> {
+    let shutdown = server::shutdown_signal();
     // Before the database connects: its pools take their metrics' handles as they open.
     let exporter = match settings.metrics_bind {
         Some(_) => {
@@ -120,7 +121,7 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
     }
     let state = AppState::new(settings, db.clone(), storage).await?;
     db.trim_when_idle();
-    let result = server::serve(listener, state, server::shutdown_signal()).await;
+    let result = server::serve(listener, state, shutdown).await;
     if let Some(scraped) = scraped {
         scraped.abort();
     }

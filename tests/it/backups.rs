@@ -390,3 +390,91 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_backs_up_on_schedule_and_removes_the_oldest_only_after_a_good_backup() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    // Three earlier backups, a week old (their content does not matter to pruning), and a file
+    // that is not one of folio's, which pruning never touches.
+    let week_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 86_400);
+    for day in ["20261101", "20261102", "20261103"] {
+        let old = backups.join(format!("folio-{day}T000000.000Z.db"));
+        std::fs::write(&old, b"old").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(week_ago)
+            .unwrap();
+    }
+    std::fs::write(backups.join("notes.txt"), b"mine").unwrap();
+
+    let (mut served, _) = Served::start(
+        dir.path(),
+        &[
+            ("DATABASE_URL", t.url_string()),
+            ("FOLIO_STORAGE_URL", t.files.path().display().to_string()),
+            ("FOLIO_BACKUP_DIR", backups.display().to_string()),
+            ("FOLIO_BACKUP_EVERY", "1d".into()),
+            ("FOLIO_BACKUP_KEEP", "2".into()),
+        ],
+    );
+    let made = served.wait_for("a scheduled backup", |l| {
+        l["message"] == "scheduled backup made and checked"
+    });
+    let made = std::path::PathBuf::from(made["backup"].as_str().unwrap());
+    served.wait_for("the oldest removed", |l| {
+        l["message"] == "removed an old backup"
+    });
+    assert!(served.stop().success());
+
+    let mut left: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let made_name = made.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        left,
+        vec![
+            "folio-20261103T000000.000Z.db".to_string(),
+            made_name,
+            "notes.txt".to_string()
+        ]
+    );
+    let copy = rusqlite::Connection::open(&made).unwrap();
+    let format: String = copy
+        .query_row(
+            "SELECT value FROM folio_backup WHERE key = 'format'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(format, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, address) = serve(&t, dir.path());
+    let (output, out, err) = run(folio(dir.path())
+        .arg("serve")
+        .env("DATABASE_URL", t.url_string())
+        .env("FOLIO_BIND", "127.0.0.1:0"));
+    assert_eq!(output.status.code(), Some(2), "{out}{err}");
+    assert!(err.contains("another folio server is using"), "{err}");
+    let health = Client::new()
+        .get(format!("http://{address}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the first server keeps serving");
+    assert!(first.stop().success());
+    // Once it has stopped, the file is free again.
+    let (mut second, _) = serve(&t, dir.path());
+    assert!(second.stop().success());
+}
