@@ -31,6 +31,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "editions", description = "Print, ebook, audiobook and vinyl editions of books"),
         (name = "authors", description = "Writers, narrators, translators and performers"),
         (name = "categories", description = "Genres, in a tree"),
+        (name = "webhooks", description = "Telling other systems what happened: signed, retried, in order"),
         (name = "comments", description = "Readers' comments and ratings"),
         (name = "reading", description = "Your place in your books, across formats, and your notes"),
         (name = "store", description = "Purchases, your library, and the payment webhook"),

@@ -25,6 +25,7 @@ mod reading;
 mod referrals;
 mod store;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -86,6 +87,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(authors::router())
         .merge(categories::router())
+        .merge(webhooks::router())
         .merge(books::router())
         .merge(editions::router())
         .merge(files::router())

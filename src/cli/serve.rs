@@ -119,6 +119,10 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
             url, storage, schedule,
         ));
     }
+    tokio::spawn(crate::service::webhooks::run_worker(
+        db.clone(),
+        settings.webhooks.clone(),
+    ));
     let state = AppState::new(settings, db.clone(), storage).await?;
     db.trim_when_idle();
     let result = server::serve(listener, state, shutdown).await;

@@ -25,6 +25,7 @@ pub struct Settings {
     /// Scheduled backups in `serve` (`FOLIO_BACKUP_DIR`, `FOLIO_BACKUP_EVERY`,
     /// `FOLIO_BACKUP_KEEP`); off unless the folder is set.
     pub backups: Option<BackupSchedule>,
+    pub webhooks: WebhookSettings,
     pub app_title: String,
     pub app_description: String,
     pub log_filter: String,
@@ -67,6 +68,21 @@ pub struct AuthSettings {
     pub password_hash_concurrency: usize,
     /// How long a hash or check waits for its turn before the request is answered 503.
     pub password_hash_wait: Duration,
+}
+
+/// How outbound webhooks are delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Whether endpoints may be on private, loopback or link-local addresses
+    /// (`FOLIO_WEBHOOK_ALLOW_PRIVATE`; tests and closed networks).
+    pub allow_private: bool,
+    /// How long a delivery is retried before it is marked failed (`FOLIO_WEBHOOK_RETRY_FOR`).
+    pub retry_for: Duration,
+    /// The wait before the first retry, doubled for each next one
+    /// (`FOLIO_WEBHOOK_FIRST_RETRY_MS`).
+    pub first_retry: Duration,
+    /// How long an endpoint may fail before it is disabled (`FOLIO_WEBHOOK_DISABLE_AFTER`).
+    pub disable_after: Duration,
 }
 
 /// When and where `serve` makes backups, and how many it keeps.
@@ -167,6 +183,21 @@ impl Settings {
                 keep: number(&get, "FOLIO_BACKUP_KEEP", 7, 1..=10_000)? as usize,
             }),
         };
+        let webhooks = WebhookSettings {
+            allow_private: flag(&get, "FOLIO_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(false),
+            retry_for: interval(&get, "FOLIO_WEBHOOK_RETRY_FOR", Duration::from_secs(86_400))?,
+            first_retry: Duration::from_millis(number(
+                &get,
+                "FOLIO_WEBHOOK_FIRST_RETRY_MS",
+                5_000,
+                10..=3_600_000,
+            )?),
+            disable_after: interval(
+                &get,
+                "FOLIO_WEBHOOK_DISABLE_AFTER",
+                Duration::from_secs(5 * 86_400),
+            )?,
+        };
         let log_format = match get("FOLIO_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -217,6 +248,7 @@ impl Settings {
             bind,
             metrics_bind,
             backups,
+            webhooks,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
             app_description: get("APP_DESCRIPTION")
                 .unwrap_or_else(|| "A self-hosted e-library and audio store.".to_string()),

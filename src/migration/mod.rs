@@ -85,6 +85,12 @@ impl MigratorTrait for Migrator {
                 then: Some(compact_search),
                 ..SqlMigration::PLAIN
             }),
+            Box::new(SqlMigration {
+                name: "m0012_webhooks",
+                sqlite: include_str!("sql/0012_webhooks.sql"),
+                postgres: include_str!("sql/0012_webhooks.sql"),
+                ..SqlMigration::PLAIN
+            }),
         ]
     }
 }
@@ -198,6 +204,10 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
+    "webhook_attempt",
+    "webhook_delivery",
+    "webhook_event",
+    "webhook_endpoint",
     "book_search",
     "search_term",
     "search_generation",

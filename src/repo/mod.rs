@@ -21,6 +21,7 @@ pub mod referral;
 pub mod search;
 pub mod session;
 pub mod user;
+pub mod webhook;
 
 use sea_orm::{DbBackend, Statement, Value};
 

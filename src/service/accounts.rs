@@ -10,7 +10,7 @@ use crate::repo::{self, Page};
 use crate::service::auth::password::Hasher;
 use crate::service::auth::{self, Principal};
 use crate::service::validate::{self, Checks};
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{ServiceError, ServiceResult, webhooks};
 
 pub struct Registration {
     pub username: String,
@@ -100,11 +100,24 @@ pub async fn register_with_role(
                 let user = repo::user::insert(&**tx, new).await?;
                 repo::kosync::set_key_hash(&**tx, user.id, kosync_key_hash, crate::db::now())
                     .await?;
+                webhooks::emit(&**tx, user_event(&user)).await?;
                 Ok::<_, crate::db::DbError>(user)
             })
         })
         .await?;
     Ok(user)
+}
+
+/// `user.registered`: who, never their password's hash.
+fn user_event(user: &user::Model) -> webhooks::Event {
+    webhooks::Event::new(
+        "user.registered",
+        serde_json::json!({
+            "id": user.id, "username": user.username, "email": user.email,
+            "role": format!("{:?}", user.role).to_lowercase(),
+            "referred_by_link_id": user.referred_by_link_id, "created_at": user.created_at,
+        }),
+    )
 }
 
 /// Whether two addresses reach the same mailbox as far as folio can tell: the same address

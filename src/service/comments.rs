@@ -5,7 +5,7 @@ pub use crate::repo::comment::CommentRow;
 use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checked, Checks};
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{ServiceError, ServiceResult, webhooks};
 
 /// The longest comment, in characters; imports shorten longer reviews to it.
 pub const MAX_TEXT: usize = 5000;
@@ -59,7 +59,14 @@ pub async fn create(
             let id = repo::comment::insert(&**tx, user_id, book_id, text, rating)
                 .await?
                 .id;
-            row(&**tx, id).await
+            let made = row(&**tx, id).await?;
+            let event = serde_json::json!({
+                "id": made.id, "book_id": made.book_id, "user_id": made.user_id,
+                "username": made.username, "text": made.text, "rating": made.rating,
+                "created_at": made.created_at,
+            });
+            webhooks::emit(&**tx, webhooks::Event::new("comment.created", event)).await?;
+            Ok(made)
         })
     })
     .await

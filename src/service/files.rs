@@ -336,7 +336,7 @@ pub async fn attach_in(
     edition_id: i64,
     rows: Vec<NewFile>,
 ) -> ServiceResult<Vec<EditionFile>> {
-    repo::file::insert_all(&**unit, edition_id, rows)
+    let added = repo::file::insert_all(&**unit, edition_id, rows)
         .await
         .map_err(|e| {
             let clash = ServiceError::from(e);
@@ -348,7 +348,21 @@ pub async fn attach_in(
             } else {
                 clash
             }
-        })
+        })?;
+    for file in &added {
+        let event = serde_json::json!({
+            "id": file.id, "edition_id": file.edition_id, "position": file.position,
+            "name": file.name, "media_type": file.media_type, "size": file.size,
+            "sha256": file.sha256, "duration_seconds": file.duration_seconds,
+            "created_at": file.created_at,
+        });
+        super::webhooks::emit(
+            &**unit,
+            super::webhooks::Event::new("edition.file_added", event),
+        )
+        .await?;
+    }
+    Ok(added)
 }
 
 /// A book without a cover takes the first art its files hold.

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod referrals;
 pub mod store;
 pub mod validate;
+pub mod webhooks;
 
 use crate::db::{DbError, Unique};
 

@@ -9,7 +9,6 @@
 //! `v1` entries) and the body hashed once, so a forged request costs next to nothing.
 
 use hmac::{KeyInit, Mac};
-use sea_orm::ConnectionTrait;
 use sha2::Sha256;
 
 use crate::config::Secret;
@@ -17,7 +16,7 @@ use crate::db::Database;
 use crate::entity::enums::PurchaseStatus;
 use crate::entity::{payment_event, purchase};
 use crate::repo;
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{ServiceError, ServiceResult, webhooks};
 use crate::telemetry::metrics;
 
 /// How old a signed event may be.
@@ -184,7 +183,7 @@ fn allowed(from: PurchaseStatus, to: PurchaseStatus) -> bool {
 pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied> {
     let (event_id, purchase_id) = (event.event_id.clone(), event.purchase_id);
     let outcome = db
-        .write(|tx| Box::pin(async move { apply_in(&**tx, event).await }))
+        .write(|tx| Box::pin(async move { apply_in(tx, event).await }))
         .await;
     match outcome {
         // The same event delivered twice at once: the other delivery recorded it first (on
@@ -204,7 +203,7 @@ pub async fn apply(db: &Database, event: PaymentEvent) -> ServiceResult<Applied>
     }
 }
 
-async fn apply_in(tx: &impl ConnectionTrait, event: PaymentEvent) -> ServiceResult<Applied> {
+async fn apply_in(tx: &crate::db::Transaction, event: PaymentEvent) -> ServiceResult<Applied> {
     if let Some(recorded) = repo::purchase::find_event(tx, &event.event_id).await? {
         return duplicate_of(&recorded, event.purchase_id);
     }
@@ -246,6 +245,7 @@ async fn apply_in(tx: &impl ConnectionTrait, event: PaymentEvent) -> ServiceResu
         // Another event moved the purchase since it was read; the error rolls the record back.
         return Err(refused_transition(&event, updated.status));
     }
+    webhooks::emit(tx, super::store::purchase_event(&updated)).await?;
     tracing::info!(purchase_id = updated.id, status = ?updated.status, "payment event applied");
     Ok(Applied::Moved(updated))
 }

@@ -9,7 +9,7 @@ use crate::repo::purchase::NewPurchase;
 pub use crate::repo::purchase::{LibraryRow, PurchaseFilter};
 use crate::repo::{self, Page};
 use crate::service::auth::Principal;
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{ServiceError, ServiceResult, webhooks};
 use crate::telemetry::metrics;
 
 /// A purchase, and whether this request made it (or found the one its key made before).
@@ -113,8 +113,10 @@ pub async fn purchase(
                     idempotency_key: key_for_work,
                     request_fingerprint: print_for_work,
                 };
+                let purchase = repo::purchase::insert(&**tx, new).await?;
+                webhooks::emit(&**tx, purchase_event(&purchase)).await?;
                 Ok(Purchased {
-                    purchase: repo::purchase::insert(&**tx, new).await?,
+                    purchase,
                     created: true,
                 })
             })
@@ -144,6 +146,25 @@ pub async fn purchase(
         }
         other => other,
     }
+}
+
+/// `purchase.<status>` about `purchase` as it is now: `purchase.created` for a new one.
+pub(crate) fn purchase_event(purchase: &purchase::Model) -> webhooks::Event {
+    let kind = match purchase.status {
+        PurchaseStatus::Pending => "purchase.created",
+        PurchaseStatus::Paid => "purchase.paid",
+        PurchaseStatus::Failed => "purchase.failed",
+        PurchaseStatus::Refunded => "purchase.refunded",
+    };
+    webhooks::Event::new(
+        kind,
+        serde_json::json!({
+            "id": purchase.id, "user_id": purchase.user_id, "edition_id": purchase.edition_id,
+            "status": purchase.status.label(), "amount_minor": purchase.amount_minor,
+            "currency": purchase.currency, "provider_ref": purchase.provider_ref,
+            "created_at": purchase.created_at, "updated_at": purchase.updated_at,
+        }),
+    )
 }
 
 /// The 409 for an edition the buyer owns or is already paying for: one purchase at a time.

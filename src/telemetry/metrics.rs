@@ -45,6 +45,9 @@ pub const PURCHASES: &str = "folio_purchases_total";
 pub const SIGN_INS: &str = "folio_sign_ins_total";
 /// Rows of catalog imports by `outcome`: `created`, `matched`, `rejected`.
 pub const IMPORT_ROWS: &str = "folio_import_rows_total";
+/// Outbound webhook attempts by `outcome`: `delivered`, `retrying` (failed, tried again
+/// later), `failed` (failed, retry period over).
+pub const WEBHOOK_DELIVERIES: &str = "folio_webhook_deliveries_total";
 /// Bytes of stored files sent to clients (downloads, audio, covers).
 pub const STORAGE_SERVED: &str = "folio_storage_served_bytes_total";
 
@@ -163,6 +166,7 @@ fn describe() {
     describe_counter!(PURCHASES, "Purchases made and settled, by status");
     describe_counter!(SIGN_INS, "Sign-ins by outcome");
     describe_counter!(IMPORT_ROWS, "Catalog import rows by outcome");
+    describe_counter!(WEBHOOK_DELIVERIES, "Outbound webhook attempts by outcome");
     describe_counter!(
         STORAGE_SERVED,
         Unit::Bytes,
@@ -307,6 +311,11 @@ pub fn import_rows(created: u64, matched: u64, rejected: u64) {
     ] {
         metrics::counter!(IMPORT_ROWS, "outcome" => outcome).increment(rows);
     }
+}
+
+/// A webhook attempt's outcome.
+pub fn webhook_delivery(outcome: &'static str) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
 }
 
 /// A backup's outcome.

@@ -44,3 +44,4 @@ mod web;
 mod web_account;
 mod web_admin;
 mod web_reader;
+mod webhooks;

@@ -11,7 +11,7 @@ pub use crate::repo::book_view::BookView;
 use crate::repo::{self, Page};
 use crate::service::auth::Principal;
 use crate::service::validate::{self, Checks};
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{ServiceError, ServiceResult, webhooks};
 
 pub const MAX_AUTHORS: usize = 100;
 pub const MAX_CATEGORIES: usize = 50;
@@ -160,7 +160,9 @@ pub async fn create(
             repo::book::set_authors(&**tx, book.id, &input.author_ids).await?;
             repo::book::set_categories(&**tx, book.id, &input.category_ids).await?;
             repo::search::refresh(&**tx, &[book.id]).await?;
-            view(tx.into(), book.id).await
+            let made = view(tx.into(), book.id).await?;
+            webhooks::emit(&**tx, book_event("book.created", &made)).await?;
+            Ok(made)
         })
     })
     .await
@@ -254,10 +256,31 @@ pub async fn update(
                 repo::book::set_categories(&**tx, id, category_ids).await?;
             }
             repo::search::refresh(&**tx, &[id]).await?;
-            view(tx.into(), id).await
+            let changed = view(tx.into(), id).await?;
+            webhooks::emit(&**tx, book_event("book.updated", &changed)).await?;
+            Ok(changed)
         })
     })
     .await
+}
+
+/// `book.created` or `book.updated`: the book's own fields and its authors.
+fn book_event(kind: &'static str, view: &BookView) -> webhooks::Event {
+    let book = &view.book;
+    let authors: Vec<serde_json::Value> = view
+        .authors
+        .iter()
+        .map(|a| serde_json::json!({ "id": a.id, "name": a.name }))
+        .collect();
+    webhooks::Event::new(
+        kind,
+        serde_json::json!({
+            "id": book.id, "title": book.title, "subtitle": book.subtitle,
+            "series": book.series, "series_number": book.series_number,
+            "language": book.language, "original_year": book.original_year,
+            "authors": authors, "created_at": book.created_at, "updated_at": book.updated_at,
+        }),
+    )
 }
 
 /// Gives the book a description read from one of its files, if it has none; the search index
@@ -314,7 +337,12 @@ pub async fn delete(db: &Database, who: &Principal, id: i64) -> ServiceResult<()
             Box::pin(async move {
                 // Its words leave the vocabulary; a refused delete rolls this back too.
                 repo::search::remove(&**tx, &[id]).await?;
-                repo::book::delete(&**tx, id).await
+                let deleted = repo::book::delete(&**tx, id).await?;
+                if deleted {
+                    let event = serde_json::json!({ "id": id });
+                    webhooks::emit(&**tx, webhooks::Event::new("book.deleted", event)).await?;
+                }
+                Ok(deleted)
             })
         },
     )
