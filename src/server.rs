@@ -22,7 +22,12 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::api::{self, AppState};
-use crate::config::ConnectionLimits;
+use crate::config::{ConnectionLimits, TrustedProxies};
+
+/// The client's address as `FOLIO_TRUSTED_PROXIES` makes it out: the peer, or the address a
+/// trusted proxy in front says it saw. `api::extract::ClientAddress` reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub std::net::IpAddr);
 
 /// After a shutdown signal, in-flight requests get this long to finish.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
@@ -75,7 +80,10 @@ pub async fn serve_router(
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service(&router, remote));
+            .serve_connection(
+                TokioIo::new(stream),
+                service(&router, remote, limits.trusted_proxies.clone()),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
@@ -101,6 +109,7 @@ pub async fn serve_router(
 fn service(
     router: &Router,
     remote: SocketAddr,
+    proxies: TrustedProxies,
 ) -> TowerToHyperService<
     impl tower::Service<
         hyper::Request<Incoming>,
@@ -115,6 +124,14 @@ fn service(
         .clone()
         .map_request(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(axum::body::Body::new);
+            let forwarded: Vec<&str> = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let client = ClientIp(proxies.client(remote.ip(), &forwarded));
+            request.extensions_mut().insert(client);
             request.extensions_mut().insert(ConnectInfo(remote));
             request
         });

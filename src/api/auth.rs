@@ -66,7 +66,7 @@ async fn register(
     MaybeUser(caller): MaybeUser,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, JsonResponse<UserResponse>), ApiError> {
-    state.auth.throttle_address(address)?;
+    state.auth.throttle_address(address).await?;
     let form = Registration {
         username: body.username,
         email: body.email,

@@ -251,7 +251,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 impl ClientAddress {
     /// The address a request came from (unspecified where the server did not say, in tests
     /// that drive the router directly); for extractors of their own (OPDS, KOReader sync).
+    /// Behind a trusted proxy (`FOLIO_TRUSTED_PROXIES`) it is the address the proxy saw.
     pub fn of(parts: &Parts) -> Self {
+        if let Some(crate::server::ClientIp(ip)) = parts.extensions.get() {
+            return Self(*ip);
+        }
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -42,7 +42,7 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         DatabaseUrl::Sqlite { path } => Some(SqliteLock::try_hold(path).map_err(|e| match e {
             LockError::Held { .. } => CommandError::usage(format!(
                 "{e}: on SQLite one server serves a database; stop the other, or run several \
-                 on PostgreSQL (README, \"Growing past one machine\")"
+                 on PostgreSQL (docs/DEPLOYMENT.md, \"Growing past one machine\")"
             )),
             LockError::Io { .. } => CommandError::failed(e.to_string()),
         })?),
@@ -116,7 +116,10 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
         );
         let (url, storage) = (settings.database_url.clone(), storage.clone());
         tokio::spawn(crate::service::backups::run_schedule(
-            url, storage, schedule,
+            db.clone(),
+            url,
+            storage,
+            schedule,
         ));
     }
     tokio::spawn(crate::service::webhooks::run_worker(

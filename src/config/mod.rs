@@ -2,6 +2,7 @@
 //! passed down. A bad value is a [`ConfigError`] naming the variable; `main` exits with 2.
 
 mod database_url;
+mod proxies;
 mod secret;
 mod storage_url;
 
@@ -11,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use database_url::DatabaseUrl;
+pub use proxies::{Cidr, TrustedProxies};
 pub use secret::Secret;
 pub use storage_url::{S3Location, StorageSettings, StorageUrl};
 
@@ -98,6 +100,8 @@ pub struct BackupSchedule {
 pub struct ConnectionLimits {
     /// Connections open at once; past it new ones wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Whose `X-Forwarded-For` gives the client's address (`FOLIO_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
     /// How long a client may take to send a request's headers, and how long a kept-alive
     /// connection may stay idle before its next request begins.
     pub header_read_timeout: Duration,
@@ -182,6 +186,18 @@ impl Settings {
                 every: interval(&get, "FOLIO_BACKUP_EVERY", Duration::from_secs(86_400))?,
                 keep: number(&get, "FOLIO_BACKUP_KEEP", 7, 1..=10_000)? as usize,
             }),
+        };
+        let trusted_proxies = match get("FOLIO_TRUSTED_PROXIES") {
+            Some(list) => TrustedProxies::parse(&list).map_err(|entry| {
+                ConfigError::new(
+                    "FOLIO_TRUSTED_PROXIES",
+                    format!(
+                        "'{entry}' is not an address or network; expected a list such as \
+                         127.0.0.1, 10.0.0.0/8"
+                    ),
+                )
+            })?,
+            None => TrustedProxies::default(),
         };
         let webhooks = WebhookSettings {
             allow_private: flag(&get, "FOLIO_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(false),
@@ -299,6 +315,7 @@ impl Settings {
             connections: ConnectionLimits {
                 max_connections: number(&get, "FOLIO_MAX_CONNECTIONS", 1024, 1..=1_000_000)?
                     as usize,
+                trusted_proxies,
                 header_read_timeout: seconds(&get, "FOLIO_HEADER_TIMEOUT_SECS", 10, 1..=3600)?,
             },
             storage,
@@ -521,6 +538,10 @@ mod tests {
             (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
             (&[("FOLIO_BIND", "localhost")], "FOLIO_BIND"),
             (&[("FOLIO_METRICS_BIND", ":9464")], "FOLIO_METRICS_BIND"),
+            (
+                &[("FOLIO_TRUSTED_PROXIES", "10.0.0.0/8, proxy")],
+                "FOLIO_TRUSTED_PROXIES",
+            ),
             (
                 &[("FOLIO_BACKUP_DIR", "b"), ("FOLIO_BACKUP_EVERY", "daily")],
                 "FOLIO_BACKUP_EVERY",

@@ -13,15 +13,49 @@ pub struct MigrationState {
     pub applied: bool,
 }
 
+/// The advisory lock PostgreSQL migrations run under: any number 64 bits hold, the same in
+/// every folio.
+const MIGRATION_LOCK: i64 = 0x666f_6c69_6f5f_6d67; // "folio_mg"
+
 /// Applies every pending migration and returns their names (empty: nothing to do).
+///
+/// On PostgreSQL several instances may start at once: each takes a session-level advisory
+/// lock on a connection of its own first, so one migrates while the others wait, then find
+/// nothing pending. The lock goes with the session, so an instance that dies mid-migration
+/// frees it (and its migration's transaction rolls back).
 pub async fn init(db: &Database) -> Result<Vec<String>, DbError> {
-    let pending: Vec<String> = Migrator::get_pending_migrations(db.writer())
+    if db.backend() != DbBackend::Postgres {
+        return apply_pending(db.writer()).await;
+    }
+    let pool = db.writer().get_postgres_connection_pool();
+    let options = (*pool.connect_options()).clone();
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(DbError::from_connect)?;
+    let conn = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(one);
+    let lock = |sql: &'static str| {
+        sea_orm::Statement::from_sql_and_values(DbBackend::Postgres, sql, [MIGRATION_LOCK.into()])
+    };
+    conn.execute_raw(lock("SELECT pg_advisory_lock($1)"))
+        .await?;
+    let applied = apply_pending(&conn).await;
+    let _ = conn
+        .execute_raw(lock("SELECT pg_advisory_unlock($1)"))
+        .await;
+    let _ = conn.close().await;
+    applied
+}
+
+async fn apply_pending(conn: &sea_orm::DatabaseConnection) -> Result<Vec<String>, DbError> {
+    let pending: Vec<String> = Migrator::get_pending_migrations(conn)
         .await?
         .iter()
         .map(|m| m.name().to_string())
         .collect();
     if !pending.is_empty() {
-        Migrator::up(db.writer(), None).await?;
+        Migrator::up(conn, None).await?;
     }
     Ok(pending)
 }

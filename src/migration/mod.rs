@@ -91,6 +91,12 @@ impl MigratorTrait for Migrator {
                 postgres: include_str!("sql/0012_webhooks.sql"),
                 ..SqlMigration::PLAIN
             }),
+            Box::new(SqlMigration {
+                name: "m0013_shared_limits_and_jobs",
+                sqlite: include_str!("sql/0013_shared_limits_and_jobs.sql"),
+                postgres: include_str!("sql/0013_shared_limits_and_jobs.sql"),
+                ..SqlMigration::PLAIN
+            }),
         ]
     }
 }
@@ -204,6 +210,8 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
+    "rate_limit_event",
+    "job_run",
     "webhook_attempt",
     "webhook_delivery",
     "webhook_event",

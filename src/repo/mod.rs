@@ -14,6 +14,7 @@ pub mod edition;
 pub mod edition_view;
 pub mod file;
 pub mod kosync;
+pub mod limits;
 pub mod note;
 pub mod progress;
 pub mod purchase;

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::TryStreamExt;
 
 use crate::config::{BackupSchedule as Schedule, DatabaseUrl};
+use crate::db::Database;
 use crate::db::backup::{self, BackupError, BackupInfo, Manifest};
 use crate::storage::Storage;
 
@@ -83,7 +84,7 @@ fn scheduled(dir: &Path) -> Vec<PathBuf> {
 /// Runs the schedule until the process ends: the first backup when the newest one in `dir` is
 /// `every` old (at once when there is none), then every `every`. A backup that fails is
 /// logged and removes nothing; the next one is tried at the next turn.
-pub async fn run_schedule(url: DatabaseUrl, storage: Storage, schedule: Schedule) {
+pub async fn run_schedule(db: Database, url: DatabaseUrl, storage: Storage, schedule: Schedule) {
     if let Err(e) = std::fs::create_dir_all(&schedule.dir) {
         tracing::error!(dir = %schedule.dir.display(), error = %e, "cannot make the backup folder; no scheduled backups");
         return;
@@ -96,6 +97,27 @@ pub async fn run_schedule(url: DatabaseUrl, storage: Storage, schedule: Schedule
     loop {
         tokio::time::sleep(wait).await;
         wait = schedule.every;
+        // Of several instances on one database, one makes each turn's backup.
+        let now = crate::db::now().timestamp_millis();
+        let due_before = now - (schedule.every.as_millis() as i64) * 9 / 10;
+        let turn = db
+            .write(|tx| {
+                Box::pin(async move {
+                    crate::repo::limits::claim_turn(&**tx, "backup", now, due_before).await
+                })
+            })
+            .await;
+        match turn {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("another instance made this turn's backup");
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim the backup's turn; trying next turn");
+                continue;
+            }
+        }
         let target = schedule.dir.join(scheduled_name(&url));
         match make(&url, &storage, target).await {
             Ok(made) => {

@@ -24,6 +24,7 @@ mod files_media;
 mod http_frame;
 mod import;
 mod import_exports;
+mod instances;
 mod kosync;
 mod metrics;
 mod n_plus_one;

@@ -19,6 +19,7 @@ use crate::service::{ServiceError, ServiceResult};
 use crate::telemetry::metrics;
 use password::Hasher;
 pub use rate_limit::SlidingWindow;
+use rate_limit::{Refused, Window};
 use token::AccessTokens;
 use verified::Verified;
 
@@ -82,8 +83,8 @@ pub struct AuthService {
     access: AccessTokens,
     refresh_ttl: Duration,
     /// Failed sign-ins per name typed and client address ([`failure_key`]).
-    failures_per_login: SlidingWindow,
-    attempts_per_address: SlidingWindow,
+    failures_per_login: Window,
+    attempts_per_address: Window,
     hasher: Hasher,
     /// Passwords recently checked for HTTP Basic sign-ins.
     verified: Verified,
@@ -116,14 +117,18 @@ impl AuthService {
         };
         password::warm_up();
         Ok(Self {
-            db,
+            db: db.clone(),
             access: AccessTokens::new(key, settings.access_token_ttl),
             refresh_ttl: settings.refresh_token_ttl,
-            failures_per_login: SlidingWindow::new(
+            failures_per_login: Window::new(
+                &db,
+                "failed-sign-ins",
                 settings.login_max_failures,
                 settings.login_failure_window,
             ),
-            attempts_per_address: SlidingWindow::new(
+            attempts_per_address: Window::new(
+                &db,
+                "attempts-per-address",
                 settings.auth_attempts_per_minute,
                 Duration::from_secs(60),
             ),
@@ -136,10 +141,11 @@ impl AuthService {
     }
 
     /// Counts a sign-in or registration attempt from `address`; refuses past the limit.
-    pub fn throttle_address(&self, address: IpAddr) -> ServiceResult<()> {
+    pub async fn throttle_address(&self, address: IpAddr) -> ServiceResult<()> {
         self.attempts_per_address
             .hit(&address.to_string())
-            .map_err(rate_limited)
+            .await
+            .map_err(refused)
     }
 
     /// Signs in with a username or email and a password, from `address` (an attempt counted
@@ -254,7 +260,7 @@ impl AuthService {
         count_attempt: bool,
     ) -> ServiceResult<user::Model> {
         if count_attempt {
-            self.throttle_address(address)?;
+            self.throttle_address(address).await?;
         }
         let identifier = identifier.trim();
         // The attempt counts as a failure before the password is checked, so that parallel
@@ -263,7 +269,8 @@ impl AuthService {
         let attempt = self
             .failures_per_login
             .reserve(&failure_key(identifier, address))
-            .map_err(rate_limited)?;
+            .await
+            .map_err(refused)?;
         // A name no account can have is an unknown account, answered like any other.
         let plausible = validate::text(identifier, 1, 254).is_ok();
         let user = match plausible {
@@ -279,7 +286,7 @@ impl AuthService {
         if user.disabled {
             return Err(ServiceError::Forbidden("This account is disabled.".into()));
         }
-        attempt.clear_all();
+        attempt.clear_all().await;
         self.keep_kosync_key(user.id, password).await;
         Ok(user)
     }
@@ -633,11 +640,12 @@ impl AuthService {
         {
             return principal_unless_disabled(user);
         }
-        self.throttle_address(address)?;
+        self.throttle_address(address).await?;
         let attempt = self
             .failures_per_login
             .reserve(&failure_key(login, address))
-            .map_err(rate_limited)?;
+            .await
+            .map_err(refused)?;
         if !self
             .hasher
             .verify(secret.to_string(), stored.clone())
@@ -646,7 +654,7 @@ impl AuthService {
             attempt.keep();
             return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
         }
-        attempt.clear_all();
+        attempt.clear_all().await;
         let user = user.expect("a verified secret has an account");
         let hash = stored.expect("a verified secret has a hash");
         self.verified
@@ -799,6 +807,13 @@ fn principal_unless_disabled(user: &user::Model) -> ServiceResult<Principal> {
 
 fn failure_key(identifier: &str, address: IpAddr) -> String {
     format!("{address} {}", repo::user::fold(identifier))
+}
+
+fn refused(refusal: Refused) -> ServiceError {
+    match refusal {
+        Refused::Wait(wait) => rate_limited(wait),
+        Refused::Db(e) => e.into(),
+    }
 }
 
 fn rate_limited(wait: Duration) -> ServiceError {

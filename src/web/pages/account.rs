@@ -156,7 +156,7 @@ pub async fn register(
     headers: axum::http::HeaderMap,
     csrf::Form(form): csrf::Form<RegisterForm>,
 ) -> Result<Response, ApiError> {
-    state.auth.throttle_address(address)?;
+    state.auth.throttle_address(address).await?;
     let referral = form
         .referral_code
         .clone()
