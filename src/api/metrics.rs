@@ -30,7 +30,11 @@ pub fn router(exporter: Exporter, db: Database) -> Router {
 }
 
 async fn metrics(State(scrape): State<Scrape>) -> impl IntoResponse {
-    let text = scrape.exporter.render(&scrape.db.pool_stats());
+    // A database that does not answer leaves the imports' figures as they were last read.
+    let imports = crate::repo::limits::import_rows(scrape.db.reader())
+        .await
+        .unwrap_or_default();
+    let text = scrape.exporter.render(&scrape.db.pool_stats(), &imports);
     (
         [(
             header::CONTENT_TYPE,

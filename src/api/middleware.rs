@@ -96,13 +96,10 @@ async fn measure(request: Request<Body>, next: axum::middleware::Next) -> Respon
         return next.run(request).await;
     }
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let handling = metrics::Handling::begin();
     let response = next.run(request).await;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     handling.answered(method.as_str(), route, response.status().as_u16());
     response
 }

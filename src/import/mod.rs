@@ -395,6 +395,15 @@ where
         unit.commit().await?;
     }
     rejects.finish()?;
+    if summary.rejected > 0 {
+        let rejected = summary.rejected;
+        db.write(|tx| {
+            Box::pin(
+                async move { crate::service::catalog::batch::count_rows(tx, 0, 0, rejected).await },
+            )
+        })
+        .await?;
+    }
     if summary.created + summary.matched > 0 {
         settle(db).await?;
     }
@@ -470,7 +479,11 @@ async fn write_rows<R: Row>(
     for (row, written) in rows.iter().zip(&written) {
         after.after_write(unit, row, written).await?;
     }
-    Ok(written.into_iter().map(|w| w.outcome).collect())
+    let outcomes: Vec<Outcome> = written.into_iter().map(|w| w.outcome).collect();
+    let created = outcomes.iter().filter(|o| **o == Outcome::Created).count() as u64;
+    let matched = outcomes.len() as u64 - created;
+    crate::service::catalog::batch::count_rows(unit, created, matched, 0).await?;
+    Ok(outcomes)
 }
 
 #[cfg(test)]

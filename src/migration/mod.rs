@@ -97,6 +97,12 @@ impl MigratorTrait for Migrator {
                 postgres: include_str!("sql/0013_shared_limits_and_jobs.sql"),
                 ..SqlMigration::PLAIN
             }),
+            Box::new(SqlMigration {
+                name: "m0014_import_rows",
+                sqlite: include_str!("sql/0014_import_rows.sql"),
+                postgres: include_str!("sql/0014_import_rows.sql"),
+                ..SqlMigration::PLAIN
+            }),
         ]
     }
 }
@@ -210,6 +216,7 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// Every table folio creates, in an order that drops referencing tables first.
 pub const TABLES: &[&str] = &[
+    "import_rows",
     "rate_limit_event",
     "job_run",
     "webhook_attempt",

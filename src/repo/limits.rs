@@ -1,5 +1,7 @@
-//! Shared counters for the sign-in limits and the scheduled jobs' turns (migration 0013).
-//! PostgreSQL only for the counters: on SQLite one server counts in memory.
+//! Counters kept in the database because more than one process counts: the sign-in limits
+//! and the scheduled jobs' turns (migration 0013; the limits on PostgreSQL only, where several
+//! instances serve one database), and the catalog imports' rows (0014: `folio import` is a
+//! process of its own, and `serve` reports them).
 
 use sea_orm::sea_query::Value;
 
@@ -109,4 +111,28 @@ pub async fn claim_turn(
     )
     .await?;
     Ok(!won.is_empty())
+}
+
+/// Adds an import's rows to the totals, in the unit of work that wrote them.
+pub async fn count_import_rows(
+    read: impl Into<Read<'_>>,
+    created: u64,
+    matched: u64,
+    rejected: u64,
+) -> Result<(), DbError> {
+    let sql = "UPDATE import_rows SET rows = rows + CASE outcome WHEN 'created' THEN ? \
+               WHEN 'matched' THEN ? ELSE ? END RETURNING outcome";
+    let values = vec![
+        (created as i64).into(),
+        (matched as i64).into(),
+        (rejected as i64).into(),
+    ];
+    run(read.into(), sql, values, |r| r.get::<String>(0)).await?;
+    Ok(())
+}
+
+/// The imports' rows by outcome, since the database was made.
+pub async fn import_rows(read: impl Into<Read<'_>>) -> Result<Vec<(String, i64)>, DbError> {
+    let sql = "SELECT outcome, rows FROM import_rows ORDER BY outcome";
+    run(read.into(), sql, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await
 }

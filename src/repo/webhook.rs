@@ -191,6 +191,15 @@ pub async fn enqueue(
     Ok(event)
 }
 
+/// Whether any delivery is due: a read, so an idle worker's look writes nothing (no unit of
+/// work every poll, which would keep an idle server from counting as idle).
+pub async fn any_due(read: impl Into<Read<'_>>, now: i64) -> Result<bool, DbError> {
+    let sql = "SELECT id FROM webhook_delivery WHERE status = 'pending' AND next_attempt_at <= ? \
+               LIMIT 1";
+    let found = run(read.into(), sql, vec![now.into()], |r| r.get::<i64>(0)).await?;
+    Ok(!found.is_empty())
+}
+
 /// Takes up to `limit` deliveries that are due, each the oldest pending one of its active
 /// endpoint (so an endpoint gets its events one at a time, in order), and leases them until
 /// `lease_until`: no other worker takes them before then. On PostgreSQL rows another

@@ -437,6 +437,9 @@ async fn work_once(
     settings: &WebhookSettings,
 ) -> Result<usize, DbError> {
     let now = now_ms();
+    if !repo::any_due(db.reader(), now).await? {
+        return Ok(0);
+    }
     let lease_until = now + LEASE.as_millis() as i64;
     let ids = db
         .write(|tx| Box::pin(async move { repo::claim(&**tx, now, lease_until, BATCH).await }))

@@ -10,12 +10,15 @@
 //! Names follow Prometheus' conventions: `_total` for counters, base units (`_seconds`,
 //! `_bytes`), labels with few values (a route as declared, never the path a client sent).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use metrics::{Counter, Gauge, Histogram, Label, Unit};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::{Counter, Gauge, Histogram, Label, Unit, counter};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use super::histograms::{BucketedRecorder, Histograms};
 
 /// Requests answered, by `method`, `route` (as declared, `unmatched` when none matched) and
 /// `status` class (`2xx` … `5xx`).
@@ -43,7 +46,8 @@ pub const PURCHASES: &str = "folio_purchases_total";
 /// Sign-ins by `outcome`: `ok`, `failed` (a wrong name or password), `limited` (refused by
 /// the rate limits or the failed-sign-in lock before any password was checked).
 pub const SIGN_INS: &str = "folio_sign_ins_total";
-/// Rows of catalog imports by `outcome`: `created`, `matched`, `rejected`.
+/// Rows of catalog imports by `outcome`: `created`, `matched`, `rejected`, since the database
+/// was made (read from it at each scrape: `folio import` is a process of its own).
 pub const IMPORT_ROWS: &str = "folio_import_rows_total";
 /// Outbound webhook attempts by `outcome`: `delivered`, `retrying` (failed, tried again
 /// later), `failed` (failed, retry period over).
@@ -67,8 +71,7 @@ const SECONDS_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// How often histogram samples are folded into their buckets between scrapes, so memory does
-/// not grow with the request rate when nothing scrapes.
+/// How often the exporter does its upkeep (forgetting what idle timeouts say to forget).
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -81,6 +84,7 @@ pub fn enabled() -> bool {
 /// The installed recorder's side that renders a scrape.
 pub struct Exporter {
     handle: PrometheusHandle,
+    histograms: Arc<Histograms>,
     process: metrics_process::Collector,
     started: Instant,
 }
@@ -102,11 +106,13 @@ pub struct InstallError(String);
 /// Call it before the database connects, whose pools take their handles as they open.
 /// Must run inside the tokio runtime: it spawns the histograms' upkeep.
 pub fn install(backend: &'static str) -> Result<Exporter, InstallError> {
-    let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
-        .map_err(|e| InstallError(e.to_string()))?
-        .build_recorder();
-    let handle = recorder.handle();
+    let prometheus = PrometheusBuilder::new().build_recorder();
+    let handle = prometheus.handle();
+    let histograms = Arc::new(Histograms::new(SECONDS_BUCKETS));
+    let recorder = BucketedRecorder {
+        prometheus,
+        histograms: histograms.clone(),
+    };
     metrics::set_global_recorder(recorder).map_err(|e| InstallError(e.to_string()))?;
     ENABLED.store(true, Ordering::Relaxed);
     describe();
@@ -123,6 +129,7 @@ pub fn install(backend: &'static str) -> Result<Exporter, InstallError> {
     });
     Ok(Exporter {
         handle,
+        histograms,
         process,
         started: Instant::now(),
     })
@@ -131,7 +138,15 @@ pub fn install(backend: &'static str) -> Result<Exporter, InstallError> {
 impl Exporter {
     /// The text format for one scrape: the figures read at scrape time (pools, process,
     /// uptime) set first, then everything rendered.
-    pub fn render(&self, pools: &[PoolStats]) -> String {
+    pub fn render(&self, pools: &[PoolStats], import_rows: &[(String, i64)]) -> String {
+        for (outcome, rows) in import_rows {
+            let outcome = match outcome.as_str() {
+                "created" => "created",
+                "matched" => "matched",
+                _ => "rejected",
+            };
+            metrics::counter!(IMPORT_ROWS, "outcome" => outcome).absolute(*rows as u64);
+        }
         for stats in pools {
             let pool = stats.pool;
             metrics::gauge!(POOL_SIZE, "pool" => pool).set(stats.size);
@@ -140,7 +155,9 @@ impl Exporter {
         }
         self.process.collect();
         metrics::gauge!(UPTIME).set(self.started.elapsed().as_secs_f64());
-        self.handle.render()
+        let mut text = self.handle.render();
+        text.push_str(&self.histograms.render());
+        text
     }
 }
 
@@ -248,32 +265,63 @@ impl Handling {
 
     /// `route` is the route as declared; `method` any method a client sent (one folio does not
     /// serve is `other`, so a client cannot add labels).
-    pub fn answered(self, method: &str, route: String, status: u16) {
-        let method = match method {
-            "GET" => "GET",
-            "HEAD" => "HEAD",
-            "POST" => "POST",
-            "PUT" => "PUT",
-            "PATCH" => "PATCH",
-            "DELETE" => "DELETE",
-            "OPTIONS" => "OPTIONS",
-            _ => "other",
-        };
+    pub fn answered(self, method: &str, route: &str, status: u16) {
+        let method = METHODS
+            .iter()
+            .position(|m| *m == method)
+            .unwrap_or(METHODS.len() - 1);
         let status = match status {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            _ => 4,
         };
-        let labels = vec![
-            Label::new("method", method),
-            Label::new("route", route),
-            Label::new("status", status),
-        ];
-        metrics::counter!(HTTP_REQUESTS, labels.clone()).increment(1);
-        metrics::histogram!(HTTP_DURATION, labels).record(self.started.elapsed().as_secs_f64());
+        let (count, time) = route_handles(route, method, status);
+        count.increment(1);
+        time.record(self.started.elapsed().as_secs_f64());
     }
+}
+
+/// The methods a request is counted under; anything else is the last, `other`.
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other",
+];
+const STATUSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// A route's counter and histogram per method and status class.
+type RouteHandles = [[Option<(Counter, Histogram)>; STATUSES.len()]; METHODS.len()];
+
+/// The handles of a route's requests, taken from the recorder once per route, method and
+/// status: a request then costs a map lookup under a read lock and two atomic steps, with no
+/// labels built and nothing allocated.
+fn route_handles(route: &str, method: usize, status: usize) -> (Counter, Histogram) {
+    static ROUTES: OnceLock<RwLock<HashMap<Box<str>, Box<RouteHandles>>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(RwLock::default);
+    if let Some(handles) = routes
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(route)
+        .and_then(|r| r[method][status].clone())
+    {
+        return handles;
+    }
+    let labels = [
+        ("method", METHODS[method]),
+        ("route", route),
+        ("status", STATUSES[status]),
+    ];
+    let labels: Vec<Label> = labels
+        .iter()
+        .map(|(k, v)| Label::new(*k, v.to_string()))
+        .collect();
+    let made = (
+        metrics::counter!(HTTP_REQUESTS, labels.clone()),
+        metrics::histogram!(HTTP_DURATION, labels),
+    );
+    let mut routes = routes.write().unwrap_or_else(PoisonError::into_inner);
+    let slot = &mut routes.entry(route.into()).or_default()[method][status];
+    slot.get_or_insert(made).clone()
 }
 
 impl Drop for Handling {
@@ -282,35 +330,38 @@ impl Drop for Handling {
     }
 }
 
-/// A unit of work ended.
+/// A unit of work ended. (This and the other cached handles are taken at first use, which
+/// `serve` makes after installing the recorder; without one they stay no-ops.)
 pub fn unit_of_work(committed: bool) {
-    let outcome = if committed {
-        "committed"
-    } else {
-        "rolled_back"
+    static COMMITTED: OnceLock<Counter> = OnceLock::new();
+    static ROLLED_BACK: OnceLock<Counter> = OnceLock::new();
+    let counter = match committed {
+        true => COMMITTED.get_or_init(|| counter!(UNITS_OF_WORK, "outcome" => "committed")),
+        false => ROLLED_BACK.get_or_init(|| counter!(UNITS_OF_WORK, "outcome" => "rolled_back")),
     };
-    metrics::counter!(UNITS_OF_WORK, "outcome" => outcome).increment(1);
+    counter.increment(1);
 }
 
 /// A purchase made (`pending`) or settled.
 pub fn purchase(status: &'static str) {
-    metrics::counter!(PURCHASES, "status" => status).increment(1);
+    static BY_STATUS: OnceLock<RwLock<HashMap<&'static str, Counter>>> = OnceLock::new();
+    let by_status = BY_STATUS.get_or_init(RwLock::default);
+    let known = by_status
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(status)
+        .cloned();
+    let counter = known.unwrap_or_else(|| {
+        let made = counter!(PURCHASES, "status" => status);
+        let mut by_status = by_status.write().unwrap_or_else(PoisonError::into_inner);
+        by_status.entry(status).or_insert(made).clone()
+    });
+    counter.increment(1);
 }
 
 /// A sign-in's outcome: `ok`, `failed` or `limited`.
 pub fn sign_in(outcome: &'static str) {
     metrics::counter!(SIGN_INS, "outcome" => outcome).increment(1);
-}
-
-/// Rows an import created, matched and rejected.
-pub fn import_rows(created: u64, matched: u64, rejected: u64) {
-    for (outcome, rows) in [
-        ("created", created),
-        ("matched", matched),
-        ("rejected", rejected),
-    ] {
-        metrics::counter!(IMPORT_ROWS, "outcome" => outcome).increment(rows);
-    }
 }
 
 /// A webhook attempt's outcome.

@@ -3,6 +3,7 @@
 //! Prometheus metrics are in [`metrics`].
 
 mod batched;
+mod histograms;
 pub mod metrics;
 
 use std::io::IsTerminal;

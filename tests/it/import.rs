@@ -19,10 +19,10 @@ backend_tests!(
     a_row_the_catalog_rules_refuse_is_rejected_and_the_rest_imported,
 );
 
-const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
+pub(crate) const HEADER: &str = "book_id,goodreads_book_id,best_book_id,work_id,books_count,isbn,isbn13,authors,original_publication_year,original_title,title,language_code,average_rating,ratings_count,work_ratings_count,work_text_reviews_count,ratings_1,ratings_2,ratings_3,ratings_4,ratings_5,image_url,small_image_url";
 
 /// A goodbooks row with the columns that matter; the rest are filler.
-fn row(
+pub(crate) fn row(
     isbn: &str,
     isbn13: &str,
     authors: &str,

@@ -33,6 +33,7 @@ fn serve(t: &TestDb) -> (Served, String, String) {
                 "a-secret-key-of-32-bytes-or-more!!".into(),
             ),
             ("FOLIO_PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+            ("FOLIO_WEBHOOK_ALLOW_PRIVATE", "true".into()),
         ],
     );
     let line = served.wait_for("the metrics listener", |l| l["metrics_address"].is_string());
@@ -49,6 +50,42 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
         tx.commit().await.unwrap();
         (book.id, edition.id)
     };
+    // An import before the server starts (a process of its own): twice, so rows are created,
+    // then matched; one row has no title and is rejected each time.
+    let csv = [
+        crate::import::HEADER.to_string(),
+        crate::import::row(
+            "",
+            "",
+            "Ursula K. Le Guin",
+            "1968",
+            "",
+            "A Wizard of Earthsea",
+            "eng",
+        ),
+        crate::import::row(
+            "",
+            "",
+            "Ursula K. Le Guin",
+            "1974",
+            "",
+            "The Dispossessed",
+            "eng",
+        ),
+        crate::import::row("", "", "Nobody", "2000", "", "", "eng"),
+    ]
+    .join("\n");
+    let import_dir = tempfile::tempdir().unwrap();
+    std::fs::write(import_dir.path().join("books.csv"), csv).unwrap();
+    for said in [
+        "2 created, 0 matched, 1 rejected",
+        "0 created, 2 matched, 1 rejected",
+    ] {
+        let (code, out, err) =
+            crate::support::process::import(import_dir.path(), &t, "goodbooks", &["books.csv"]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(out.contains(said), "{out}");
+    }
     let (_served, address, metrics) = serve(&t);
     let http = Client::new();
     let api = |path: &str| format!("http://{address}/api/v1{path}");
@@ -88,6 +125,21 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
     }
     let missing = http.get(api("/books/999999")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
+
+    // A receiver told of paid purchases.
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let told = axum::Router::new().route("/hook", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(receiver, told).await });
+    let endpoint = json!({"url": hook, "events": ["purchase.paid"]});
+    let registered = http
+        .post(api("/webhooks"))
+        .bearer_auth(&keeper)
+        .json(&endpoint)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
 
     // A file on the edition, bought, paid for by the provider's webhook, and downloaded.
     let epub = books::epub("Metered", "9780306406157", 10_000);
@@ -152,7 +204,30 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
         .await
         .unwrap();
     assert_eq!(public.status(), 404, "the public listener has no /metrics");
-    let scrape = scrape(&http, &metrics).await;
+    let mut scrape = scrape(&http, &metrics).await;
+    // The payment's event reaches the receiver a moment after the payment.
+    let delivered = |s: &Figures| {
+        s.0.iter()
+            .any(|m| m.name == "folio_webhook_deliveries_total")
+            .then(|| {
+                s.value(
+                    "folio_webhook_deliveries_total",
+                    &[("outcome", "delivered")],
+                )
+            })
+    };
+    for _ in 0..100 {
+        if delivered(&scrape) == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        scrape = self::scrape(&http, &metrics).await;
+    }
+    assert_eq!(
+        delivered(&scrape),
+        Some(1.0),
+        "the webhook delivery is counted"
+    );
 
     let book_route = [("method", "GET"), ("route", "/api/v1/books/{id}")];
     let ok = [book_route.as_slice(), &[("status", "2xx")]].concat();
@@ -185,6 +260,10 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
         scrape.value("folio_purchases_total", &[("status", "paid")]),
         1.0
     );
+    for (outcome, rows) in [("created", 2.0), ("matched", 2.0), ("rejected", 2.0)] {
+        let counted = scrape.value("folio_import_rows_total", &[("outcome", outcome)]);
+        assert_eq!(counted, rows, "{outcome}");
+    }
     assert_eq!(
         scrape.value("folio_sign_ins_total", &[("outcome", "ok")]),
         2.0

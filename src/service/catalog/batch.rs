@@ -543,3 +543,14 @@ async fn author_named(unit: &UnitOfWork, name: &Checked<String>) -> Result<i64, 
         None => Ok(repo::author::insert(conn, (**name).clone(), None).await?.id),
     }
 }
+
+/// Adds an import's rows to the totals `serve`'s metrics report, in the unit of work that
+/// wrote them (rejected rows, written nowhere, in a unit of their own at the end).
+pub async fn count_rows(
+    unit: &UnitOfWork,
+    created: u64,
+    matched: u64,
+    rejected: u64,
+) -> Result<(), DbError> {
+    repo::limits::count_import_rows(&**unit, created, matched, rejected).await
+}
