@@ -103,6 +103,12 @@ impl MigratorTrait for Migrator {
                 postgres: include_str!("sql/0014_import_rows.sql"),
                 ..SqlMigration::PLAIN
             }),
+            Box::new(SqlMigration {
+                name: "m0015_webhook_queue_heads",
+                sqlite: include_str!("sql/0015_webhook_queue_heads.sql"),
+                postgres: include_str!("sql/0015_webhook_queue_heads.sql"),
+                ..SqlMigration::PLAIN
+            }),
         ]
     }
 }

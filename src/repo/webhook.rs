@@ -215,13 +215,15 @@ pub async fn claim(
         DbBackend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
         _ => "",
     };
+    // Each active endpoint's head, by one probe of the pending-head index (migration 0015),
+    // then those heads that are due.
     let sql = format!(
         "UPDATE webhook_delivery SET next_attempt_at = ? WHERE id IN (\
            SELECT d.id FROM webhook_delivery d \
-           JOIN webhook_endpoint e ON e.id = d.endpoint_id \
-           WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND e.active \
-             AND NOT EXISTS (SELECT 1 FROM webhook_delivery p \
-               WHERE p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.id < d.id) \
+           WHERE d.id IN (SELECT (SELECT min(p.id) FROM webhook_delivery p \
+               WHERE p.endpoint_id = e.id AND p.status = 'pending') \
+             FROM webhook_endpoint e WHERE e.active) \
+           AND d.status = 'pending' AND d.next_attempt_at <= ? \
            ORDER BY d.id LIMIT ?{lock}) RETURNING id"
     );
     let values = vec![lease_until.into(), now.into(), limit.into()];
