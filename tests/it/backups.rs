@@ -6,8 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use folio::entity::enums::UserRole;
-use folio::repo;
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -77,7 +75,7 @@ async fn a_backup_taken_under_write_load_restores_to_a_consistent_working_server
     let (mut served, address) = serve(&t, dir.path());
     let http = Client::new();
     let keeper = sign_up(&http, &address, "keeper").await;
-    make_admin(&t, "keeper").await;
+    t.make_admin("keeper").await;
     let reader = sign_up(&http, &address, "reader").await;
 
     // One stored file, which the backup's manifest lists.
@@ -362,20 +360,6 @@ async fn a_backup_is_checked_and_never_overwrites_a_file(backend: Backend) {
     );
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 1, "no partial file is left");
-}
-
-async fn make_admin(t: &TestDb, username: &str) {
-    let tx = t.db.begin().await.unwrap();
-    let user = repo::user::find_by_login(&*tx, username)
-        .await
-        .unwrap()
-        .unwrap();
-    let changes = repo::user::UserChanges {
-        role: Some(UserRole::Admin),
-        ..Default::default()
-    };
-    repo::user::update(&*tx, user, changes).await.unwrap();
-    tx.commit().await.unwrap();
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -2,8 +2,6 @@
 //! the text format parsed, and the figures moving with what the test did over HTTP.
 
 use folio::config::Secret;
-use folio::entity::enums::UserRole;
-use folio::repo;
 use folio::service::payments::sign;
 use prom_text_format_parser::{Metric, Scrape, Type, ValueType};
 use reqwest::Client;
@@ -102,7 +100,7 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
             .unwrap();
         assert_eq!(made.status(), 201);
     }
-    make_admin(&t, "keeper").await;
+    t.make_admin("keeper").await;
     let keeper = sign_in(&http, &api("/auth/login"), "keeper").await;
     let reader = sign_in(&http, &api("/auth/login"), "reader").await;
     let wrong = json!({"username": "reader", "password": "not the password at all"});
@@ -323,20 +321,6 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
     // Scrapes are not the API's requests: a second one leaves its figures as they were.
     let again = self::scrape(&http, &metrics).await;
     assert_eq!(again.value("folio_http_requests_total", &ok), 3.0);
-}
-
-async fn make_admin(t: &TestDb, username: &str) {
-    let tx = t.db.begin().await.unwrap();
-    let user = repo::user::find_by_login(&*tx, username)
-        .await
-        .unwrap()
-        .unwrap();
-    let changes = repo::user::UserChanges {
-        role: Some(UserRole::Admin),
-        ..Default::default()
-    };
-    repo::user::update(&*tx, user, changes).await.unwrap();
-    tx.commit().await.unwrap();
 }
 
 async fn sign_in(http: &Client, url: &str, username: &str) -> String {

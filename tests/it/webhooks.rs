@@ -584,7 +584,7 @@ async fn a_server_killed_between_commit_and_delivery_delivers_after_restart() {
         .await
         .unwrap();
     assert_eq!(made.status(), 201);
-    promote(&t.db, "keeper").await;
+    t.make_admin("keeper").await;
     let body = json!({"username": "keeper", "password": PASSWORD});
     let tokens: Value = http
         .post(api("/auth/login"))
@@ -636,22 +636,6 @@ async fn a_server_killed_between_commit_and_delivery_delivers_after_restart() {
 
 async fn attempts(t: &TestDb) -> i64 {
     t.count("webhook_attempt").await
-}
-
-async fn promote(db: &Database, username: &str) {
-    let tx = db.begin().await.unwrap();
-    let user = folio::repo::user::find_by_login(&*tx, username)
-        .await
-        .unwrap()
-        .unwrap();
-    let changes = folio::repo::user::UserChanges {
-        role: Some(folio::entity::enums::UserRole::Admin),
-        ..Default::default()
-    };
-    folio::repo::user::update(&*tx, user, changes)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
 }
 
 /// 1,000 events to four endpoints with three workers (three instances' connections) sharing

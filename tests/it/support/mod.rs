@@ -204,6 +204,24 @@ impl TestDb {
         }
     }
 
+    /// Makes the account named `username` an admin through the repository (no HTTP way to),
+    /// for tests that drive a `folio serve` process.
+    pub async fn make_admin(&self, username: &str) {
+        let tx = self.db.begin().await.unwrap();
+        let user = folio::repo::user::find_by_login(&*tx, username)
+            .await
+            .unwrap()
+            .expect("the user exists");
+        let changes = folio::repo::user::UserChanges {
+            role: Some(folio::entity::enums::UserRole::Admin),
+            ..Default::default()
+        };
+        folio::repo::user::update(&*tx, user, changes)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// The number of rows in `table`, read straight from the database.
     pub async fn count(&self, table: &str) -> i64 {
         use sea_orm::ConnectionTrait;
