@@ -5,18 +5,8 @@
 
 use sea_orm::sea_query::Value;
 
-use super::numbered;
+use super::rows;
 use crate::db::{DbError, Read};
-
-async fn run<T>(
-    read: Read<'_>,
-    sql: &str,
-    values: Vec<Value>,
-    decode: impl FnMut(&crate::db::Row<'_>) -> Result<T, DbError> + Send,
-) -> Result<Vec<T>, DbError> {
-    read.rows(&numbered(read.backend(), sql), &values, decode)
-        .await
-}
 
 /// Counts an event for `key` unless `limit` events are in the window (after `since`): the
 /// event's id, or the time of the oldest event in the window. Serialised per key by an
@@ -31,21 +21,21 @@ pub async fn hit(
 ) -> Result<Result<i64, i64>, DbError> {
     let read = read.into();
     let key_value = || -> Value { key.into() };
-    run(
+    rows(
         read,
         "SELECT 1::bigint FROM pg_advisory_xact_lock(hashtextextended(?, 0))",
         vec![key_value()],
         |r| r.get::<i64>(0),
     )
     .await?;
-    run(
+    rows(
         read,
         "DELETE FROM rate_limit_event WHERE key = ? AND at <= ? RETURNING id",
         vec![key_value(), since.into()],
         |r| r.get::<i64>(0),
     )
     .await?;
-    let (count, oldest) = run(
+    let (count, oldest) = rows(
         read,
         "SELECT count(*), min(at) FROM rate_limit_event WHERE key = ?",
         vec![key_value()],
@@ -57,7 +47,7 @@ pub async fn hit(
     if count >= limit {
         return Ok(Err(oldest.unwrap_or(now)));
     }
-    let id = run(
+    let id = rows(
         read,
         "INSERT INTO rate_limit_event (key, at) VALUES (?, ?) RETURNING id",
         vec![key_value(), now.into()],
@@ -72,21 +62,21 @@ pub async fn hit(
 /// Takes one event back.
 pub async fn release(read: impl Into<Read<'_>>, id: i64) -> Result<(), DbError> {
     let sql = "DELETE FROM rate_limit_event WHERE id = ? RETURNING id";
-    run(read.into(), sql, vec![id.into()], |r| r.get::<i64>(0)).await?;
+    rows(read.into(), sql, vec![id.into()], |r| r.get::<i64>(0)).await?;
     Ok(())
 }
 
 /// Forgets every event of `key`.
 pub async fn clear(read: impl Into<Read<'_>>, key: &str) -> Result<(), DbError> {
     let sql = "DELETE FROM rate_limit_event WHERE key = ? RETURNING id";
-    run(read.into(), sql, vec![key.into()], |r| r.get::<i64>(0)).await?;
+    rows(read.into(), sql, vec![key.into()], |r| r.get::<i64>(0)).await?;
     Ok(())
 }
 
 /// Removes events older than `before` of every key (keys nobody uses any more).
 pub async fn sweep(read: impl Into<Read<'_>>, before: i64) -> Result<(), DbError> {
     let sql = "DELETE FROM rate_limit_event WHERE at < ? RETURNING id";
-    run(read.into(), sql, vec![before.into()], |r| r.get::<i64>(0)).await?;
+    rows(read.into(), sql, vec![before.into()], |r| r.get::<i64>(0)).await?;
     Ok(())
 }
 
@@ -103,7 +93,7 @@ pub async fn claim_turn(
     let sql = "INSERT INTO job_run (name, started_at) VALUES (?, ?) \
                ON CONFLICT (name) DO UPDATE SET started_at = excluded.started_at \
                WHERE job_run.started_at <= ? RETURNING name";
-    let won = run(
+    let won = rows(
         read,
         sql,
         vec![name.into(), now.into(), due_before.into()],
@@ -127,12 +117,12 @@ pub async fn count_import_rows(
         (matched as i64).into(),
         (rejected as i64).into(),
     ];
-    run(read.into(), sql, values, |r| r.get::<String>(0)).await?;
+    rows(read.into(), sql, values, |r| r.get::<String>(0)).await?;
     Ok(())
 }
 
 /// The imports' rows by outcome, since the database was made.
 pub async fn import_rows(read: impl Into<Read<'_>>) -> Result<Vec<(String, i64)>, DbError> {
     let sql = "SELECT outcome, rows FROM import_rows ORDER BY outcome";
-    run(read.into(), sql, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await
+    rows(read.into(), sql, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await
 }

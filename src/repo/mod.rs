@@ -24,6 +24,7 @@ pub mod session;
 pub mod user;
 pub mod webhook;
 
+use crate::db::{DbError, Read};
 use sea_orm::{DbBackend, Statement, Value};
 
 /// A page of a keyset-paginated list: at most `limit` rows after the cursor, plus whether more
@@ -93,6 +94,19 @@ pub fn numbered(backend: DbBackend, sql: &str) -> String {
         }
         _ => sql.to_string(),
     }
+}
+
+/// Runs hand-written SQL (`?` placeholders, numbered for PostgreSQL by [`numbered`]) through
+/// `read` and decodes each row: for the repo modules whose statements are plain SQL written
+/// once (webhooks, limits).
+pub(crate) async fn rows<T>(
+    read: Read<'_>,
+    sql: &str,
+    values: Vec<Value>,
+    decode: impl FnMut(&crate::db::Row<'_>) -> Result<T, DbError> + Send,
+) -> Result<Vec<T>, DbError> {
+    read.rows(&numbered(read.backend(), sql), &values, decode)
+        .await
 }
 
 /// Inserts one row of `E` and answers it as `decode` reads it, with one

@@ -2,9 +2,8 @@
 //! (migration 0012). Times are Unix milliseconds.
 
 use sea_orm::DbBackend;
-use sea_orm::sea_query::Value;
 
-use super::numbered;
+use super::rows;
 use crate::db::{DbError, Read, Row};
 
 /// A delivery's state.
@@ -47,16 +46,6 @@ fn endpoint(row: &Row<'_>) -> Result<Endpoint, DbError> {
     })
 }
 
-async fn run<T>(
-    read: Read<'_>,
-    sql: &str,
-    values: Vec<Value>,
-    decode: impl FnMut(&Row<'_>) -> Result<T, DbError> + Send,
-) -> Result<Vec<T>, DbError> {
-    let sql = numbered(read.backend(), sql);
-    read.rows(&sql, &values, decode).await
-}
-
 pub async fn insert_endpoint(
     read: impl Into<Read<'_>>,
     url: &str,
@@ -76,14 +65,14 @@ pub async fn insert_endpoint(
         now.into(),
         now.into(),
     ];
-    let mut rows = run(read.into(), &sql, values, endpoint).await?;
+    let mut rows = rows(read.into(), &sql, values, endpoint).await?;
     rows.pop()
         .ok_or_else(|| DbError::NotFound("webhook endpoint".into()))
 }
 
 pub async fn endpoints(read: impl Into<Read<'_>>) -> Result<Vec<Endpoint>, DbError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoint ORDER BY id");
-    run(read.into(), &sql, vec![], endpoint).await
+    rows(read.into(), &sql, vec![], endpoint).await
 }
 
 pub async fn find_endpoint(
@@ -91,7 +80,7 @@ pub async fn find_endpoint(
     id: i64,
 ) -> Result<Option<Endpoint>, DbError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE id = ?");
-    Ok(run(read.into(), &sql, vec![id.into()], endpoint)
+    Ok(rows(read.into(), &sql, vec![id.into()], endpoint)
         .await?
         .pop())
 }
@@ -129,7 +118,7 @@ pub async fn update_endpoint(
         now.into(),
         id.into(),
     ];
-    Ok(run(read.into(), &sql, values, endpoint).await?.pop())
+    Ok(rows(read.into(), &sql, values, endpoint).await?.pop())
 }
 
 /// A new secret; the old one is still signed with until `previous_until`.
@@ -145,20 +134,20 @@ pub async fn rotate_secret(
          secret = ?, updated_at = ? WHERE id = ? RETURNING {ENDPOINT_COLUMNS}"
     );
     let values = vec![previous_until.into(), secret.into(), now.into(), id.into()];
-    Ok(run(read.into(), &sql, values, endpoint).await?.pop())
+    Ok(rows(read.into(), &sql, values, endpoint).await?.pop())
 }
 
 /// Removes an endpoint with its deliveries and their attempts; whether there was one.
 pub async fn delete_endpoint(read: impl Into<Read<'_>>, id: i64) -> Result<bool, DbError> {
     let sql = "DELETE FROM webhook_endpoint WHERE id = ? RETURNING id";
-    let gone = run(read.into(), sql, vec![id.into()], |r| r.get::<i64>(0)).await?;
+    let gone = rows(read.into(), sql, vec![id.into()], |r| r.get::<i64>(0)).await?;
     Ok(!gone.is_empty())
 }
 
 /// The active endpoints and the event types each wants.
 pub async fn subscribers(read: impl Into<Read<'_>>) -> Result<Vec<(i64, String)>, DbError> {
     let sql = "SELECT id, events FROM webhook_endpoint WHERE active ORDER BY id";
-    run(read.into(), sql, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await
+    rows(read.into(), sql, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await
 }
 
 /// Writes an event and one pending delivery of it per endpoint, due at once.
@@ -174,20 +163,20 @@ pub async fn enqueue(
     let sql = "INSERT INTO webhook_event (message_id, type, payload, created_at) \
                VALUES (?, ?, ?, ?) RETURNING id";
     let values = vec![message_id.into(), kind.into(), payload.into(), now.into()];
-    let event = run(read, sql, values, |r| r.get::<i64>(0))
+    let event = rows(read, sql, values, |r| r.get::<i64>(0))
         .await?
         .pop()
         .ok_or_else(|| DbError::NotFound("webhook event".into()))?;
-    let rows = vec!["(?, ?, 'pending', 0, ?, ?)"; endpoints.len()].join(", ");
+    let tuples = vec!["(?, ?, 'pending', 0, ?, ?)"; endpoints.len()].join(", ");
     let sql = format!(
         "INSERT INTO webhook_delivery (event_id, endpoint_id, status, attempts, \
-         next_attempt_at, retry_from) VALUES {rows} RETURNING id"
+         next_attempt_at, retry_from) VALUES {tuples} RETURNING id"
     );
     let values = endpoints
         .iter()
         .flat_map(|endpoint| [event.into(), (*endpoint).into(), now.into(), now.into()])
         .collect();
-    run(read, &sql, values, |r| r.get::<i64>(0)).await?;
+    rows(read, &sql, values, |r| r.get::<i64>(0)).await?;
     Ok(event)
 }
 
@@ -196,7 +185,7 @@ pub async fn enqueue(
 pub async fn any_due(read: impl Into<Read<'_>>, now: i64) -> Result<bool, DbError> {
     let sql = "SELECT id FROM webhook_delivery WHERE status = 'pending' AND next_attempt_at <= ? \
                LIMIT 1";
-    let found = run(read.into(), sql, vec![now.into()], |r| r.get::<i64>(0)).await?;
+    let found = rows(read.into(), sql, vec![now.into()], |r| r.get::<i64>(0)).await?;
     Ok(!found.is_empty())
 }
 
@@ -227,7 +216,7 @@ pub async fn claim(
            ORDER BY d.id LIMIT ?{lock}) RETURNING id"
     );
     let values = vec![lease_until.into(), now.into(), limit.into()];
-    run(read, &sql, values, |r| r.get::<i64>(0)).await
+    rows(read, &sql, values, |r| r.get::<i64>(0)).await
 }
 
 /// A claimed delivery with what sending it needs.
@@ -257,7 +246,7 @@ pub async fn due(read: impl Into<Read<'_>>, ids: &[i64]) -> Result<Vec<Due>, DbE
          FROM webhook_delivery d JOIN webhook_event v ON v.id = d.event_id \
          JOIN webhook_endpoint e ON e.id = d.endpoint_id WHERE d.id IN ({list}) ORDER BY d.id"
     );
-    run(read.into(), &sql, values, |r| {
+    rows(read.into(), &sql, values, |r| {
         Ok(Due {
             endpoint: endpoint(r)?,
             delivery_id: r.get(11)?,
@@ -305,7 +294,7 @@ pub async fn record(
         attempt.error.clone().into(),
         attempt.latency_ms.into(),
     ];
-    run(read, sql, values, |r| r.get::<i64>(0)).await?;
+    rows(read, sql, values, |r| r.get::<i64>(0)).await?;
     let (status, next): (&str, Option<i64>) = match settled {
         Settled::Delivered => (DELIVERED, None),
         Settled::Retry(at) => (PENDING, Some(at)),
@@ -323,7 +312,7 @@ pub async fn record(
         attempt.latency_ms.into(),
         attempt.delivery_id.into(),
     ];
-    run(read, sql, values, |r| r.get::<i64>(0)).await?;
+    rows(read, sql, values, |r| r.get::<i64>(0)).await?;
     Ok(())
 }
 
@@ -338,7 +327,7 @@ pub async fn note_outcome(
     let sql = "UPDATE webhook_endpoint SET failing_since = CASE WHEN ? THEN NULL \
                ELSE COALESCE(failing_since, ?) END WHERE id = ? RETURNING failing_since";
     let values = vec![ok.into(), now.into(), endpoint_id.into()];
-    Ok(run(read.into(), sql, values, |r| r.get::<Option<i64>>(0))
+    Ok(rows(read.into(), sql, values, |r| r.get::<Option<i64>>(0))
         .await?
         .pop()
         .flatten())
@@ -353,7 +342,7 @@ pub async fn disable(
     let sql = "UPDATE webhook_endpoint SET active = ?, disabled_reason = ?, updated_at = ? \
                WHERE id = ? RETURNING id";
     let values = vec![false.into(), reason.into(), now.into(), endpoint_id.into()];
-    run(read.into(), sql, values, |r| r.get::<i64>(0)).await?;
+    rows(read.into(), sql, values, |r| r.get::<i64>(0)).await?;
     Ok(())
 }
 
@@ -389,7 +378,7 @@ pub async fn deliveries(
         before.unwrap_or(i64::MAX).into(),
         limit.into(),
     ];
-    run(read.into(), sql, values, |r| {
+    rows(read.into(), sql, values, |r| {
         Ok(Delivery {
             id: r.get(0)?,
             message_id: r.get(1)?,
@@ -417,7 +406,7 @@ pub async fn attempts(read: impl Into<Read<'_>>, ids: &[i64]) -> Result<Vec<Atte
         "SELECT delivery_id, attempted_at, status_code, error, latency_ms FROM webhook_attempt \
          WHERE delivery_id IN ({list}) ORDER BY id"
     );
-    run(read.into(), &sql, values, |r| {
+    rows(read.into(), &sql, values, |r| {
         Ok(Attempt {
             delivery_id: r.get(0)?,
             attempted_at: r.get(1)?,
@@ -445,6 +434,6 @@ pub async fn retry(
         delivery_id.into(),
         endpoint_id.into(),
     ];
-    let found = run(read.into(), sql, values, |r| r.get::<i64>(0)).await?;
+    let found = rows(read.into(), sql, values, |r| r.get::<i64>(0)).await?;
     Ok(!found.is_empty())
 }

@@ -8,6 +8,7 @@
 //! a time, in the order they happened: its oldest pending delivery goes first, and the next
 //! waits while it is retried (`repo::webhook::claim`).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -175,12 +176,11 @@ async fn check_url(url: &str, allow_private: bool) -> ServiceResult<String> {
             "must not hold credentials; receivers check the signature",
         ));
     }
-    let host = parsed.host_str().ok_or_else(|| refuse("has no host"))?;
     let port = parsed.port_or_known_default().unwrap_or(443);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
+    let addresses: Vec<IpAddr> = match parsed.host().ok_or_else(|| refuse("has no host"))? {
+        url::Host::Ipv4(ip) => vec![ip.into()],
+        url::Host::Ipv6(ip) => vec![ip.into()],
+        url::Host::Domain(name) => tokio::net::lookup_host((name, port))
             .await
             .map_err(|_| refuse("its host name does not resolve"))?
             .map(|a| a.ip())
@@ -344,18 +344,18 @@ pub async fn deliveries(
     let more = page.len() as i64 > limit;
     page.truncate(limit as usize);
     let ids: Vec<i64> = page.iter().map(|d| d.id).collect();
-    let mut attempts = repo::attempts(db.reader(), &ids).await?;
+    let mut attempts: HashMap<i64, Vec<Attempt>> = HashMap::new();
+    for attempt in repo::attempts(db.reader(), &ids).await? {
+        attempts
+            .entry(attempt.delivery_id)
+            .or_default()
+            .push(attempt);
+    }
     let history = page
         .into_iter()
-        .map(|delivery| {
-            let (mine, rest) = attempts
-                .drain(..)
-                .partition(|a: &Attempt| a.delivery_id == delivery.id);
-            attempts = rest;
-            DeliveryHistory {
-                delivery,
-                attempts: mine,
-            }
+        .map(|delivery| DeliveryHistory {
+            attempts: attempts.remove(&delivery.id).unwrap_or_default(),
+            delivery,
         })
         .collect();
     Ok((history, more))
@@ -520,12 +520,11 @@ fn chain(error: &dyn std::error::Error) -> String {
 /// An endpoint URL whose host is a literal private address: refused at each attempt too (no
 /// name is resolved for it, so the resolver never sees it).
 fn literal_private(url: &str, allow_private: bool) -> Option<String> {
-    let host = url::Url::parse(url).ok()?.host_str()?.to_string();
-    let ip = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .ok()?;
+    let ip: IpAddr = match url::Url::parse(url).ok()?.host()? {
+        url::Host::Ipv4(ip) => ip.into(),
+        url::Host::Ipv6(ip) => ip.into(),
+        url::Host::Domain(_) => return None,
+    };
     (!allow_private && !is_public(ip)).then(|| format!("{ip} is not a public address"))
 }
 
