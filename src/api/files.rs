@@ -187,16 +187,9 @@ pub async fn receive(
         while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
             match staging.write(&chunk).await {
                 Ok(()) => {}
+                // The rest of the body is read and dropped by `linger`, so the client
+                // reads this answer instead of a connection closed under it.
                 Err(StagingError::TooLarge { .. }) => {
-                    let mut budget = DRAIN_BYTES;
-                    while let Ok(Some(chunk)) = field.chunk().await {
-                        budget = budget.saturating_sub(chunk.len());
-                        if budget == 0 {
-                            break;
-                        }
-                    }
-                    drop(field);
-                    drain(&mut multipart, budget).await;
                     return Err(ApiError::PayloadTooLarge(format!(
                         "The upload is larger than the {} bytes allowed \
                          (FOLIO_MAX_UPLOAD_BYTES); nothing was stored.",
@@ -211,26 +204,6 @@ pub async fn receive(
         uploads.push(Upload { name, staged });
     }
     Ok(files::add(&state.db, &state.storage, admin, edition_id, uploads, apply).await?)
-}
-
-/// How much of a refused upload is read and dropped, so that a client that sent a little too
-/// much reads the 413 instead of a connection closed under it. Past it the connection is
-/// closed anyway: the limit is not a suggestion.
-const DRAIN_BYTES: usize = 16 * 1024 * 1024;
-
-/// Reads and drops the parts left of a refused upload, up to `budget` bytes.
-async fn drain(multipart: &mut Multipart, mut budget: usize) {
-    while budget > 0 {
-        let Ok(Some(mut field)) = multipart.next_field().await else {
-            return;
-        };
-        while let Ok(Some(chunk)) = field.chunk().await {
-            budget = budget.saturating_sub(chunk.len());
-            if budget == 0 {
-                return;
-            }
-        }
-    }
 }
 
 fn unreadable(e: MultipartError) -> ApiError {

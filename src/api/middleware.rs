@@ -25,8 +25,11 @@ pub fn wrap(router: Router, limits: &RequestLimits) -> Router {
     let timeout = limits.request_timeout;
     router.layer(
         ServiceBuilder::new()
-            // Outermost first: the id exists before the span opens and is echoed on every
-            // response, including the ones the inner layers make up.
+            // Outermost first. What a handler left of the body is read before the answer
+            // goes, so a refused upload's client reads the refusal.
+            .layer(axum::middleware::from_fn(super::linger::linger))
+            // The id exists before the span opens and is echoed on every response,
+            // including the ones the inner layers make up.
             .layer(axum::middleware::map_request(drop_unusable_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())

@@ -15,6 +15,7 @@ mod files;
 mod health;
 mod json;
 mod kosync;
+mod linger;
 mod me;
 pub mod metrics;
 mod middleware;

@@ -107,3 +107,54 @@ async fn shutdown_lets_a_request_in_flight_finish() {
         .expect("the server stops once the request is answered")
         .unwrap();
 }
+
+/// A body refused before its end (here a JSON body over the 1 MiB limit, refused when the first
+/// MiB is read) is still read to its end before the refusal goes: the client that is still
+/// sending reads the 413 instead of a connection reset under it, and the connection serves the
+/// next request.
+#[tokio::test]
+async fn a_client_still_sending_a_refused_body_reads_the_refusal() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let server = TestServer::start(t.settings(), t.db.clone()).await;
+    let length = 2 << 20;
+    let mut body = br#"{"username": ""#.to_vec();
+    body.resize(length, b'x');
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/register HTTP/1.1\r\nHost: folio\r\n\
+         content-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let (first, rest) = body.split_at(1_300_000);
+    stream.write_all(first).await.unwrap();
+    // Long enough for the server to have read past its limit and made its answer.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stream
+        .write_all(rest)
+        .await
+        .expect("the rest of the body is taken");
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: folio\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("the next request is taken");
+    let mut answers = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut answers),
+    )
+    .await
+    .expect("both answers come")
+    .expect("the connection is not reset");
+    assert!(answers.starts_with("HTTP/1.1 413"), "{answers}");
+    assert!(
+        answers.contains("request body is too large"),
+        "the refusal says why: {answers}"
+    );
+    assert!(
+        answers.contains("HTTP/1.1 200"),
+        "the same connection answers the next request: {answers}"
+    );
+    server.shutdown().await;
+}
