@@ -122,6 +122,18 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
             schedule,
         ));
     }
+    if let Some(schedule) = settings.storage_gc.clone() {
+        tracing::info!(
+            every_secs = schedule.every.as_secs(),
+            min_age_secs = schedule.min_age.as_secs(),
+            "scheduled storage gc on"
+        );
+        tokio::spawn(crate::service::jobs::run_storage_gc(
+            db.clone(),
+            storage.clone(),
+            schedule,
+        ));
+    }
     tokio::spawn(crate::service::webhooks::run_worker(
         db.clone(),
         settings.webhooks.clone(),

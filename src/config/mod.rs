@@ -27,6 +27,9 @@ pub struct Settings {
     /// Scheduled backups in `serve` (`FOLIO_BACKUP_DIR`, `FOLIO_BACKUP_EVERY`,
     /// `FOLIO_BACKUP_KEEP`); off unless the folder is set.
     pub backups: Option<BackupSchedule>,
+    /// Scheduled `storage gc` in `serve` (`FOLIO_STORAGE_GC_EVERY`,
+    /// `FOLIO_STORAGE_GC_MIN_AGE`); on by default, `off` turns it off.
+    pub storage_gc: Option<GcSchedule>,
     pub webhooks: WebhookSettings,
     pub app_title: String,
     pub app_description: String,
@@ -93,6 +96,14 @@ pub struct BackupSchedule {
     pub dir: std::path::PathBuf,
     pub every: Duration,
     pub keep: usize,
+}
+
+/// How often `serve` removes the objects no row names, and how old one must be to go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcSchedule {
+    pub every: Duration,
+    /// An object younger than this may be an upload about to commit its row.
+    pub min_age: Duration,
 }
 
 /// Limits on the connections clients hold open.
@@ -187,6 +198,13 @@ impl Settings {
                 keep: number(&get, "FOLIO_BACKUP_KEEP", 7, 1..=10_000)? as usize,
             }),
         };
+        let storage_gc = match get("FOLIO_STORAGE_GC_EVERY").as_deref().map(str::trim) {
+            Some("off") => None,
+            _ => Some(GcSchedule {
+                every: interval(&get, "FOLIO_STORAGE_GC_EVERY", Duration::from_secs(86_400))?,
+                min_age: interval(&get, "FOLIO_STORAGE_GC_MIN_AGE", Duration::from_secs(3_600))?,
+            }),
+        };
         let trusted_proxies = match get("FOLIO_TRUSTED_PROXIES") {
             Some(list) => TrustedProxies::parse(&list).map_err(|entry| {
                 ConfigError::new(
@@ -264,6 +282,7 @@ impl Settings {
             bind,
             metrics_bind,
             backups,
+            storage_gc,
             webhooks,
             app_title: get("APP_TITLE").unwrap_or_else(|| "folio".to_string()),
             app_description: get("APP_DESCRIPTION")
@@ -379,6 +398,7 @@ fn interval(
     };
     let text = raw.trim();
     let (count, unit) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1),
         Some((at, 'm')) => (&text[..at], 60),
         Some((at, 'h')) => (&text[..at], 3_600),
         Some((at, 'd')) => (&text[..at], 86_400),
@@ -392,7 +412,7 @@ fn interval(
         .ok_or_else(|| {
             ConfigError::new(
                 variable,
-                format!("expected minutes, hours or days such as 30m, 6h or 1d, got '{raw}'"),
+                format!("expected seconds, minutes, hours or days such as 30s, 30m, 6h or 1d, got '{raw}'"),
             )
         })
 }
@@ -491,6 +511,31 @@ mod tests {
         assert_eq!(s.auth.auth_attempts_per_minute, 60);
         assert!(s.auth.password_hash_concurrency >= 1);
         assert_eq!(s.auth.password_hash_wait, Duration::from_secs(5));
+        assert_eq!(
+            s.storage_gc,
+            Some(GcSchedule {
+                every: Duration::from_secs(86_400),
+                min_age: Duration::from_secs(3_600),
+            })
+        );
+    }
+
+    #[test]
+    fn storage_gc_is_tuned_in_any_unit_or_turned_off() {
+        let s = settings(&[
+            ("FOLIO_STORAGE_GC_EVERY", "6h"),
+            ("FOLIO_STORAGE_GC_MIN_AGE", "90s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.storage_gc,
+            Some(GcSchedule {
+                every: Duration::from_secs(6 * 3_600),
+                min_age: Duration::from_secs(90),
+            })
+        );
+        let off = settings(&[("FOLIO_STORAGE_GC_EVERY", "off")]).unwrap();
+        assert_eq!(off.storage_gc, None);
     }
 
     #[test]
@@ -547,8 +592,16 @@ mod tests {
                 "FOLIO_BACKUP_EVERY",
             ),
             (
-                &[("FOLIO_BACKUP_DIR", "b"), ("FOLIO_BACKUP_EVERY", "30s")],
+                &[("FOLIO_BACKUP_DIR", "b"), ("FOLIO_BACKUP_EVERY", "0m")],
                 "FOLIO_BACKUP_EVERY",
+            ),
+            (
+                &[("FOLIO_STORAGE_GC_EVERY", "weekly")],
+                "FOLIO_STORAGE_GC_EVERY",
+            ),
+            (
+                &[("FOLIO_STORAGE_GC_MIN_AGE", "1w")],
+                "FOLIO_STORAGE_GC_MIN_AGE",
             ),
             (&[("FOLIO_BIND", "127.0.0.1:99999")], "FOLIO_BIND"),
             (&[("FOLIO_DB_POOL_SIZE", "0")], "FOLIO_DB_POOL_SIZE"),

@@ -103,6 +103,13 @@ pub async fn claim_turn(
     Ok(!won.is_empty())
 }
 
+/// When the job `name`'s last turn began (Unix milliseconds), if it ever ran.
+pub async fn last_turn(read: impl Into<Read<'_>>, name: &str) -> Result<Option<i64>, DbError> {
+    let sql = "SELECT started_at FROM job_run WHERE name = ?";
+    let found = rows(read.into(), sql, vec![name.into()], |r| r.get::<i64>(0)).await?;
+    Ok(found.into_iter().next())
+}
+
 /// Adds an import's rows to the totals, in the unit of work that wrote them.
 pub async fn count_import_rows(
     read: impl Into<Read<'_>>,

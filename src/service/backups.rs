@@ -82,8 +82,9 @@ fn scheduled(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Runs the schedule until the process ends: the first backup when the newest one in `dir` is
-/// `every` old (at once when there is none), then every `every`. A backup that fails is
-/// logged and removes nothing; the next one is tried at the next turn.
+/// `every` old (at once when there is none), then every `every`, by one instance a turn
+/// ([`super::jobs`]). A backup that fails is logged and removes nothing; the next one is tried
+/// at the next turn.
 pub async fn run_schedule(db: Database, url: DatabaseUrl, storage: Storage, schedule: Schedule) {
     if let Err(e) = std::fs::create_dir_all(&schedule.dir) {
         tracing::error!(dir = %schedule.dir.display(), error = %e, "cannot make the backup folder; no scheduled backups");
@@ -93,31 +94,9 @@ pub async fn run_schedule(db: Database, url: DatabaseUrl, storage: Storage, sche
         .last()
         .and_then(|p| p.metadata().ok()?.modified().ok())
         .and_then(|t| SystemTime::now().duration_since(t).ok());
-    let mut wait = newest_age.map_or(Duration::ZERO, |age| schedule.every.saturating_sub(age));
-    loop {
-        tokio::time::sleep(wait).await;
-        wait = schedule.every;
-        // Of several instances on one database, one makes each turn's backup.
-        let now = crate::db::now().timestamp_millis();
-        let due_before = now - (schedule.every.as_millis() as i64) * 9 / 10;
-        let turn = db
-            .write(|tx| {
-                Box::pin(async move {
-                    crate::repo::limits::claim_turn(&**tx, "backup", now, due_before).await
-                })
-            })
-            .await;
-        match turn {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!("another instance made this turn's backup");
-                continue;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot claim the backup's turn; trying next turn");
-                continue;
-            }
-        }
+    let first = newest_age.map_or(Duration::ZERO, |age| schedule.every.saturating_sub(age));
+    let every = schedule.every;
+    super::jobs::run_every(db, "backup", every, first, || async {
         let target = schedule.dir.join(scheduled_name(&url));
         match make(&url, &storage, target).await {
             Ok(made) => {
@@ -131,7 +110,8 @@ pub async fn run_schedule(db: Database, url: DatabaseUrl, storage: Storage, sche
             }
             Err(e) => tracing::error!(error = %e, "scheduled backup failed; older backups kept"),
         }
-    }
+    })
+    .await
 }
 
 /// Removes the oldest scheduled backups past `keep`; called only after a new one was checked.

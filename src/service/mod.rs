@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod comments;
 pub mod covers;
 pub mod files;
+pub mod jobs;
 pub mod kosync;
 pub mod notes;
 pub mod payments;

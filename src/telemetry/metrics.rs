@@ -60,6 +60,11 @@ pub const BACKUPS: &str = "folio_backups_total";
 /// When the last backup that was checked whole finished (Unix seconds).
 pub const LAST_BACKUP: &str = "folio_backup_last_success_timestamp_seconds";
 
+/// Scheduled storage gc turns, by `outcome`: `ok` or `failed`.
+pub const STORAGE_GC: &str = "folio_storage_gc_total";
+/// Objects scheduled storage gc removed (no row named them).
+pub const STORAGE_GC_REMOVED: &str = "folio_storage_gc_removed_objects_total";
+
 /// Seconds since this process started serving.
 pub const UPTIME: &str = "folio_uptime_seconds";
 /// Always 1; the labels say which folio this is (`version`) on which database (`backend`).
@@ -194,6 +199,11 @@ fn describe() {
         LAST_BACKUP,
         Unit::Seconds,
         "When the last checked backup finished (Unix time)"
+    );
+    describe_counter!(STORAGE_GC, "Scheduled storage gc turns, by outcome");
+    describe_counter!(
+        STORAGE_GC_REMOVED,
+        "Objects no row named, removed by scheduled storage gc"
     );
     describe_gauge!(UPTIME, Unit::Seconds, "Seconds since folio started serving");
     describe_gauge!(BUILD_INFO, "folio's version and database backend");
@@ -375,6 +385,15 @@ pub fn backup<T, E>(made: &Result<T, E>) {
     metrics::counter!(BACKUPS, "outcome" => outcome).increment(1);
     if made.is_ok() {
         metrics::gauge!(LAST_BACKUP).set(chrono::Utc::now().timestamp() as f64);
+    }
+}
+
+/// A scheduled storage gc turn's outcome.
+pub fn storage_gc(done: &Result<crate::service::files::GcReport, crate::service::ServiceError>) {
+    let outcome = if done.is_ok() { "ok" } else { "failed" };
+    metrics::counter!(STORAGE_GC, "outcome" => outcome).increment(1);
+    if let Ok(report) = done {
+        metrics::counter!(STORAGE_GC_REMOVED).increment(report.removed.len() as u64);
     }
 }
 

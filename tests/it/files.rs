@@ -722,3 +722,41 @@ async fn sqlx_delete_file_row(api: &Api, id: i64) {
         .await
         .expect("the row is deleted");
 }
+
+/// `folio serve` runs storage gc on its schedule: at start when it never ran, removing the
+/// object no row names that is older than `FOLIO_STORAGE_GC_MIN_AGE` and keeping the one
+/// younger (an upload may be about to name it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_removes_what_no_row_names_on_its_schedule() {
+    use crate::support::process::Served;
+
+    let t = TestDb::migrated(&Backend::Sqlite).await;
+    let storage = Storage::open(&t.settings().storage).unwrap();
+    let old = storage
+        .store_bytes(bytes::Bytes::from_static(b"an upload a crash left"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let young = storage
+        .store_bytes(bytes::Bytes::from_static(b"an upload about to commit"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut served, _) = Served::start(
+        dir.path(),
+        &[
+            ("DATABASE_URL", t.url_string()),
+            ("FOLIO_STORAGE_URL", t.files.path().display().to_string()),
+            ("FOLIO_STORAGE_GC_EVERY", "1h".into()),
+            ("FOLIO_STORAGE_GC_MIN_AGE", "2s".into()),
+        ],
+    );
+    let done = served.wait_for("a scheduled storage gc", |l| {
+        l["message"] == "scheduled storage gc done"
+    });
+    assert_eq!(done["removed"], 1, "{done}");
+    assert_eq!(done["too_recent"], 1, "{done}");
+    assert!(served.stop().success());
+    assert!(storage.stat(&old).await.unwrap().is_none());
+    assert!(storage.stat(&young).await.unwrap().is_some());
+}

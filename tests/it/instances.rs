@@ -14,19 +14,29 @@ use crate::support::{Backend, TestDb, fixtures};
 
 /// Starts `count` servers on `t`'s database at the same moment.
 fn start_together(t: &TestDb, count: usize) -> Vec<(Served, String)> {
+    start_together_with(t, count, &[])
+}
+
+/// [`start_together`], with `extra` in each server's environment.
+fn start_together_with(
+    t: &TestDb,
+    count: usize,
+    extra: &[(&'static str, String)],
+) -> Vec<(Served, String)> {
     let dirs: Vec<_> = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
     let starts: Vec<_> = dirs
         .iter()
         .map(|dir| {
             let dir = dir.path().to_path_buf();
-            let envs = vec![
+            let mut envs = extra.to_vec();
+            envs.extend([
                 ("DATABASE_URL", t.url_string()),
                 ("FOLIO_STORAGE_URL", t.files.path().display().to_string()),
                 (
                     "FOLIO_SECRET_KEY",
                     "a-secret-key-of-32-bytes-or-more!!".to_string(),
                 ),
-            ];
+            ]);
             std::thread::spawn(move || Served::start(&dir, &envs))
         })
         .collect();
@@ -275,4 +285,97 @@ async fn only_a_trusted_proxy_says_who_the_client_is() {
     }
     let refused = attempt(&direct, "203.0.113.4").await;
     assert_eq!(refused, 429, "a spoofed header does not buy attempts");
+}
+
+/// Scheduled backups and storage gc, every 2 s on three instances: each turn is taken by one
+/// instance (turns at least 1.8 s apart, one backup file per turn), and the objects no row
+/// names, left before and while they run, are removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_and_storage_gc_take_one_instance_a_turn() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let t = TestDb::migrated(&backend).await;
+    let storage = folio::storage::Storage::open(&t.settings().storage).unwrap();
+    let stray =
+        |text: &'static str| storage.store_bytes(bytes::Bytes::from_static(text.as_bytes()));
+    let storage = &storage;
+    let gone = |hash| async move {
+        for _ in 0..100 {
+            if storage.stat(&hash).await.unwrap().is_none() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    let before = stray("an upload a crash left before the servers started")
+        .await
+        .unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let mut servers = start_together_with(
+        &t,
+        3,
+        &[
+            ("FOLIO_BACKUP_DIR", backups.path().display().to_string()),
+            ("FOLIO_BACKUP_EVERY", "2s".into()),
+            ("FOLIO_BACKUP_KEEP", "100".into()),
+            ("FOLIO_STORAGE_GC_EVERY", "2s".into()),
+            ("FOLIO_STORAGE_GC_MIN_AGE", "1s".into()),
+        ],
+    );
+    assert!(
+        gone(before).await,
+        "the stray object left before is removed"
+    );
+    let during = stray("an upload a crash left while they ran")
+        .await
+        .unwrap();
+    assert!(
+        gone(during).await,
+        "the stray object left while they ran is removed"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (served, _) in &mut servers {
+        assert!(served.stop().success());
+    }
+    let lines: Vec<&Value> = servers.iter().flat_map(|(s, _)| &s.seen).collect();
+    let turns = |job: &str| {
+        let mut at: Vec<chrono::DateTime<chrono::Utc>> = lines
+            .iter()
+            .filter(|l| l["message"] == "took this turn of a scheduled job" && l["job"] == job)
+            .map(|l| l["timestamp"].as_str().unwrap().parse().unwrap())
+            .collect();
+        at.sort();
+        at
+    };
+    for job in ["backup", "storage_gc"] {
+        let at = turns(job);
+        assert!(at.len() >= 3, "{job}: turns were taken: {at:?}");
+        for pair in at.windows(2) {
+            let apart = (pair[1] - pair[0]).num_milliseconds();
+            assert!(apart >= 1_700, "{job}: two turns {apart} ms apart: {at:?}");
+        }
+        let skipped = lines
+            .iter()
+            .filter(|l| l["message"] == "another instance took this turn" && l["job"] == job)
+            .count();
+        assert!(
+            skipped > 0,
+            "{job}: the other instances found their turns taken"
+        );
+    }
+    let made = lines
+        .iter()
+        .filter(|l| l["message"] == "scheduled backup made and checked")
+        .count();
+    let files = std::fs::read_dir(backups.path()).unwrap().count();
+    assert_eq!(files, made, "one backup file for each backup made");
+    assert_eq!(made, turns("backup").len(), "one backup made for each turn");
+    let swept = lines
+        .iter()
+        .filter(|l| l["message"] == "scheduled storage gc done")
+        .map(|l| l["removed"].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(swept, 2, "each stray object was removed once");
 }
