@@ -1,7 +1,7 @@
 //! `folio db init | status | drop`: the seeds' `init_db()`, `create_all` and `drop_all`;
 //! `folio db backup | restore`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use sea_orm_migration::MigratorTrait;
@@ -9,6 +9,7 @@ use sea_orm_migration::MigratorTrait;
 use super::{CommandError, connect, open_storage};
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::backup::{self, BackupError};
+use crate::db::instance::PostgresRestoring;
 use crate::db::schema;
 use crate::service::backups;
 
@@ -23,8 +24,9 @@ pub enum DbCommand {
     /// Copy the database to FILE while folio keeps serving, checked whole (SQLite: a copy
     /// with the file storage's objects listed; PostgreSQL: pg_dump's custom format)
     Backup(BackupArgs),
-    /// Put a backup made by `folio db backup` in place of the database (SQLite; the server
-    /// stopped). The database it replaces is kept beside it
+    /// Put a backup made by `folio db backup` in place of the database, with every server
+    /// stopped. The database it replaces is kept (SQLite: beside it; PostgreSQL: a pg_dump
+    /// beside the backup)
     Restore(BackupArgs),
 }
 
@@ -144,34 +146,31 @@ async fn backup(settings: &Settings, file: PathBuf) -> Result<(), CommandError> 
 }
 
 async fn restore(settings: &Settings, file: PathBuf) -> Result<(), CommandError> {
-    let database = match &settings.database_url {
-        DatabaseUrl::Sqlite { path } => path.clone(),
-        DatabaseUrl::Postgres { .. } => {
-            return Err(CommandError::usage(
-                "folio db restore restores SQLite backups; a PostgreSQL backup is pg_dump's \
-                 custom format: stop folio, then `pg_restore --clean --if-exists --no-owner \
-                 --dbname URL FILE`, and start folio again",
-            ));
-        }
-    };
     let known: Vec<String> = crate::migration::Migrator::migrations()
         .iter()
         .map(|m| m.name().to_string())
         .collect();
-    let (info, replaced) = tokio::task::spawn_blocking({
-        let (file, database) = (file.clone(), database.clone());
-        move || backup::restore_sqlite(&file, &database, &known)
-    })
-    .await
-    .map_err(|e| CommandError::failed(e.to_string()))?
-    .map_err(backup_failed)?;
+    let (info, replaced) = match &settings.database_url {
+        DatabaseUrl::Sqlite { path } => {
+            let (file, database) = (file.clone(), path.clone());
+            blocking(move || backup::restore_sqlite(&file, &database, &known)).await?
+        }
+        DatabaseUrl::Postgres { url } => {
+            let shown = settings.database_url.to_string();
+            restore_postgres(url, &shown, file.clone(), known).await?
+        }
+    };
     println!(
-        "Restored {} (made {} by folio {}, {}) to {}.",
+        "Restored {} (made {}{}, {}) to {}.",
         file.display(),
         info.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        info.folio_version,
+        if info.folio_version.is_empty() {
+            String::new()
+        } else {
+            format!(" by folio {}", info.folio_version)
+        },
         plural(info.migrations.len(), "migration"),
-        database.display()
+        settings.database_url
     );
     if let Some(replaced) = replaced {
         println!(
@@ -186,6 +185,48 @@ async fn restore(settings: &Settings, file: PathBuf) -> Result<(), CommandError>
         );
     }
     Ok(())
+}
+
+/// A PostgreSQL restore under the serving lock, taken exclusive: refused while a server runs,
+/// and no server starts until it is over. The database it replaces is backed up first, beside
+/// the restored file.
+async fn restore_postgres(
+    url: &url::Url,
+    shown: &str,
+    file: PathBuf,
+    known: Vec<String>,
+) -> Result<(backup::BackupInfo, Option<PathBuf>), CommandError> {
+    let cannot_open = |e: crate::db::DbError| {
+        CommandError::failed(format!("cannot open the database {shown}: {e}"))
+    };
+    let mut held = PostgresRestoring::try_hold(url)
+        .await
+        .map_err(cannot_open)?
+        .ok_or_else(|| backup_failed(BackupError::InUse(PathBuf::from(shown))))?;
+    let keep = if held.has_folio().await.map_err(cannot_open)? {
+        let name = format!(
+            "folio-replaced-{}.dump",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        );
+        Some(file.parent().unwrap_or(Path::new(".")).join(name))
+    } else {
+        None
+    };
+    let url = url.clone();
+    let kept = keep.clone();
+    let info =
+        blocking(move || backup::restore_postgres(&url, &file, &known, kept.as_deref())).await?;
+    held.release().await;
+    Ok((info, keep))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BackupError> + Send + 'static,
+) -> Result<T, CommandError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CommandError::failed(e.to_string()))?
+        .map_err(backup_failed)
 }
 
 /// A refusal (an existing file, not a backup, a newer schema, a server running) is the

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 
 use crate::config::DatabaseUrl;
-use crate::db::instance::{LockError, SqliteLock};
+use crate::db::instance::{LockError, PostgresServing, SqliteLock};
 use crate::db::{Database, schema};
 use crate::server;
 use crate::telemetry::metrics;
@@ -47,6 +47,16 @@ pub async fn run(args: ServeArgs, settings: Settings) -> Result<(), CommandError
             LockError::Io { .. } => CommandError::failed(e.to_string()),
         })?),
         DatabaseUrl::Postgres { .. } => None,
+    };
+    // On PostgreSQL, many servers; none while a restore runs (`db::instance`).
+    let _serving = match &settings.database_url {
+        DatabaseUrl::Postgres { url } => Some(PostgresServing::hold(url).await.map_err(|e| {
+            CommandError::failed(format!(
+                "cannot open the database {}: {e}",
+                settings.database_url
+            ))
+        })?),
+        DatabaseUrl::Sqlite { .. } => None,
     };
     let db = connect(&settings).await?;
     if args.no_migrate {

@@ -6,9 +6,20 @@
 //!
 //! The lock is the operating system's (`flock`), released when the process ends however it
 //! ends, so a crashed server leaves nothing to clean up. The file itself stays.
+//!
+//! On PostgreSQL any number of servers share a database, and the lock is an advisory lock
+//! ([`PostgresServing`]): each `serve` holds it shared, `db restore` takes it exclusive. A
+//! restore then refuses while any server runs, and a server started during a restore waits for
+//! it to end before it migrates or serves.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use super::DbError;
 
 /// The held lock; dropping it releases it.
 #[derive(Debug)]
@@ -54,4 +65,109 @@ impl SqliteLock {
             Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
         }
     }
+}
+
+/// The advisory lock servers hold shared and a restore exclusive: any number 64 bits hold, the
+/// same in every folio.
+const SERVING_LOCK: i64 = 0x666f_6c69_6f5f_7376; // "folio_sv"
+
+/// How often a server checks that the connection holding its lock is alive.
+const CHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// `serve`'s hold on a PostgreSQL database: the serving lock, shared, on a connection of its
+/// own that a task keeps (and takes again on a new connection when the database restarted
+/// under it). Dropping it ends the task and the session, which releases the lock.
+#[derive(Debug)]
+pub struct PostgresServing {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PostgresServing {
+    /// Takes the lock shared, waiting while a restore holds it.
+    pub async fn hold(url: &url::Url) -> Result<Self, DbError> {
+        let options = options(url, "folio")?;
+        let mut conn = shared(&options).await?;
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CHECK_EVERY).await;
+                if conn.ping().await.is_ok() {
+                    continue;
+                }
+                match shared(&options).await {
+                    Ok(again) => conn = again,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot take the serving lock again; retrying")
+                    }
+                }
+            }
+        });
+        Ok(Self { task })
+    }
+}
+
+impl Drop for PostgresServing {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn shared(options: &PgConnectOptions) -> Result<PgConnection, DbError> {
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .map_err(DbError::from_connect)?;
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock_shared($1)")
+        .bind(SERVING_LOCK)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(DbError::from_connect)?;
+    if !free {
+        tracing::info!("a restore is running; waiting for it to end");
+        sqlx::query("SELECT pg_advisory_lock_shared($1)")
+            .bind(SERVING_LOCK)
+            .execute(&mut conn)
+            .await
+            .map_err(DbError::from_connect)?;
+    }
+    Ok(conn)
+}
+
+/// A restore's hold on a PostgreSQL database: the serving lock, exclusive, released when the
+/// connection drops.
+pub struct PostgresRestoring {
+    conn: PgConnection,
+}
+
+impl PostgresRestoring {
+    /// Takes the lock exclusive without waiting: `None` while a server holds it.
+    pub async fn try_hold(url: &url::Url) -> Result<Option<Self>, DbError> {
+        let mut conn = PgConnection::connect_with(&options(url, "folio restore")?)
+            .await
+            .map_err(DbError::from_connect)?;
+        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SERVING_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(DbError::from_connect)?;
+        Ok(free.then_some(Self { conn }))
+    }
+
+    /// Ends the session, which releases the lock.
+    pub async fn release(self) {
+        let _ = self.conn.close().await;
+    }
+
+    /// Whether the database has folio's schema (something a restore would replace).
+    pub async fn has_folio(&mut self) -> Result<bool, DbError> {
+        sqlx::query_scalar("SELECT to_regclass($1::text) IS NOT NULL")
+            .bind(crate::migration::MIGRATION_TABLE)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(DbError::from_connect)
+    }
+}
+
+fn options(url: &url::Url, application: &str) -> Result<PgConnectOptions, DbError> {
+    Ok(PgConnectOptions::from_url(url)
+        .map_err(DbError::from_connect)?
+        .application_name(application))
 }

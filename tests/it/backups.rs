@@ -14,7 +14,10 @@ use crate::support::api::PASSWORD;
 use crate::support::process::{Served, folio, run};
 use crate::support::{Backend, TestDb, books, fixtures};
 
-backend_tests!(a_backup_is_checked_and_never_overwrites_a_file);
+backend_tests!(
+    a_backup_is_checked_and_never_overwrites_a_file,
+    restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_it_was_made,
+);
 
 fn serve(t: &TestDb, dir: &Path) -> (Served, String) {
     Served::start(
@@ -271,9 +274,10 @@ async fn restore_refuses_what_is_not_a_folio_backup_or_comes_from_a_newer_folio(
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_it_was_made() {
-    let t = TestDb::migrated(&Backend::Sqlite).await;
+async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_it_was_made(
+    backend: Backend,
+) {
+    let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
     let reader = {
         let tx = t.db.begin().await.unwrap();
@@ -330,8 +334,144 @@ async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_i
 
     let (code, said) = db_command(&t, dir.path(), &["restore", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("The database it replaced is kept as"),
+        "{said}"
+    );
     assert_eq!(export("books"), books_then);
     assert_eq!(export("user"), user_then);
+}
+
+/// On PostgreSQL, `folio db restore` refuses while a server runs (every `serve` holds the
+/// serving lock shared), and refuses a file that is not a folio archive, a newer schema and a
+/// damaged archive — each leaving the database as it was. A server started after the restore
+/// serves what was restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_folio_archive() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let (mut served, address) = serve(&t, dir.path());
+    let http = Client::new();
+    sign_up(&http, &address, "ada").await;
+    let (code, said) = db_command(
+        &t,
+        dir.path(),
+        &["backup", path("ada.dump").to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    // The future's folio added a migration; its archive is one this folio cannot restore.
+    let migrations = |sql: &'static str| {
+        let db = t.db.clone();
+        async move {
+            use sea_orm::ConnectionTrait;
+            db.write(|tx| {
+                Box::pin(async move {
+                    tx.execute_unprepared(sql).await?;
+                    Ok::<_, folio::db::DbError>(())
+                })
+            })
+            .await
+            .unwrap();
+        }
+    };
+    migrations(
+        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m9999_from_the_future', 0)",
+    )
+    .await;
+    let (code, said) = db_command(
+        &t,
+        dir.path(),
+        &["backup", path("newer.dump").to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    migrations("DELETE FROM seaql_migrations WHERE version = 'm9999_from_the_future'").await;
+    sign_up(&http, &address, "bob").await;
+
+    let (code, said) = db_command(
+        &t,
+        dir.path(),
+        &["restore", path("ada.dump").to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("a folio server is using"), "{said}");
+    assert!(served.stop().success());
+
+    std::fs::write(path("notes.txt"), "not an archive").unwrap();
+    let whole = std::fs::read(path("ada.dump")).unwrap();
+    std::fs::write(path("cut.dump"), &whole[..whole.len() * 2 / 3]).unwrap();
+    // Listed whole and its migrations readable, but a table's rows are garbage: pg_restore
+    // fails half way through the script, after the drops and the schema went to psql.
+    garble_a_table(&whole, &path("garbled.dump"));
+    let users = || async {
+        let db = t.db.clone();
+        use sea_orm::{ConnectionTrait, Statement};
+        let rows = db
+            .reader()
+            .query_all_raw(Statement::from_string(
+                db.backend(),
+                "SELECT username FROM \"user\" ORDER BY username",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "username").unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(users().await, ["ada", "bob"]);
+    let files_before = std::fs::read_dir(dir.path()).unwrap().count();
+    for (file, expected) in [
+        ("notes.txt", "is not a folio backup"),
+        ("newer.dump", "comes from a newer folio"),
+        ("cut.dump", "damaged"),
+        ("garbled.dump", "damaged"),
+    ] {
+        let (code, said) = db_command(&t, dir.path(), &["restore", path(file).to_str().unwrap()]);
+        assert_ne!(code, Some(0), "{file}: {said}");
+        assert!(said.contains(expected), "{file}: {said}");
+        assert_eq!(
+            users().await,
+            ["ada", "bob"],
+            "{file}: the database is as it was"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            files_before,
+            "{file}: a refused restore leaves no file"
+        );
+    }
+
+    let (code, said) = db_command(
+        &t,
+        dir.path(),
+        &["restore", path("ada.dump").to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(users().await, ["ada"]);
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("folio-replaced-") && n.ends_with(".dump"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the replaced database is kept: {kept:?}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        files_before + 1,
+        "and nothing else is left"
+    );
+    let (mut served, address) = serve(&t, dir.path());
+    let body = json!({"username": "ada", "password": PASSWORD});
+    let signed = http
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200, "the restored account signs in");
+    assert!(served.stop().success());
 }
 
 async fn a_backup_is_checked_and_never_overwrites_a_file(backend: Backend) {
@@ -360,6 +500,35 @@ async fn a_backup_is_checked_and_never_overwrites_a_file(backend: Backend) {
     );
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 1, "no partial file is left");
+}
+
+/// Writes to `target` a copy of the archive `whole` with 40 bytes of a table's rows (in the
+/// data blocks at the end) overwritten, where `pg_restore` still lists the archive and reads
+/// its migrations but fails the full restore.
+fn garble_a_table(whole: &[u8], target: &Path) {
+    let works = |args: &[&str]| {
+        std::process::Command::new("pg_restore")
+            .args(args)
+            .arg(target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    for back in (200..4000).step_by(100) {
+        let mut garbled = whole.to_vec();
+        let at = garbled.len() - back;
+        garbled[at..at + 40].fill(0x5A);
+        std::fs::write(target, &garbled).unwrap();
+        if works(&["--list"])
+            && works(&["--data-only", "--table=seaql_migrations", "--file=-"])
+            && !works(&["--file=-"])
+        {
+            return;
+        }
+    }
+    panic!("no place in the archive's data breaks only the full restore");
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

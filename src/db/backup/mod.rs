@@ -14,11 +14,13 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+mod postgres;
+pub use postgres::{backup_postgres, inspect_postgres, restore_postgres};
 
 /// The manifest's format; a later folio that changes it reads this one still.
 const FORMAT: &str = "1";
@@ -79,7 +81,7 @@ pub enum BackupError {
     },
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
+pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
     let what = what.into();
     move |source| BackupError::Io { what, source }
 }
@@ -318,91 +320,14 @@ fn settle(database: &Path) -> Result<(), BackupError> {
         .map_err(sqlite("closing the current database"))
 }
 
-/// A backup of a PostgreSQL database with `pg_dump` (custom format), checked with
-/// `pg_restore --list`. The password goes to `pg_dump` in its environment, never its
-/// arguments, which any user of the machine can list.
-pub fn backup_postgres(url: &url::Url, target: &Path) -> Result<BackupInfo, BackupError> {
-    if target.exists() {
-        return Err(BackupError::Exists(target.to_path_buf()));
-    }
-    let mut bare = url.clone();
-    let password = bare.password().map(str::to_string);
-    let _ = bare.set_password(None);
-    let partial = with_suffix(target, ".partial");
-    let mut dump = Command::new("pg_dump");
-    dump.args(["--format=custom", "--no-owner", "--file"])
-        .arg(&partial)
-        .arg("--dbname")
-        .arg(bare.as_str());
-    if let Some(password) = password {
-        let password = percent_encoding::percent_decode_str(&password).decode_utf8_lossy();
-        dump.env("PGPASSWORD", password.as_ref());
-    }
-    let made = run(dump, "pg_dump").and_then(|()| {
-        let listed = Command::new("pg_restore")
-            .arg("--list")
-            .arg(&partial)
-            .output()
-            .map_err(|e| missing_tool("pg_restore", e))?;
-        let listing = String::from_utf8_lossy(&listed.stdout);
-        if !listed.status.success() || !listing.contains("seaql_migrations") {
-            return Err(BackupError::Damaged {
-                path: partial.clone(),
-                problem: "pg_restore cannot list it as a folio database".into(),
-            });
-        }
-        fs::rename(&partial, target).map_err(io(format!("renaming {}", partial.display())))?;
-        sync_parent(target);
-        Ok(())
-    });
-    if made.is_err() {
-        let _ = fs::remove_file(&partial);
-    }
-    made?;
-    Ok(BackupInfo {
-        path: target.to_path_buf(),
-        created_at: Utc::now(),
-        folio_version: env!("CARGO_PKG_VERSION").into(),
-        migrations: vec![],
-        objects: 0,
-        bytes: fs::metadata(target).map(|m| m.len()).unwrap_or(0),
-    })
-}
-
-fn run(mut command: Command, tool: &str) -> Result<(), BackupError> {
-    let output = command.output().map_err(|e| missing_tool(tool, e))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let said = String::from_utf8_lossy(&output.stderr);
-    Err(BackupError::Unsupported(format!(
-        "{tool} failed: {}",
-        said.lines().next().unwrap_or("no message")
-    )))
-}
-
-fn missing_tool(tool: &str, e: std::io::Error) -> BackupError {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => BackupError::Unsupported(format!(
-            "{tool} is not installed: a PostgreSQL backup needs PostgreSQL's client tools \
-             (Debian: apt-get install postgresql-client, of the server's major version or \
-             later); or run `pg_dump --format=custom` yourself"
-        )),
-        _ => BackupError::Io {
-            what: format!("running {tool}"),
-            source: e,
-        },
-    }
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
 }
 
 /// Makes a rename durable: the directory's entry, not only the file's bytes.
-fn sync_parent(path: &Path) {
+pub(super) fn sync_parent(path: &Path) {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && let Ok(dir) = File::open(parent)
     {
