@@ -115,18 +115,10 @@ async fn shared(options: &PgConnectOptions) -> Result<PgConnection, DbError> {
     let mut conn = PgConnection::connect_with(options)
         .await
         .map_err(DbError::from_connect)?;
-    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock_shared($1)")
-        .bind(SERVING_LOCK)
-        .fetch_one(&mut conn)
-        .await
-        .map_err(DbError::from_connect)?;
-    if !free {
+    if !ask(&mut conn, "SELECT pg_try_advisory_lock_shared($1)").await? {
         tracing::info!("a restore is running; waiting for it to end");
-        sqlx::query("SELECT pg_advisory_lock_shared($1)")
-            .bind(SERVING_LOCK)
-            .execute(&mut conn)
-            .await
-            .map_err(DbError::from_connect)?;
+        // Waits for the lock; the answer (the function returns void) says nothing.
+        ask(&mut conn, "SELECT pg_advisory_lock_shared($1) IS NULL").await?;
     }
     Ok(conn)
 }
@@ -143,11 +135,7 @@ impl PostgresRestoring {
         let mut conn = PgConnection::connect_with(&options(url, "folio restore")?)
             .await
             .map_err(DbError::from_connect)?;
-        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(SERVING_LOCK)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(DbError::from_connect)?;
+        let free = ask(&mut conn, "SELECT pg_try_advisory_lock($1)").await?;
         Ok(free.then_some(Self { conn }))
     }
 
@@ -164,6 +152,15 @@ impl PostgresRestoring {
             .await
             .map_err(DbError::from_connect)
     }
+}
+
+/// Runs `sql`, a question about the serving lock, on `conn`.
+async fn ask(conn: &mut PgConnection, sql: &'static str) -> Result<bool, DbError> {
+    sqlx::query_scalar(sql)
+        .bind(SERVING_LOCK)
+        .fetch_one(conn)
+        .await
+        .map_err(DbError::from_connect)
 }
 
 fn options(url: &url::Url, application: &str) -> Result<PgConnectOptions, DbError> {

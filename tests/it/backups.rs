@@ -354,14 +354,13 @@ async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_fol
     let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
+    // `folio db backup|restore FILE` with FILE in the test's folder.
+    let db =
+        |verb: &str, file: &str| db_command(&t, dir.path(), &[verb, path(file).to_str().unwrap()]);
     let (mut served, address) = serve(&t, dir.path());
     let http = Client::new();
     sign_up(&http, &address, "ada").await;
-    let (code, said) = db_command(
-        &t,
-        dir.path(),
-        &["backup", path("ada.dump").to_str().unwrap()],
-    );
+    let (code, said) = db("backup", "ada.dump");
     assert_eq!(code, Some(0), "{said}");
     // The future's folio added a migration; its archive is one this folio cannot restore.
     let migrations = |sql: &'static str| {
@@ -382,20 +381,12 @@ async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_fol
         "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m9999_from_the_future', 0)",
     )
     .await;
-    let (code, said) = db_command(
-        &t,
-        dir.path(),
-        &["backup", path("newer.dump").to_str().unwrap()],
-    );
+    let (code, said) = db("backup", "newer.dump");
     assert_eq!(code, Some(0), "{said}");
     migrations("DELETE FROM seaql_migrations WHERE version = 'm9999_from_the_future'").await;
     sign_up(&http, &address, "bob").await;
 
-    let (code, said) = db_command(
-        &t,
-        dir.path(),
-        &["restore", path("ada.dump").to_str().unwrap()],
-    );
+    let (code, said) = db("restore", "ada.dump");
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("a folio server is using"), "{said}");
     assert!(served.stop().success());
@@ -429,7 +420,7 @@ async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_fol
         ("cut.dump", "damaged"),
         ("garbled.dump", "damaged"),
     ] {
-        let (code, said) = db_command(&t, dir.path(), &["restore", path(file).to_str().unwrap()]);
+        let (code, said) = db("restore", file);
         assert_ne!(code, Some(0), "{file}: {said}");
         assert!(said.contains(expected), "{file}: {said}");
         assert_eq!(
@@ -444,11 +435,7 @@ async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_fol
         );
     }
 
-    let (code, said) = db_command(
-        &t,
-        dir.path(),
-        &["restore", path("ada.dump").to_str().unwrap()],
-    );
+    let (code, said) = db("restore", "ada.dump");
     assert_eq!(code, Some(0), "{said}");
     assert_eq!(users().await, ["ada"]);
     let kept: Vec<_> = std::fs::read_dir(dir.path())
@@ -630,4 +617,51 @@ async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
     // Once it has stopped, the file is free again.
     let (mut second, _) = serve(&t, dir.path());
     assert!(second.stop().success());
+}
+
+/// A `folio serve` started on PostgreSQL while a restore holds the database waits for the
+/// restore to end (it says so), and then serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_started_during_a_postgres_restore_waits_for_it() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let t = TestDb::migrated(&backend).await;
+    let url = url::Url::parse(&t.url_string()).unwrap();
+    let restoring = folio::db::instance::PostgresRestoring::try_hold(&url)
+        .await
+        .unwrap()
+        .expect("no server holds the database");
+    let dir = tempfile::tempdir().unwrap();
+    let starting = {
+        let (t_url, files) = (t.url_string(), t.files.path().display().to_string());
+        let dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            Served::start(
+                &dir,
+                &[("DATABASE_URL", t_url), ("FOLIO_STORAGE_URL", files)],
+            )
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        !starting.is_finished(),
+        "the server waits while the restore runs"
+    );
+    restoring.release().await;
+    let (mut served, address) = starting.join().unwrap();
+    assert!(
+        served
+            .seen
+            .iter()
+            .any(|l| l["message"] == "a restore is running; waiting for it to end"),
+        "it said why it waited"
+    );
+    let ready = Client::new()
+        .get(format!("http://{address}/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(served.stop().success());
 }
