@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::support::api::PASSWORD;
-use crate::support::process::{Served, folio, run};
+use crate::support::process::{Served, folio, register, run, sign_in};
 use crate::support::{Backend, TestDb, books, fixtures};
 
 backend_tests!(
@@ -44,24 +44,8 @@ fn db_command(t: &TestDb, dir: &Path, args: &[&str]) -> (Option<i32>, String) {
 }
 
 async fn sign_up(http: &Client, address: &str, name: &str) -> String {
-    let body =
-        json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD});
-    let made = http
-        .post(format!("http://{address}/api/v1/auth/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status(), 201);
-    let body = json!({"username": name, "password": PASSWORD});
-    let signed = http
-        .post(format!("http://{address}/api/v1/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let tokens: Value = signed.json().await.unwrap();
-    tokens["access_token"].as_str().unwrap().to_string()
+    register(http, address, name).await;
+    sign_in(http, address, name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::support::api::{Api, PASSWORD};
-use crate::support::process::Served;
+use crate::support::process::{Served, register, sign_in};
 use crate::support::{Backend, TestDb, fixtures};
 
 /// Starts `count` servers on `t`'s database at the same moment.
@@ -160,25 +160,8 @@ async fn round_robin_writes_with_an_instance_killed_lose_nothing_acknowledged() 
     let mut servers = start_together(&t, 3);
     let addresses: Vec<String> = servers.iter().map(|(_, a)| a.clone()).collect();
     let http = Client::new();
-    let body = json!({"username": "reader", "email": "reader@example.org", "password": PASSWORD});
-    let made = http
-        .post(format!("http://{}/api/v1/auth/register", addresses[0]))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status(), 201);
-    let body = json!({"username": "reader", "password": PASSWORD});
-    let tokens: Value = http
-        .post(format!("http://{}/api/v1/auth/login", addresses[1]))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap().to_string();
+    register(&http, &addresses[0], "reader").await;
+    let token = sign_in(&http, &addresses[1], "reader").await;
 
     // Four clients write comments round-robin over the three (at most 150 each); one instance
     // is killed without warning part-way.

@@ -8,8 +8,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::support::api::PASSWORD;
-use crate::support::process::Served;
+use crate::support::process::{Served, register, sign_in};
 use crate::support::{Backend, TestDb, books, fixtures};
 
 backend_tests!(a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process);
@@ -90,19 +89,11 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
 
     // Two accounts, one made an admin (no HTTP way to), three sign-ins: two right, one wrong.
     for name in ["keeper", "reader"] {
-        let body =
-            json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD});
-        let made = http
-            .post(api("/auth/register"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(made.status(), 201);
+        register(&http, &address, name).await;
     }
     t.make_admin("keeper").await;
-    let keeper = sign_in(&http, &api("/auth/login"), "keeper").await;
-    let reader = sign_in(&http, &api("/auth/login"), "reader").await;
+    let keeper = sign_in(&http, &address, "keeper").await;
+    let reader = sign_in(&http, &address, "reader").await;
     let wrong = json!({"username": "reader", "password": "not the password at all"});
     let refused = http
         .post(api("/auth/login"))
@@ -321,14 +312,6 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
     // Scrapes are not the API's requests: a second one leaves its figures as they were.
     let again = self::scrape(&http, &metrics).await;
     assert_eq!(again.value("folio_http_requests_total", &ok), 3.0);
-}
-
-async fn sign_in(http: &Client, url: &str, username: &str) -> String {
-    let body = json!({"username": username, "password": PASSWORD});
-    let answer = http.post(url).json(&body).send().await.unwrap();
-    assert_eq!(answer.status(), 200);
-    let tokens: Value = answer.json().await.unwrap();
-    tokens["access_token"].as_str().unwrap().to_string()
 }
 
 async fn scrape(http: &Client, metrics: &str) -> Figures {

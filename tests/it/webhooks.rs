@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::backend_tests;
-use crate::support::api::{Api, PASSWORD, expect, refused};
-use crate::support::process::Served;
+use crate::support::api::{Api, expect, refused};
+use crate::support::process::{self, Served, sign_in};
 use crate::support::user::{User, user};
 use crate::support::{Backend, TestDb, fixtures};
 
@@ -576,26 +576,9 @@ async fn a_server_killed_between_commit_and_delivery_delivers_after_restart() {
     let (mut served, address) = Served::start(dir.path(), &envs);
     let http = reqwest::Client::new();
     let api = |path: &str| format!("http://{address}/api/v1{path}");
-    let body = json!({"username": "keeper", "email": "keeper@example.org", "password": PASSWORD});
-    let made = http
-        .post(api("/auth/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status(), 201);
+    process::register(&http, &address, "keeper").await;
     t.make_admin("keeper").await;
-    let body = json!({"username": "keeper", "password": PASSWORD});
-    let tokens: Value = http
-        .post(api("/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap().to_string();
+    let token = sign_in(&http, &address, "keeper").await;
     let url = format!("http://127.0.0.1:{port}/hook");
     let registered = http
         .post(api("/webhooks"))

@@ -146,3 +146,35 @@ impl Drop for Served {
         let _ = self.child.kill();
     }
 }
+
+/// Registers `name` (`<name>@example.org`, [`PASSWORD`]) with the server at `address`.
+///
+/// [`PASSWORD`]: crate::support::api::PASSWORD
+pub async fn register(http: &reqwest::Client, address: &str, name: &str) {
+    let body = serde_json::json!({
+        "username": name,
+        "email": format!("{name}@example.org"),
+        "password": crate::support::api::PASSWORD,
+    });
+    let made = http
+        .post(format!("http://{address}/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201, "{name} registers");
+}
+
+/// Signs `name` in at the server at `address`: their access token.
+pub async fn sign_in(http: &reqwest::Client, address: &str, name: &str) -> String {
+    let body = serde_json::json!({"username": name, "password": crate::support::api::PASSWORD});
+    let answer = http
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{name} signs in");
+    let tokens: Value = answer.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_string()
+}
