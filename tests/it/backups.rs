@@ -10,7 +10,6 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::support::api::PASSWORD;
 use crate::support::process::{Served, folio, register, run, sign_in};
 use crate::support::{Backend, TestDb, books, fixtures};
 
@@ -434,14 +433,8 @@ async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_fol
         "and nothing else is left"
     );
     let (mut served, address) = serve(&t, dir.path());
-    let body = json!({"username": "ada", "password": PASSWORD});
-    let signed = http
-        .post(format!("http://{address}/api/v1/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 200, "the restored account signs in");
+    // The restored account signs in (the helper asserts 200).
+    sign_in(&http, &address, "ada").await;
     assert!(served.stop().success());
 }
 

@@ -92,56 +92,36 @@ async fn the_eleventh_failed_sign_in_on_any_instance_is_refused_on_all() {
     let t = TestDb::migrated(&backend).await;
     let servers = start_together(&t, 3);
     let http = Client::new();
-    let url = |n: usize, path: &str| format!("http://{}/api/v1{path}", servers[n % 3].1);
-    let body = json!({"username": "ada", "email": "ada@example.org", "password": PASSWORD});
-    let made = http
-        .post(url(0, "/auth/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status(), 201);
-    let wrong = json!({"username": "ada", "password": "not her password at all"});
+    // A sign-in as ada with `password` on instance `n % 3`: its status and whether it says
+    // when to try again.
+    let login = |n: usize, password: &'static str| {
+        let (http, address) = (http.clone(), servers[n % 3].1.clone());
+        async move {
+            let body = json!({"username": "ada", "password": password});
+            let answer = http
+                .post(format!("http://{address}/api/v1/auth/login"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                answer.status(),
+                answer.headers().contains_key("retry-after"),
+            )
+        }
+    };
+    register(&http, &servers[0].1, "ada").await;
+    let wrong = "not her password at all";
     for n in 0..10 {
-        let answer = http
-            .post(url(n, "/auth/login"))
-            .json(&wrong)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            answer.status(),
-            401,
-            "failure {} on instance {}",
-            n + 1,
-            n % 3
-        );
+        let (status, _) = login(n, wrong).await;
+        assert_eq!(status, 401, "failure {} on instance {}", n + 1, n % 3);
     }
-    let right = json!({"username": "ada", "password": PASSWORD});
     for n in 0..3 {
-        let answer = http
-            .post(url(n, "/auth/login"))
-            .json(&wrong)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            answer.status(),
-            429,
-            "instance {n} refuses the 11th failure"
-        );
-        assert!(answer.headers().contains_key("retry-after"));
-        let answer = http
-            .post(url(n, "/auth/login"))
-            .json(&right)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            answer.status(),
-            429,
-            "instance {n} refuses even the right password"
-        );
+        let (status, retry_after) = login(n, wrong).await;
+        assert_eq!(status, 429, "instance {n} refuses the 11th failure");
+        assert!(retry_after);
+        let (status, _) = login(n, PASSWORD).await;
+        assert_eq!(status, 429, "instance {n} refuses even the right password");
     }
 }
 

@@ -260,12 +260,7 @@ pub fn restore_sqlite(
     let _held = super::instance::SqliteLock::try_hold(database)
         .map_err(|_| BackupError::InUse(database.to_path_buf()))?;
     let info = inspect_sqlite(backup)?;
-    if let Some(unknown) = info.migrations.iter().find(|m| !known.contains(m)) {
-        return Err(BackupError::NewerSchema {
-            path: backup.to_path_buf(),
-            migration: unknown.clone(),
-        });
-    }
+    refuse_newer(&info, known)?;
     let staging = with_suffix(database, ".restoring");
     let _ = fs::remove_file(&staging);
     let staged = stage(backup, &staging);
@@ -318,6 +313,17 @@ fn settle(database: &Path) -> Result<(), BackupError> {
     conn.close()
         .map_err(|(_, e)| e)
         .map_err(sqlite("closing the current database"))
+}
+
+/// Refuses a backup whose schema has a migration not in `known`: a newer folio's.
+fn refuse_newer(info: &BackupInfo, known: &[String]) -> Result<(), BackupError> {
+    match info.migrations.iter().find(|m| !known.contains(m)) {
+        Some(unknown) => Err(BackupError::NewerSchema {
+            path: info.path.clone(),
+            migration: unknown.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::{BackupError, BackupInfo, io, sync_parent, with_suffix};
+use super::{BackupError, BackupInfo, io, refuse_newer, sync_parent, with_suffix};
 use crate::migration::{FUNCTIONS, MIGRATION_TABLE, TABLES};
 
 /// A backup of a PostgreSQL database with `pg_dump` (custom format), checked with
@@ -136,12 +136,7 @@ pub fn restore_postgres(
     keep: Option<&Path>,
 ) -> Result<BackupInfo, BackupError> {
     let info = inspect_postgres(backup)?;
-    if let Some(unknown) = info.migrations.iter().find(|m| !known.contains(m)) {
-        return Err(BackupError::NewerSchema {
-            path: backup.to_path_buf(),
-            migration: unknown.clone(),
-        });
-    }
+    refuse_newer(&info, known)?;
     if let Some(keep) = keep {
         backup_postgres(url, keep)?;
     }
