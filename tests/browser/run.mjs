@@ -185,10 +185,21 @@ try {
   await k.getByRole("button", { name: "Add the edition" }).click();
   await k.getByLabel(/^Files/).setInputFiles(join(work, "three.epub"));
   const progress = k.getByRole("progressbar", { name: "Upload progress" });
+  // A small EPUB on 127.0.0.1 uploads in a few milliseconds and the page reloads at once, so the
+  // bar could come and go between two polls: the upload is held at the browser until it is seen.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const isUpload = (url) => url.pathname.endsWith("/files");
+  await k.route(isUpload, async (route) => {
+    if (route.request().method() === "POST") await held;
+    await route.continue();
+  });
   const uploaded = k.waitForResponse((r) => r.url().includes("/files") && r.request().method() === "POST");
   await k.getByRole("button", { name: "Upload" }).click();
   await progress.waitFor({ state: "visible" });
+  release();
   assert.equal((await uploaded).status(), 200);
+  await k.unroute(isUpload);
   await k.getByText("Harbour Press").first().waitFor();
   await k.getByRole("button", { name: "Fill in from the files" }).click();
   await k.getByRole("heading", { level: 3, name: /E-book/ }).waitFor();
