@@ -349,19 +349,19 @@ pub async fn attach_in(
                 clash
             }
         })?;
-    for file in &added {
-        let event = serde_json::json!({
-            "id": file.id, "edition_id": file.edition_id, "position": file.position,
-            "name": file.name, "media_type": file.media_type, "size": file.size,
-            "sha256": file.sha256, "duration_seconds": file.duration_seconds,
-            "created_at": file.created_at,
-        });
-        super::webhooks::emit(
-            &**unit,
-            super::webhooks::Event::new("edition.file_added", event),
-        )
-        .await?;
-    }
+    let events: Vec<_> = added
+        .iter()
+        .map(|file| {
+            let event = serde_json::json!({
+                "id": file.id, "edition_id": file.edition_id, "position": file.position,
+                "name": file.name, "media_type": file.media_type, "size": file.size,
+                "sha256": file.sha256, "duration_seconds": file.duration_seconds,
+                "created_at": file.created_at,
+            });
+            super::webhooks::Event::new("edition.file_added", event)
+        })
+        .collect();
+    super::webhooks::emit_all(&**unit, events).await?;
     Ok(added)
 }
 

@@ -77,32 +77,46 @@ impl Event {
 /// Writes `event` for every active endpoint that wants it, inside the caller's unit of work:
 /// committed with the change, or rolled back with it. Nothing when no endpoint wants it.
 pub async fn emit(read: impl Into<Read<'_>>, event: Event) -> Result<(), DbError> {
+    emit_all(read, [event]).await
+}
+
+/// `emit` for each of a batch's events (an import's new books), reading the endpoints once:
+/// a batch nobody subscribed to costs one read.
+pub async fn emit_all(
+    read: impl Into<Read<'_>>,
+    events: impl IntoIterator<Item = Event>,
+) -> Result<(), DbError> {
     let read = read.into();
-    let wanted: Vec<i64> = repo::subscribers(read)
-        .await?
-        .into_iter()
-        .filter(|(_, events)| events.split_whitespace().any(|e| e == event.kind))
-        .map(|(id, _)| id)
-        .collect();
-    if wanted.is_empty() {
+    let subscribers = repo::subscribers(read).await?;
+    if subscribers.is_empty() {
         return Ok(());
     }
-    let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-    let payload = serde_json::json!({
-        "id": message_id,
-        "type": event.kind,
-        "timestamp": crate::db::now(),
-        "data": event.data,
-    });
-    repo::enqueue(
-        read,
-        &message_id,
-        event.kind,
-        &payload.to_string(),
-        &wanted,
-        now_ms(),
-    )
-    .await?;
+    for event in events {
+        let wanted: Vec<i64> = subscribers
+            .iter()
+            .filter(|(_, events)| events.split_whitespace().any(|e| e == event.kind))
+            .map(|(id, _)| *id)
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        let payload = serde_json::json!({
+            "id": message_id,
+            "type": event.kind,
+            "timestamp": crate::db::now(),
+            "data": event.data,
+        });
+        repo::enqueue(
+            read,
+            &message_id,
+            event.kind,
+            &payload.to_string(),
+            &wanted,
+            now_ms(),
+        )
+        .await?;
+    }
     Ok(())
 }
 

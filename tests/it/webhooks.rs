@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::backend_tests;
 use crate::support::api::{Api, expect, refused};
-use crate::support::process::{self, Served, sign_in};
+use crate::support::process::{self, Served, import, sign_in};
 use crate::support::user::{User, user};
 use crate::support::{Backend, TestDb, fixtures};
 
@@ -33,6 +33,7 @@ backend_tests!(
     endpoints_on_private_addresses_and_unknown_events_are_refused,
     an_endpoint_failing_too_long_is_disabled_and_says_why,
     a_rotated_secret_signs_beside_the_new_one,
+    an_import_sends_a_book_created_for_each_book_it_adds,
 );
 
 /// One request a receiver got.
@@ -278,6 +279,114 @@ async fn a_receiver_gets_every_event_signed_by_the_standard_webhooks_rules(backe
     let registered: Value = serde_json::from_str(&got[1].body).unwrap();
     assert_eq!(registered["data"]["username"], "reader");
     assert!(!got[1].body.contains("argon2"), "never a password hash");
+}
+
+/// A book an import adds is a `book.created` like one made over the API, its authors named
+/// whether the import brought them or the catalog had them; a row matching a book adds none.
+async fn an_import_sends_a_book_created_for_each_book_it_adds(backend: Backend) {
+    let shop = Shop::start(&backend, settings(50)).await;
+    let api = &shop.api;
+    let receiver = Receiver::start(&[]).await;
+    let keeper = admin(api).await;
+    let known = keeper
+        .post("/authors", json!({"name": "Iris Keeper"}))
+        .await;
+    let endpoint = register(&keeper, &receiver.url, &["book.created"]).await;
+    let secret = endpoint["secret"].as_str().unwrap().to_string();
+
+    use crate::import::{HEADER, row};
+    let csv = [
+        HEADER.to_string(),
+        row(
+            "",
+            "",
+            "Iris Keeper, Noor Tide, Iris Keeper",
+            "1990.0",
+            "Harbour Lights",
+            "Harbour Lights",
+            "eng",
+        ),
+        row(
+            "",
+            "",
+            "Noor Tide",
+            "2001.0",
+            "Second Tide",
+            "Second Tide",
+            "eng",
+        ),
+        // The first book again, by its title and first author: matched, not added.
+        row(
+            "",
+            "9780000000019",
+            "Iris Keeper",
+            "1990.0",
+            "Harbour Lights",
+            "Harbour Lights",
+            "eng",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("books.csv"), csv.join("\n") + "\n").unwrap();
+    let (code, out, err) = import(dir.path(), &api.t, "goodbooks", &["books.csv"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+
+    let got = receiver.wait_for(2).await;
+    // Anything more would have come by now: the worker polls every 250 ms.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let got_all = receiver.got();
+    assert_eq!(got_all.len(), 2, "two books added, two events: {got_all:?}");
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| {
+            assert!(verifies(r, &secret), "{r:?}");
+            serde_json::from_str(&r.body).unwrap()
+        })
+        .collect();
+    assert!(bodies.iter().all(|b| b["type"] == "book.created"));
+    let (first, second) = (&bodies[0]["data"], &bodies[1]["data"]);
+    assert_eq!(first["title"], "Harbour Lights");
+    assert_eq!(second["title"], "Second Tide");
+    for data in [first, second] {
+        let book = keeper.get(&format!("/books/{}", data["id"])).await;
+        assert_eq!(
+            book["title"], data["title"],
+            "the event names the stored book"
+        );
+        assert_eq!(data["original_year"], book["original_year"]);
+    }
+    let names = |data: &Value| -> Vec<(i64, String)> {
+        data["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["id"].as_i64().unwrap(),
+                    a["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let first_authors = names(first);
+    assert_eq!(
+        first_authors
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>(),
+        ["Iris Keeper", "Noor Tide"],
+        "in credit order, each once"
+    );
+    assert_eq!(
+        first_authors[0].0,
+        known["id"].as_i64().unwrap(),
+        "the catalog's author"
+    );
+    assert_eq!(
+        names(second),
+        [first_authors[1].clone()],
+        "the author the import added, by the same id in both books"
+    );
 }
 
 async fn a_receiver_that_fails_three_times_gets_the_event_with_the_same_id(backend: Backend) {

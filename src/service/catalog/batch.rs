@@ -17,6 +17,7 @@ use crate::repo::book::BookFields;
 use crate::repo::bulk::{BookTitle, KnownEdition};
 use crate::repo::edition::EditionFields;
 use crate::service::validate::Checked;
+use crate::service::webhooks;
 use crate::service::{FieldError, ServiceError, ServiceResult};
 
 /// A book as an import (or the seeder) brings it, before it is matched against the catalog.
@@ -389,6 +390,36 @@ pub async fn add(unit: &UnitOfWork, rows: &NewRows<'_>) -> Result<Ids, DbError> 
         })
         .collect();
     repo::search::insert(conn, &entries).await?;
+
+    // Each new book is a `book.created`, as one made over the API is, committed with the batch.
+    let events = rows.books.iter().zip(&ids.books).map(|(new, id)| {
+        let record = new.record;
+        // The record's names, each once, line up with the book's author refs: one name is one
+        // author, whether the batch adds it or the catalog has it.
+        let mut names: Vec<&str> = Vec::with_capacity(new.authors.len());
+        for name in &record.authors {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        debug_assert_eq!(names.len(), new.authors.len());
+        let authors: Vec<serde_json::Value> = new
+            .authors
+            .iter()
+            .zip(names)
+            .map(|(author, name)| serde_json::json!({ "id": ids.author(*author), "name": name }))
+            .collect();
+        webhooks::Event::new(
+            "book.created",
+            serde_json::json!({
+                "id": id, "title": record.title, "subtitle": record.subtitle,
+                "series": record.series, "series_number": record.series_number,
+                "language": record.language, "original_year": record.original_year,
+                "authors": authors, "created_at": now, "updated_at": now,
+            }),
+        )
+    });
+    webhooks::emit_all(conn, events).await?;
     Ok(ids)
 }
 
