@@ -71,8 +71,10 @@ impl SqliteLock {
 /// same in every folio.
 const SERVING_LOCK: i64 = 0x666f_6c69_6f5f_7376; // "folio_sv"
 
-/// How often a server checks that the connection holding its lock is alive.
-const CHECK_EVERY: Duration = Duration::from_secs(30);
+/// How often a server checks that the connection holding its lock is alive. After the
+/// database restarts, a restore started before the next check would not see this server: the
+/// check is a ping on an idle connection, so it is kept short.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// `serve`'s hold on a PostgreSQL database: the serving lock, shared, on a connection of its
 /// own that a task keeps (and takes again on a new connection when the database restarted
