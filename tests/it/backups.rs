@@ -642,3 +642,123 @@ async fn a_server_started_during_a_postgres_restore_waits_for_it() {
     assert_eq!(ready.status(), 200);
     assert!(served.stop().success());
 }
+
+/// `folio db restore` killed while psql is running the archive's script leaves the database
+/// as it was: the drops, the schema and the rows are one transaction, which psql's input
+/// ending without its COMMIT rolls back. Then the same restore, let run, goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restore_killed_half_way_changes_nothing() {
+    use folio::migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let t = TestDb::migrated(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("many.dump");
+    let execute = |sql: &'static str| {
+        let db = t.db.clone();
+        async move {
+            db.write(|tx| {
+                Box::pin(async move {
+                    tx.execute_unprepared(sql).await?;
+                    Ok::<_, folio::db::DbError>(())
+                })
+            })
+            .await
+            .unwrap();
+        }
+    };
+    let count = |sql: &'static str| {
+        let db = t.db.clone();
+        async move {
+            let rows = db
+                .reader()
+                .query_all_raw(Statement::from_string(db.backend(), sql))
+                .await
+                .unwrap();
+            rows[0].try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    // Enough rows that the script's COPY and index builds take a while to catch.
+    execute(
+        "INSERT INTO author (name, name_folded, created_at, updated_at) \
+         SELECT 'Author ' || g, 'author ' || g, now(), now() FROM generate_series(1, 300000) g",
+    )
+    .await;
+    let (code, said) = db_command(&t, dir.path(), &["backup", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    execute(
+        "INSERT INTO author (name, name_folded, created_at, updated_at) \
+         VALUES ('After the backup', 'after the backup', now(), now())",
+    )
+    .await;
+
+    // psql's session in this database, inside its transaction.
+    const RESTORING: &str = "SELECT count(*) FROM pg_stat_activity \
+        WHERE datname = current_database() AND application_name = 'psql' \
+        AND xact_start IS NOT NULL";
+    let mut restore = folio(dir.path())
+        .args(["db", "restore", backup.to_str().unwrap()])
+        .env("DATABASE_URL", t.url_string())
+        .env("FOLIO_STORAGE_URL", t.files.path().display().to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if count(RESTORING).await > 0 {
+            restore.kill().unwrap();
+            break;
+        }
+        assert!(
+            restore.try_wait().unwrap().is_none(),
+            "the restore ended before psql was seen running its script"
+        );
+        assert!(std::time::Instant::now() < deadline, "psql never started");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    restore.wait().unwrap();
+    // psql reads to the end of its input, then leaves; its transaction goes with it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while count(RESTORING).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "psql is still there");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM author").await,
+        300_001,
+        "every row as it was"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM author WHERE name = 'After the backup'").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM seaql_migrations").await,
+        Migrator::migrations().len() as i64
+    );
+    let rows = t
+        .db
+        .reader()
+        .query_all_raw(Statement::from_sql_and_values(
+            t.db.backend(),
+            "SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NULL",
+            [folio::migration::TABLES.iter().map(|n| n.to_string()).collect::<Vec<_>>().into()],
+        ))
+        .await
+        .unwrap();
+    let missing: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index(0).unwrap())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "folio's tables are all there; gone: {missing:?}"
+    );
+
+    let (code, said) = db_command(&t, dir.path(), &["restore", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(count("SELECT count(*) FROM author").await, 300_000);
+}
