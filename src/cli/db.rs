@@ -1,5 +1,5 @@
 //! `folio db init | status | drop`: the seeds' `init_db()`, `create_all` and `drop_all`;
-//! `folio db backup | restore`.
+//! `folio db backup | restore`; `folio db copy --to` (SQLite to PostgreSQL).
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,17 @@ pub enum DbCommand {
     /// stopped. The database it replaces is kept (SQLite: beside it; PostgreSQL: a pg_dump
     /// beside the backup)
     Restore(BackupArgs),
+    /// Copy this SQLite database, every row with its id, into an empty PostgreSQL database
+    /// (its schema made there), with every server on either stopped; the search index is
+    /// rebuilt there. The SQLite file is left as it was
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The PostgreSQL database to copy into: postgres://USER:PASSWORD@HOST/NAME
+    #[arg(long, value_name = "URL")]
+    to: String,
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +64,7 @@ pub async fn run(command: DbCommand, settings: &Settings) -> Result<(), CommandE
     let command = match command {
         DbCommand::Backup(args) => return backup(settings, args.file).await,
         DbCommand::Restore(args) => return restore(settings, args.file).await,
+        DbCommand::Copy(args) => return copy(settings, &args.to).await,
         other => other,
     };
     let db = connect(settings).await?;
@@ -60,7 +72,9 @@ pub async fn run(command: DbCommand, settings: &Settings) -> Result<(), CommandE
         DbCommand::Init => init(&db, &target).await,
         DbCommand::Status => status(&db, &target).await,
         DbCommand::Drop(_) => drop(&db, &target).await,
-        DbCommand::Backup(_) | DbCommand::Restore(_) => unreachable!("handled above"),
+        DbCommand::Backup(_) | DbCommand::Restore(_) | DbCommand::Copy(_) => {
+            unreachable!("handled above")
+        }
     };
     db.close().await;
     outcome
@@ -218,6 +232,84 @@ async fn restore_postgres(
         blocking(move || backup::restore_postgres(&url, &file, &known, kept.as_deref())).await?;
     held.release().await;
     Ok((info, keep))
+}
+
+/// `folio db copy --to URL`: the SQLite database under its serving lock (no server may write
+/// to it meanwhile), the PostgreSQL one under the restore's (none may start on it), migrated
+/// and then filled by `service::moves`.
+async fn copy(settings: &Settings, to: &str) -> Result<(), CommandError> {
+    let DatabaseUrl::Sqlite { path } = &settings.database_url else {
+        return Err(CommandError::usage(
+            "folio db copy moves an SQLite database to PostgreSQL; between PostgreSQL \
+             databases use `folio db backup` and `folio db restore`",
+        ));
+    };
+    let target = DatabaseUrl::parse(to).map_err(|e| CommandError::usage(e.to_string()))?;
+    let DatabaseUrl::Postgres { url } = &target else {
+        return Err(CommandError::usage(format!(
+            "--to {target} is not a PostgreSQL database (postgres://…)"
+        )));
+    };
+    let _source_lock = crate::db::instance::SqliteLock::try_hold(path)
+        .map_err(|e| CommandError::usage(format!("{e}: stop it first")))?;
+    let cannot_open = |shown: &DatabaseUrl| {
+        let shown = shown.to_string();
+        move |e: crate::db::DbError| {
+            CommandError::failed(format!("cannot open the database {shown}: {e}"))
+        }
+    };
+    let held = PostgresRestoring::try_hold(url)
+        .await
+        .map_err(cannot_open(&target))?
+        .ok_or_else(|| {
+            CommandError::usage(format!(
+                "a folio server is using {target}: stop it first (a copy fills the database)"
+            ))
+        })?;
+    let source = connect(settings).await?;
+    let pending: Vec<String> = schema::status(&source)
+        .await?
+        .into_iter()
+        .filter(|m| !m.applied)
+        .map(|m| m.name)
+        .collect();
+    if !pending.is_empty() {
+        return Err(CommandError::usage(format!(
+            "{} lacks {} this folio has: run `folio db init` on it first",
+            settings.database_url,
+            plural(pending.len(), "migration")
+        )));
+    }
+    let destination = crate::db::Database::connect(&target, 2)
+        .await
+        .map_err(cannot_open(&target))?;
+    schema::init(&destination).await?;
+    let started = std::time::Instant::now();
+    let moved = crate::service::moves::copy_database(&source, &destination)
+        .await
+        .map_err(|e| match e {
+            crate::service::moves::MoveError::NotEmpty { .. } => CommandError::usage(e.to_string()),
+            other => CommandError::failed(super::chain(&other)),
+        })?;
+    destination.close().await;
+    source.close().await;
+    held.release().await;
+    let rows: u64 = moved.tables.iter().map(|(_, n)| n).sum();
+    println!(
+        "Copied {} to {target}: {} in {} tables, in {:.1} s; the search index rebuilt there.",
+        settings.database_url,
+        plural(rows as usize, "row"),
+        moved.tables.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for (table, n) in moved.tables.iter().filter(|(_, n)| *n > 0) {
+        println!("  {n:>9}  {table}");
+    }
+    println!(
+        "Point DATABASE_URL at it to serve from PostgreSQL. The files stay where \
+         FOLIO_STORAGE_URL says; the SQLite file is unchanged."
+    );
+    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(

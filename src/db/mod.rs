@@ -5,6 +5,7 @@
 
 pub mod backup;
 mod connect;
+pub mod copy;
 mod error;
 pub mod instance;
 mod outage;

@@ -13,6 +13,7 @@ pub mod covers;
 pub mod files;
 pub mod jobs;
 pub mod kosync;
+pub mod moves;
 pub mod notes;
 pub mod payments;
 pub mod progress;

@@ -762,3 +762,211 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
     assert_eq!(code, Some(0), "{said}");
     assert_eq!(count("SELECT count(*) FROM author").await, 300_000);
 }
+
+/// `folio db copy --to` moves a library from its SQLite file to PostgreSQL: the catalog and
+/// every reader's data export the same from both; a reader signed in on SQLite is still signed
+/// in (sessions and the generated signing key came along) and signs in again; search finds
+/// the books; a category whose parent came after it and a user brought by a referral link
+/// keep their references; a new row takes a new id. Refused while a server uses the SQLite
+/// file, and into a database that already holds folio data, which it leaves as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(postgres) = Backend::postgres() else {
+        return;
+    };
+    let source = TestDb::migrated(&Backend::Sqlite).await;
+    let target = TestDb::migrated(&postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let execute = |db: &folio::db::Database, sql: String| {
+        let db = db.clone();
+        async move {
+            db.write(|tx| {
+                Box::pin(async move {
+                    tx.execute_unprepared(&sql).await?;
+                    Ok::<_, folio::db::DbError>(())
+                })
+            })
+            .await
+            .unwrap();
+        }
+    };
+    let number = |db: &folio::db::Database, sql: &str| {
+        let (db, sql) = (db.clone(), sql.to_string());
+        async move {
+            let rows = db
+                .reader()
+                .query_all_raw(Statement::from_string(db.backend(), sql))
+                .await
+                .unwrap();
+            rows[0].try_get_by_index::<Option<i64>>(0).unwrap()
+        }
+    };
+    let last_book = {
+        let tx = source.db.begin().await.unwrap();
+        let author = fixtures::author(&*tx, "Ursula K. Le Guin").await.unwrap();
+        let reader = fixtures::user(&*tx, "reader").await.unwrap();
+        let mut last = 0;
+        for title in ["The Dispossessed", "The Lathe of Heaven"] {
+            let book = fixtures::book(&*tx, title).await.unwrap();
+            fixtures::credit(&*tx, book.id, &[author.id]).await.unwrap();
+            let edition = fixtures::edition(&*tx, book.id, Some(999)).await.unwrap();
+            fixtures::comment(&*tx, reader.id, book.id, Some(5))
+                .await
+                .unwrap();
+            fixtures::purchase(&*tx, reader.id, edition.id)
+                .await
+                .unwrap();
+            last = book.id;
+        }
+        tx.commit().await.unwrap();
+        last
+    };
+    // A category made before its parent, a thousand categories apart (pages of the copy),
+    // and a reader brought by another's referral link: references a copy in id order would
+    // write before what they name.
+    for sql in [
+        "INSERT INTO category (name, slug, created_at, updated_at) \
+         VALUES ('Anarres', 'anarres', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+         INSERT INTO category (name, slug, created_at, updated_at) \
+         SELECT 'Shelf ' || i, 'shelf-' || i, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' \
+         FROM n",
+        "INSERT INTO category (name, slug, created_at, updated_at) \
+         VALUES ('Hainish', 'hainish', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        "UPDATE category SET parent_id = (SELECT id FROM category WHERE slug = 'hainish') \
+         WHERE slug = 'anarres'",
+        "INSERT INTO referral_link (owner_id, code, clicks, created_at) \
+         SELECT id, 'shevek', 3, '2026-01-01T00:00:00Z' FROM \"user\" WHERE username = 'reader'",
+    ] {
+        execute(&source.db, sql.to_string()).await;
+    }
+    let tx = source.db.begin().await.unwrap();
+    let friend = fixtures::user(&*tx, "friend").await.unwrap();
+    tx.commit().await.unwrap();
+    execute(
+        &source.db,
+        format!(
+            "UPDATE \"user\" SET referred_by_link_id = (SELECT id FROM referral_link) \
+             WHERE id = {}",
+            friend.id
+        ),
+    )
+    .await;
+
+    // A reader registers and signs in on the SQLite server (no FOLIO_SECRET_KEY: the key
+    // folio generates is kept in the database).
+    let start = |t: &TestDb| {
+        Served::start(
+            dir.path(),
+            &[
+                ("DATABASE_URL", t.url_string()),
+                (
+                    "FOLIO_STORAGE_URL",
+                    source.files.path().display().to_string(),
+                ),
+            ],
+        )
+    };
+    let http = Client::new();
+    let (mut served, address) = start(&source);
+    register(&http, &address, "ada").await;
+    let token = sign_in(&http, &address, "ada").await;
+    let copy = || {
+        let (output, out, err) = run(folio(dir.path())
+            .args(["db", "copy", "--to", &target.url_string()])
+            .env("DATABASE_URL", source.url_string()));
+        (output.status.code(), format!("{out}{err}"))
+    };
+    let (code, said) = copy();
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("another folio server is using"), "{said}");
+    assert_eq!(target.count("book").await, 0, "nothing copied");
+    assert!(served.stop().success());
+
+    // SQLite keeps a NUL character in text; PostgreSQL refuses it. The copy fails on that
+    // table, and what it had written of the others is gone with it.
+    execute(
+        &source.db,
+        "UPDATE book SET description = 'A' || char(0) || 'B' WHERE title = 'The Dispossessed'"
+            .to_string(),
+    )
+    .await;
+    let (code, said) = copy();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("copying book"), "{said}");
+    for table in ["author", "book", "user", "category"] {
+        assert_eq!(target.count(table).await, 0, "nothing left in {table}");
+    }
+    execute(
+        &source.db,
+        "UPDATE book SET description = NULL WHERE title = 'The Dispossessed'".to_string(),
+    )
+    .await;
+
+    let export = |t: &TestDb, what: &str| -> String {
+        let args: Vec<&str> = match what {
+            "books" => vec!["export", "books"],
+            name => vec!["export", "user", name],
+        };
+        let (output, out, err) = run(folio(dir.path())
+            .args(args)
+            .env("DATABASE_URL", t.url_string()));
+        assert!(output.status.success(), "{err}");
+        out
+    };
+    let before: Vec<String> = ["books", "reader", "ada"]
+        .iter()
+        .map(|what| export(&source, what))
+        .collect();
+
+    let (code, said) = copy();
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("the search index rebuilt there"), "{said}");
+    let after: Vec<String> = ["books", "reader", "ada"]
+        .iter()
+        .map(|what| export(&target, what))
+        .collect();
+    assert_eq!(
+        after, before,
+        "the catalog and readers' data export the same"
+    );
+    for sql in [
+        "SELECT count(*) FROM category c JOIN category p ON p.id = c.parent_id \
+         WHERE c.slug = 'anarres' AND p.slug = 'hainish'",
+        "SELECT count(*) FROM \"user\" u JOIN referral_link l ON l.id = u.referred_by_link_id \
+         WHERE u.username = 'friend' AND l.code = 'shevek' AND l.clicks = 3",
+    ] {
+        assert_eq!(number(&target.db, sql).await, Some(1), "{sql}");
+    }
+
+    let (mut served, address) = start(&target);
+    let me = http
+        .get(format!("http://{address}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "still signed in after the move");
+    sign_in(&http, &address, "ada").await;
+    let found: Value = http
+        .get(format!("http://{address}/api/v1/books?q=lathe"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"][0]["title"], "The Lathe of Heaven", "{found}");
+    assert!(served.stop().success());
+    let tx = target.db.begin().await.unwrap();
+    let new = fixtures::book(&*tx, "Always Coming Home").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(new.id > last_book, "a new row takes a new id");
+
+    let books = target.count("book").await;
+    let (code, said) = copy();
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("already holds folio data"), "{said}");
+    assert_eq!(target.count("book").await, books, "left as it was");
+}
