@@ -163,17 +163,9 @@ async fn copy_rows(
     );
     let (mut after, mut total) = (i64::MIN, 0u64);
     loop {
-        let rows = from
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                &sql,
-                [Value::from(after)],
-            ))
-            .await?;
-        let Some(last) = rows.last() else {
+        let Some(rows) = next_page(from, &sql, &mut after).await? else {
             return Ok(total);
         };
-        after = last.try_get_by_index(0)?;
         let mut values = Vec::with_capacity(rows.len() * table.columns.len());
         for row in &rows {
             for (i, (_, kind)) in table.columns.iter().enumerate() {
@@ -267,17 +259,9 @@ async fn fill_in(
     );
     let mut after = i64::MIN;
     loop {
-        let rows = from
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                &sql,
-                [Value::from(after)],
-            ))
-            .await?;
-        let Some(last) = rows.last() else {
+        let Some(rows) = next_page(from, &sql, &mut after).await? else {
             return Ok(());
         };
-        after = last.try_get_by_index(0)?;
         let mut values = Vec::with_capacity(rows.len() * 2);
         let mut tuples = Vec::with_capacity(rows.len());
         for (n, row) in rows.iter().enumerate() {
@@ -304,6 +288,27 @@ async fn fill_in(
         // PostgreSQL's own words for the value it refused, not the API's reading of them.
         .map_err(DbError::Internal)?;
     }
+}
+
+/// The page of `sql` (keyed by its first column: `WHERE key > ? ORDER BY key LIMIT …`) after
+/// `after`, which moves to its last key; `None` past the last page.
+async fn next_page(
+    from: &impl ConnectionTrait,
+    sql: &str,
+    after: &mut i64,
+) -> Result<Option<Vec<sea_orm::QueryResult>>, DbError> {
+    let rows = from
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            sql,
+            [Value::from(*after)],
+        ))
+        .await?;
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    *after = last.try_get_by_index(0)?;
+    Ok(Some(rows))
 }
 
 /// SQLite's text of a column: a blob as hex (PostgreSQL reads `\x…` as bytea), anything else

@@ -42,6 +42,31 @@ fn db_command(t: &TestDb, dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     (output.status.code(), format!("{out}{err}"))
 }
 
+/// Runs `sql` in a unit of work on `db`.
+async fn execute(db: &folio::db::Database, sql: impl Into<String>) {
+    use sea_orm::ConnectionTrait;
+    let sql = sql.into();
+    db.write(|tx| {
+        Box::pin(async move {
+            tx.execute_unprepared(&sql).await?;
+            Ok::<_, folio::db::DbError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+/// The number (or null) in the first column of the first row `sql` answers on `db`.
+async fn number(db: &folio::db::Database, sql: &str) -> Option<i64> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .reader()
+        .query_all_raw(Statement::from_string(db.backend(), sql.to_string()))
+        .await
+        .unwrap();
+    rows[0].try_get_by_index(0).unwrap()
+}
+
 async fn sign_up(http: &Client, address: &str, name: &str) -> String {
     register(http, address, name).await;
     sign_in(http, address, name).await
@@ -346,27 +371,18 @@ async fn a_postgres_restore_refuses_a_running_server_and_what_is_not_a_whole_fol
     let (code, said) = db("backup", "ada.dump");
     assert_eq!(code, Some(0), "{said}");
     // The future's folio added a migration; its archive is one this folio cannot restore.
-    let migrations = |sql: &'static str| {
-        let db = t.db.clone();
-        async move {
-            use sea_orm::ConnectionTrait;
-            db.write(|tx| {
-                Box::pin(async move {
-                    tx.execute_unprepared(sql).await?;
-                    Ok::<_, folio::db::DbError>(())
-                })
-            })
-            .await
-            .unwrap();
-        }
-    };
-    migrations(
+    execute(
+        &t.db,
         "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m9999_from_the_future', 0)",
     )
     .await;
     let (code, said) = db("backup", "newer.dump");
     assert_eq!(code, Some(0), "{said}");
-    migrations("DELETE FROM seaql_migrations WHERE version = 'm9999_from_the_future'").await;
+    execute(
+        &t.db,
+        "DELETE FROM seaql_migrations WHERE version = 'm9999_from_the_future'",
+    )
+    .await;
     sign_up(&http, &address, "bob").await;
 
     let (code, said) = db("restore", "ada.dump");
@@ -656,32 +672,9 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
     let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("many.dump");
-    let execute = |sql: &'static str| {
-        let db = t.db.clone();
-        async move {
-            db.write(|tx| {
-                Box::pin(async move {
-                    tx.execute_unprepared(sql).await?;
-                    Ok::<_, folio::db::DbError>(())
-                })
-            })
-            .await
-            .unwrap();
-        }
-    };
-    let count = |sql: &'static str| {
-        let db = t.db.clone();
-        async move {
-            let rows = db
-                .reader()
-                .query_all_raw(Statement::from_string(db.backend(), sql))
-                .await
-                .unwrap();
-            rows[0].try_get_by_index::<i64>(0).unwrap()
-        }
-    };
     // Enough rows that the script's COPY and index builds take a while to catch.
     execute(
+        &t.db,
         "INSERT INTO author (name, name_folded, created_at, updated_at) \
          SELECT 'Author ' || g, 'author ' || g, now(), now() FROM generate_series(1, 300000) g",
     )
@@ -689,6 +682,7 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
     let (code, said) = db_command(&t, dir.path(), &["backup", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{said}");
     execute(
+        &t.db,
         "INSERT INTO author (name, name_folded, created_at, updated_at) \
          VALUES ('After the backup', 'after the backup', now(), now())",
     )
@@ -708,7 +702,7 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        if count(RESTORING).await > 0 {
+        if number(&t.db, RESTORING).await.unwrap() > 0 {
             restore.kill().unwrap();
             break;
         }
@@ -722,21 +716,28 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
     restore.wait().unwrap();
     // psql reads to the end of its input, then leaves; its transaction goes with it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while count(RESTORING).await > 0 {
+    while number(&t.db, RESTORING).await.unwrap() > 0 {
         assert!(std::time::Instant::now() < deadline, "psql is still there");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(
-        count("SELECT count(*) FROM author").await,
+        number(&t.db, "SELECT count(*) FROM author").await.unwrap(),
         300_001,
         "every row as it was"
     );
     assert_eq!(
-        count("SELECT count(*) FROM author WHERE name = 'After the backup'").await,
+        number(
+            &t.db,
+            "SELECT count(*) FROM author WHERE name = 'After the backup'"
+        )
+        .await
+        .unwrap(),
         1
     );
     assert_eq!(
-        count("SELECT count(*) FROM seaql_migrations").await,
+        number(&t.db, "SELECT count(*) FROM seaql_migrations")
+            .await
+            .unwrap(),
         Migrator::migrations().len() as i64
     );
     let rows = t
@@ -760,7 +761,10 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
 
     let (code, said) = db_command(&t, dir.path(), &["restore", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{said}");
-    assert_eq!(count("SELECT count(*) FROM author").await, 300_000);
+    assert_eq!(
+        number(&t.db, "SELECT count(*) FROM author").await.unwrap(),
+        300_000
+    );
 }
 
 /// `folio db copy --to` moves a library from its SQLite file to PostgreSQL: the catalog and
@@ -771,37 +775,12 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
 /// file, and into a database that already holds folio data, which it leaves as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
-    use sea_orm::{ConnectionTrait, Statement};
     let Some(postgres) = Backend::postgres() else {
         return;
     };
     let source = TestDb::migrated(&Backend::Sqlite).await;
     let target = TestDb::migrated(&postgres).await;
     let dir = tempfile::tempdir().unwrap();
-    let execute = |db: &folio::db::Database, sql: String| {
-        let db = db.clone();
-        async move {
-            db.write(|tx| {
-                Box::pin(async move {
-                    tx.execute_unprepared(&sql).await?;
-                    Ok::<_, folio::db::DbError>(())
-                })
-            })
-            .await
-            .unwrap();
-        }
-    };
-    let number = |db: &folio::db::Database, sql: &str| {
-        let (db, sql) = (db.clone(), sql.to_string());
-        async move {
-            let rows = db
-                .reader()
-                .query_all_raw(Statement::from_string(db.backend(), sql))
-                .await
-                .unwrap();
-            rows[0].try_get_by_index::<Option<i64>>(0).unwrap()
-        }
-    };
     let last_book = {
         let tx = source.db.begin().await.unwrap();
         let author = fixtures::author(&*tx, "Ursula K. Le Guin").await.unwrap();
@@ -839,7 +818,7 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
         "INSERT INTO referral_link (owner_id, code, clicks, created_at) \
          SELECT id, 'shevek', 3, '2026-01-01T00:00:00Z' FROM \"user\" WHERE username = 'reader'",
     ] {
-        execute(&source.db, sql.to_string()).await;
+        execute(&source.db, sql).await;
     }
     let tx = source.db.begin().await.unwrap();
     let friend = fixtures::user(&*tx, "friend").await.unwrap();
@@ -888,8 +867,7 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     // table, and what it had written of the others is gone with it.
     execute(
         &source.db,
-        "UPDATE book SET description = 'A' || char(0) || 'B' WHERE title = 'The Dispossessed'"
-            .to_string(),
+        "UPDATE book SET description = 'A' || char(0) || 'B' WHERE title = 'The Dispossessed'",
     )
     .await;
     let (code, said) = copy();
@@ -900,7 +878,7 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     }
     execute(
         &source.db,
-        "UPDATE book SET description = NULL WHERE title = 'The Dispossessed'".to_string(),
+        "UPDATE book SET description = NULL WHERE title = 'The Dispossessed'",
     )
     .await;
 
