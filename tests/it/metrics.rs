@@ -288,10 +288,20 @@ async fn a_scrape_shows_requests_by_route_sales_sign_ins_pools_and_the_process(b
     };
     let waits = scrape.histogram_count("folio_db_pool_acquire_seconds", &[("pool", waits_pool)]);
     assert!(waits >= waited, "{waits} waits for {waits_pool}");
-    assert_eq!(
-        scrape.value("folio_db_pool_waiting", &[("pool", waits_pool)]),
-        0.0
-    );
+    // Nobody waits once the load is over. The server's own background work (the webhook
+    // worker's look every 250 ms, the serving lock's ping) may be taking a connection at the
+    // moment of a scrape, so a few scrapes a moment apart are looked at.
+    let mut waiting = scrape.value("folio_db_pool_waiting", &[("pool", waits_pool)]);
+    for _ in 0..20 {
+        if waiting == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waiting = self::scrape(&http, &metrics)
+            .await
+            .value("folio_db_pool_waiting", &[("pool", waits_pool)]);
+    }
+    assert_eq!(waiting, 0.0, "{waits_pool}: waiting once idle");
 
     let backend_name = match backend {
         Backend::Sqlite => "sqlite",
