@@ -311,13 +311,18 @@ async fn next_page(
     Ok(Some(rows))
 }
 
-/// SQLite's text of a column: a blob as hex (PostgreSQL reads `\x…` as bytea), anything else
-/// as SQLite prints it.
+/// SQLite's text of a column: a blob as hex (PostgreSQL reads `\x…` as bytea), a real number
+/// with every digit it needs to be the same double again (`CAST` keeps 15 and can lose the
+/// last), anything else as SQLite prints it.
 fn as_text(column: &str, kind: &str) -> String {
+    let column = quote(column);
     if kind == "bytea" {
-        format!("hex({})", quote(column))
+        format!("hex({column})")
     } else {
-        format!("CAST({} AS TEXT)", quote(column))
+        format!(
+            "CASE typeof({column}) WHEN 'real' THEN printf('%.17g', {column}) \
+             ELSE CAST({column} AS TEXT) END"
+        )
     }
 }
 

@@ -815,6 +815,9 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
          VALUES ('Hainish', 'hainish', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
         "UPDATE category SET parent_id = (SELECT id FROM category WHERE slug = 'hainish') \
          WHERE slug = 'anarres'",
+        // A real number with sixteen significant digits: SQLite's CAST to text keeps fifteen.
+        "UPDATE book SET series = 'Hainish Cycle', series_number = 4.333333333333333 \
+         WHERE title = 'The Lathe of Heaven'",
         "INSERT INTO referral_link (owner_id, code, clicks, created_at) \
          SELECT id, 'shevek', 3, '2026-01-01T00:00:00Z' FROM \"user\" WHERE username = 'reader'",
     ] {
@@ -898,6 +901,7 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
         .map(|what| export(&source, what))
         .collect();
 
+    assert!(before[0].contains("4.333333333333333"), "{}", before[0]);
     let (code, said) = copy();
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("the search index rebuilt there"), "{said}");
