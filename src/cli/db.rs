@@ -250,6 +250,12 @@ async fn copy(settings: &Settings, to: &str) -> Result<(), CommandError> {
             "--to {target} is not a PostgreSQL database (postgres://…)"
         )));
     };
+    if !path.is_file() {
+        return Err(CommandError::usage(format!(
+            "there is no SQLite database at {}",
+            path.display()
+        )));
+    }
     let _source_lock = crate::db::instance::SqliteLock::try_hold(path)
         .map_err(|e| CommandError::usage(format!("{e}: stop it first")))?;
     let cannot_open = |shown: &DatabaseUrl| {
@@ -283,6 +289,14 @@ async fn copy(settings: &Settings, to: &str) -> Result<(), CommandError> {
     let destination = crate::db::Database::connect(&target, 2)
         .await
         .map_err(cannot_open(&target))?;
+    // Refused before the migrations touch it: an older folio's database with data stays as it
+    // was.
+    let refused = crate::service::moves::holding_data(destination.reader())
+        .await
+        .map_err(cannot_open(&target))?;
+    if let Some(refused) = refused {
+        return Err(CommandError::usage(refused.to_string()));
+    }
     schema::init(&destination).await?;
     let started = std::time::Instant::now();
     let moved = crate::service::moves::copy_database(&source, &destination)

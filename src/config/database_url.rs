@@ -107,6 +107,24 @@ impl DatabaseUrl {
                 if shown.password().is_some() {
                     let _ = shown.set_password(Some("***"));
                 }
+                // libpq and sqlx also take the password as a query parameter.
+                if url
+                    .query_pairs()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+                {
+                    let pairs: Vec<(String, String)> = url
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let v = if k.eq_ignore_ascii_case("password") {
+                                "***".to_string()
+                            } else {
+                                v.into_owned()
+                            };
+                            (k.into_owned(), v)
+                        })
+                        .collect();
+                    shown.query_pairs_mut().clear().extend_pairs(pairs);
+                }
                 shown.to_string()
             }
         }
@@ -193,6 +211,12 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://folio:s3cret@db/folio").unwrap();
         assert_eq!(url.redacted(), "postgres://folio:***@db/folio");
         assert!(!format!("{url:?} {url}").contains("s3cret"));
+        let url = DatabaseUrl::parse("postgres://folio@db/folio?sslmode=require&password=s3cret")
+            .unwrap();
+        assert_eq!(
+            url.redacted(),
+            "postgres://folio@db/folio?sslmode=require&password=***"
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
-use super::{Database, DbError, UnitOfWork};
+use super::{DbError, UnitOfWork};
 
 /// Rows read from SQLite at a time.
 const PAGE: u64 = 1_000;
@@ -63,11 +63,10 @@ pub struct Copied {
 /// exist and be empty. Fails, writing nothing the unit commits, on a value PostgreSQL refuses.
 #[tracing::instrument(level = "info", name = "db.copy", skip_all, err(level = "debug"))]
 pub async fn copy(
-    source: &Database,
+    from: &impl ConnectionTrait,
     unit: &UnitOfWork,
     tables: &[&str],
 ) -> Result<Copied, CopyError> {
-    let from = source.reader();
     let to = &**unit;
     debug_assert_eq!(from.get_database_backend(), DbBackend::Sqlite);
     debug_assert_eq!(to.get_database_backend(), DbBackend::Postgres);
@@ -108,7 +107,7 @@ pub async fn copy(
             for column in &table.later {
                 fill_in(from, to, table, column).await?;
             }
-            renumber(to, table).await?;
+            renumber(from, to, table).await?;
             let sql = format!("ALTER TABLE {} ENABLE TRIGGER USER", quote(&table.name));
             execute(to, &sql).await
         };
@@ -129,6 +128,22 @@ pub async fn count(read: &impl ConnectionTrait, table: &str) -> Result<u64, DbEr
         .transpose()?
         .unwrap_or_default();
     Ok(n as u64)
+}
+
+/// Whether `table` exists in the PostgreSQL database `conn` reaches.
+pub async fn exists(conn: &impl ConnectionTrait, table: &str) -> Result<bool, DbError> {
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT to_regclass($1) IS NOT NULL",
+            [Value::from(quote(table))],
+        ))
+        .await?;
+    Ok(rows
+        .first()
+        .map(|r| r.try_get_by_index::<bool>(0))
+        .transpose()?
+        .unwrap_or(false))
 }
 
 /// Removes every row of `table`: the rows a migration seeded, which the copy's replace.
@@ -219,20 +234,36 @@ async fn insert(
     Ok(())
 }
 
-/// Moves the table's identity past its largest id, so the next row made takes a new one.
-async fn renumber(to: &impl ConnectionTrait, table: &Table) -> Result<(), DbError> {
+/// Moves the table's identity to where SQLite's was: past the largest id, and past ids of rows
+/// since deleted (`sqlite_sequence`), so no id is ever given twice.
+async fn renumber(
+    from: &impl ConnectionTrait,
+    to: &impl ConnectionTrait,
+    table: &Table,
+) -> Result<(), DbError> {
     if !table.columns.iter().any(|(c, _)| c == "id") {
         return Ok(());
     }
+    let given = from
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT seq FROM sqlite_sequence WHERE name = ?",
+            [Value::from(table.name.clone())],
+        ))
+        .await?
+        .first()
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
     let name = quote(&table.name);
     let sql = format!(
-        "SELECT setval(pg_get_serial_sequence($1, 'id'), max(id)) FROM {name} \
-         HAVING max(id) IS NOT NULL"
+        "SELECT setval(pg_get_serial_sequence($1, 'id'), last) \
+         FROM (SELECT greatest(max(id), $2) AS last FROM {name}) AS given WHERE last >= 1"
     );
     to.query_all_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
-        [Value::from(name.clone())],
+        [Value::from(name.clone()), Value::from(given)],
     ))
     .await?;
     Ok(())
@@ -312,15 +343,15 @@ async fn next_page(
 }
 
 /// SQLite's text of a column: a blob as hex (PostgreSQL reads `\x…` as bytea), a real number
-/// with every digit it needs to be the same double again (`CAST` keeps 15 and can lose the
-/// last), anything else as SQLite prints it.
+/// with every digit it needs to be the same double again (`CAST` keeps 15 digits and plain
+/// `%.17g` 16; `!` lifts SQLite's cap), anything else as SQLite prints it.
 fn as_text(column: &str, kind: &str) -> String {
     let column = quote(column);
     if kind == "bytea" {
         format!("hex({column})")
     } else {
         format!(
-            "CASE typeof({column}) WHEN 'real' THEN printf('%.17g', {column}) \
+            "CASE typeof({column}) WHEN 'real' THEN printf('%!.17g', {column}) \
              ELSE CAST({column} AS TEXT) END"
         )
     }

@@ -4,6 +4,8 @@
 //! whose tables differ between the backends, is rebuilt there from the copied rows, and each
 //! table's rows are counted on both sides before the unit commits.
 
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
 use crate::db::{Database, DbError, copy};
 use crate::migration::{MIGRATION_TABLE, TABLES};
 use crate::repo;
@@ -46,8 +48,37 @@ pub struct Moved {
     pub tables: Vec<(String, u64)>,
 }
 
+/// The tables a copy writes.
+fn copied_tables() -> Vec<&'static str> {
+    TABLES
+        .iter()
+        .copied()
+        .filter(|t| !NOT_COPIED.contains(t))
+        .collect()
+}
+
+/// The first table of folio's that holds rows in `target`, with how many: a database a copy
+/// refuses. Tables it lacks (an older folio's schema, or none) hold nothing. Asked before the
+/// target is migrated, so a database with data is refused before anything changes it.
+pub async fn holding_data(target: &impl ConnectionTrait) -> Result<Option<MoveError>, DbError> {
+    for table in copied_tables() {
+        if SEEDED.contains(&table) || !copy::exists(target, table).await? {
+            continue;
+        }
+        let rows = copy::count(target, table).await?;
+        if rows > 0 {
+            return Ok(Some(MoveError::NotEmpty {
+                table: table.to_string(),
+                rows,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Copies `source` (SQLite) into `target` (PostgreSQL, migrated to the same schema, empty).
-/// Neither may have a server on it: the caller holds both databases' locks.
+/// Neither may have a server on it: the caller holds both databases' locks. The source is read
+/// in one read transaction, a snapshot whatever another process writes meanwhile.
 #[tracing::instrument(
     level = "info",
     name = "service.moves.copy_database",
@@ -55,29 +86,19 @@ pub struct Moved {
     err(level = "debug")
 )]
 pub async fn copy_database(source: &Database, target: &Database) -> Result<Moved, MoveError> {
-    let tables: Vec<&str> = TABLES
-        .iter()
-        .copied()
-        .filter(|t| !NOT_COPIED.contains(t))
-        .collect();
+    let tables = copied_tables();
     let unit = target.begin().await?;
-    for table in &tables {
-        if SEEDED.contains(table) {
-            copy::clear(&*unit, table).await?;
-            continue;
-        }
-        let rows = copy::count(&*unit, table).await?;
-        if rows > 0 {
-            return Err(MoveError::NotEmpty {
-                table: table.to_string(),
-                rows,
-            });
-        }
+    if let Some(refused) = holding_data(&*unit).await? {
+        return Err(refused);
     }
-    let copied = copy::copy(source, &unit, &tables).await?;
+    for table in SEEDED {
+        copy::clear(&*unit, table).await?;
+    }
+    let snapshot = source.reader().begin().await.map_err(DbError::from)?;
+    let copied = copy::copy(&snapshot, &unit, &tables).await?;
     repo::search::rebuild(&*unit).await?;
     for (table, copied) in &copied.tables {
-        let source_rows = copy::count(source.reader(), table).await?;
+        let source_rows = copy::count(&snapshot, table).await?;
         let there = copy::count(&*unit, table).await?;
         if source_rows != *copied || there != *copied {
             return Err(MoveError::Mismatch {

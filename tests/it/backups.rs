@@ -771,7 +771,7 @@ async fn a_postgres_restore_killed_half_way_changes_nothing() {
 /// every reader's data export the same from both; a reader signed in on SQLite is still signed
 /// in (sessions and the generated signing key came along) and signs in again; search finds
 /// the books; a category whose parent came after it and a user brought by a referral link
-/// keep their references; a new row takes a new id. Refused while a server uses the SQLite
+/// keep their references; a new row takes an id no row ever had. Refused while a server uses the SQLite
 /// file, and into a database that already holds folio data, which it leaves as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
@@ -798,8 +798,16 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
                 .unwrap();
             last = book.id;
         }
+        // A book made and deleted: its id is never given again, on either backend.
+        let gone = fixtures::book(&*tx, "Withdrawn").await.unwrap();
         tx.commit().await.unwrap();
-        last
+        execute(
+            &source.db,
+            format!("DELETE FROM book WHERE id = {}", gone.id),
+        )
+        .await;
+        assert!(gone.id > last);
+        gone.id
     };
     // A category made before its parent, a thousand categories apart (pages of the copy),
     // and a reader brought by another's referral link: references a copy in id order would
@@ -815,8 +823,9 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
          VALUES ('Hainish', 'hainish', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
         "UPDATE category SET parent_id = (SELECT id FROM category WHERE slug = 'hainish') \
          WHERE slug = 'anarres'",
-        // A real number with sixteen significant digits: SQLite's CAST to text keeps fifteen.
-        "UPDATE book SET series = 'Hainish Cycle', series_number = 4.333333333333333 \
+        // A real number that takes seventeen significant digits to be itself again: SQLite's
+        // CAST to text keeps fifteen, its printf sixteen unless told otherwise.
+        "UPDATE book SET series = 'Hainish Cycle', series_number = 0.1 + 0.2 \
          WHERE title = 'The Lathe of Heaven'",
         "INSERT INTO referral_link (owner_id, code, clicks, created_at) \
          SELECT id, 'shevek', 3, '2026-01-01T00:00:00Z' FROM \"user\" WHERE username = 'reader'",
@@ -863,6 +872,13 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     let (code, said) = copy();
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("another folio server is using"), "{said}");
+    let missing = dir.path().join("no-such.db");
+    let (output, _, err) = run(folio(dir.path())
+        .args(["db", "copy", "--to", &target.url_string()])
+        .env("DATABASE_URL", format!("sqlite://{}", missing.display())));
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("there is no SQLite database"), "{err}");
+    assert!(!missing.exists(), "a mistyped path makes no database");
     assert_eq!(target.count("book").await, 0, "nothing copied");
     assert!(served.stop().success());
 
@@ -901,7 +917,7 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
         .map(|what| export(&source, what))
         .collect();
 
-    assert!(before[0].contains("4.333333333333333"), "{}", before[0]);
+    assert!(before[0].contains("0.30000000000000004"), "{}", before[0]);
     let (code, said) = copy();
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("the search index rebuilt there"), "{said}");
@@ -944,7 +960,11 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     let tx = target.db.begin().await.unwrap();
     let new = fixtures::book(&*tx, "Always Coming Home").await.unwrap();
     tx.commit().await.unwrap();
-    assert!(new.id > last_book, "a new row takes a new id");
+    assert!(
+        new.id > last_book,
+        "a new row takes a new id, never a deleted row's: {} after {last_book}",
+        new.id
+    );
 
     let books = target.count("book").await;
     let (code, said) = copy();
