@@ -71,6 +71,8 @@ pub(super) async fn sqlite(path: &Path, readers: u32) -> Result<Pools, DbError> 
         .max_connections(readers)
         .acquire_timeout(POOL_WAIT)
         .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
         // The sqlx readers serve the lighter reads (sign-ins, comments, lists of one user's
         // rows); the hot reads have their own connections. Half SQLite's default page cache
         // each bounds what they hold under load (bench/README.md, "Memory under mixed load").
@@ -105,10 +107,19 @@ pub(super) async fn postgres(url: &Url, size: u32) -> Result<Pools, DbError> {
         .log_slow_statements(LevelFilter::Warn, SLOW_STATEMENT);
     // No ping on checkout: a dead connection fails its one query, is dropped, and the next
     // checkout opens a fresh one, which is how `/ready` recovers without a restart.
+    //
+    // No idle timeout or lifetime, on any pool here: either starts sqlx 0.9's maintenance task,
+    // which walks `0..num_idle` without yielding, and `num_idle` wraps below zero for a moment
+    // when a checkout races a release (decremented before it was incremented). A walk begun
+    // in that moment spins a runtime thread for good (seen in CI: a test process at 100 % CPU,
+    // its runtime unable to shut down). Connections are few and kept; PostgreSQL's own
+    // `idle_session_timeout` can close idle ones: such a one fails its query and is replaced.
     let pool = PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(POOL_WAIT)
         .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .after_release(|conn, _| Box::pin(postgres_is_clean(conn)))
         .connect_with(options)
         .await

@@ -29,8 +29,11 @@ pub async fn init(db: &Database) -> Result<Vec<String>, DbError> {
     }
     let pool = db.writer().get_postgres_connection_pool();
     let options = (*pool.connect_options()).clone();
+    // No maintenance task (see `connect::postgres`).
     let one = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .connect_with(options)
         .await
         .map_err(DbError::from_connect)?;
