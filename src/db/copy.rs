@@ -94,7 +94,7 @@ pub async fn copy(
 
     for table in &plan {
         let sql = format!("ALTER TABLE {} DISABLE TRIGGER USER", quote(&table.name));
-        execute(to, &sql).await.map_err(at(&table.name))?;
+        write(to, sql, vec![]).await.map_err(at(&table.name))?;
     }
     let mut copied = Vec::with_capacity(plan.len());
     for table in &plan {
@@ -109,7 +109,7 @@ pub async fn copy(
             }
             renumber(from, to, table).await?;
             let sql = format!("ALTER TABLE {} ENABLE TRIGGER USER", quote(&table.name));
-            execute(to, &sql).await
+            write(to, sql, vec![]).await
         };
         finish.await.map_err(at(&table.name))?;
     }
@@ -119,31 +119,27 @@ pub async fn copy(
 /// Rows of `table` in `read`: what the copy is checked by.
 pub async fn count(read: &impl ConnectionTrait, table: &str) -> Result<u64, DbError> {
     let sql = format!("SELECT count(*) FROM {}", quote(table));
-    let rows = read
-        .query_all_raw(Statement::from_string(read.get_database_backend(), sql))
-        .await?;
-    let n: i64 = rows
-        .first()
-        .map(|r| r.try_get_by_index(0))
-        .transpose()?
-        .unwrap_or_default();
-    Ok(n as u64)
+    let statement = Statement::from_string(read.get_database_backend(), sql);
+    Ok(scalar::<i64>(read, statement).await?.unwrap_or_default() as u64)
 }
 
 /// Whether `table` exists in the PostgreSQL database `conn` reaches.
 pub async fn exists(conn: &impl ConnectionTrait, table: &str) -> Result<bool, DbError> {
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT to_regclass($1) IS NOT NULL",
-            [Value::from(quote(table))],
-        ))
-        .await?;
-    Ok(rows
-        .first()
-        .map(|r| r.try_get_by_index::<bool>(0))
-        .transpose()?
-        .unwrap_or(false))
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT to_regclass($1) IS NOT NULL",
+        [Value::from(quote(table))],
+    );
+    Ok(scalar(conn, statement).await?.unwrap_or(false))
+}
+
+/// The first column of the first row `statement` answers, if it answers one.
+async fn scalar<T: sea_orm::TryGetable>(
+    conn: &impl ConnectionTrait,
+    statement: Statement,
+) -> Result<Option<T>, DbError> {
+    let row = conn.query_one_raw(statement).await?;
+    Ok(row.map(|r| r.try_get_by_index(0)).transpose()?)
 }
 
 /// Removes every row of `table`: the rows a migration seeded, which the copy's replace.
@@ -222,14 +218,7 @@ async fn insert(
             names.join(", "),
             tuples.join(", ")
         );
-        to.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            chunk,
-        ))
-        .await
-        // PostgreSQL's own words for the value it refused, not the API's reading of them.
-        .map_err(DbError::Internal)?;
+        write(to, sql, chunk).await?;
     }
     Ok(())
 }
@@ -244,17 +233,12 @@ async fn renumber(
     if !table.columns.iter().any(|(c, _)| c == "id") {
         return Ok(());
     }
-    let given = from
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "SELECT seq FROM sqlite_sequence WHERE name = ?",
-            [Value::from(table.name.clone())],
-        ))
-        .await?
-        .first()
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
+    let sequence = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "SELECT seq FROM sqlite_sequence WHERE name = ?",
+        [Value::from(table.name.clone())],
+    );
+    let given: i64 = scalar(from, sequence).await?.unwrap_or(0);
     let name = quote(&table.name);
     let sql = format!(
         "SELECT setval(pg_get_serial_sequence($1, 'id'), last) \
@@ -310,14 +294,7 @@ async fn fill_in(
             tuples.join(", "),
             column = quote(column),
         );
-        to.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await
-        // PostgreSQL's own words for the value it refused, not the API's reading of them.
-        .map_err(DbError::Internal)?;
+        write(to, sql, values).await?;
     }
 }
 
@@ -489,9 +466,16 @@ async fn source_columns(
     rows.iter().map(|r| Ok(r.try_get_by_index(0)?)).collect()
 }
 
-async fn execute(to: &impl ConnectionTrait, sql: &str) -> Result<(), DbError> {
-    to.execute_raw(Statement::from_string(DbBackend::Postgres, sql.to_string()))
-        .await?;
+/// Runs a statement on PostgreSQL. A failure keeps PostgreSQL's own words for the value it
+/// refused (`Internal`), not the API's reading of them as a field.
+async fn write(to: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Result<(), DbError> {
+    to.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .map_err(DbError::Internal)?;
     Ok(())
 }
 

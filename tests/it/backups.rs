@@ -42,6 +42,38 @@ fn db_command(t: &TestDb, dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     (output.status.code(), format!("{out}{err}"))
 }
 
+/// A small library: Le Guin's two books, each with an edition at 9.99, and a reader's comment
+/// and purchase of each. The reader.
+async fn small_library(db: &folio::db::Database) -> folio::entity::user::Model {
+    let tx = db.begin().await.unwrap();
+    let author = fixtures::author(&*tx, "Ursula K. Le Guin").await.unwrap();
+    let reader = fixtures::user(&*tx, "reader").await.unwrap();
+    for title in ["The Dispossessed", "The Lathe of Heaven"] {
+        let book = fixtures::book(&*tx, title).await.unwrap();
+        fixtures::credit(&*tx, book.id, &[author.id]).await.unwrap();
+        let edition = fixtures::edition(&*tx, book.id, Some(999)).await.unwrap();
+        fixtures::comment(&*tx, reader.id, book.id, Some(5))
+            .await
+            .unwrap();
+        fixtures::purchase(&*tx, reader.id, edition.id)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    reader
+}
+
+/// `folio export books` (`what` = "books") or `folio export user WHAT` from `t`'s database.
+fn export(t: &TestDb, dir: &Path, what: &str) -> String {
+    let args: Vec<&str> = match what {
+        "books" => vec!["export", "books"],
+        name => vec!["export", "user", name],
+    };
+    let (output, out, err) = run(folio(dir).args(args).env("DATABASE_URL", t.url_string()));
+    assert!(output.status.success(), "{err}");
+    out
+}
+
 /// Runs `sql` in a unit of work on `db`.
 async fn execute(db: &folio::db::Database, sql: impl Into<String>) {
     use sea_orm::ConnectionTrait;
@@ -287,36 +319,9 @@ async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_i
 ) {
     let t = TestDb::migrated(&backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let reader = {
-        let tx = t.db.begin().await.unwrap();
-        let author = fixtures::author(&*tx, "Ursula K. Le Guin").await.unwrap();
-        let reader = fixtures::user(&*tx, "reader").await.unwrap();
-        for title in ["The Dispossessed", "The Lathe of Heaven"] {
-            let book = fixtures::book(&*tx, title).await.unwrap();
-            fixtures::credit(&*tx, book.id, &[author.id]).await.unwrap();
-            let edition = fixtures::edition(&*tx, book.id, Some(999)).await.unwrap();
-            fixtures::comment(&*tx, reader.id, book.id, Some(5))
-                .await
-                .unwrap();
-            fixtures::purchase(&*tx, reader.id, edition.id)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-        reader
-    };
-    let export = |what: &str| -> String {
-        let args: Vec<&str> = match what {
-            "books" => vec!["export", "books"],
-            _ => vec!["export", "user", "reader"],
-        };
-        let (output, out, err) = run(folio(dir.path())
-            .args(args)
-            .env("DATABASE_URL", t.url_string()));
-        assert!(output.status.success(), "{err}");
-        out
-    };
-    let (books_then, user_then) = (export("books"), export("user"));
+    let reader = small_library(&t.db).await;
+    let export = |what: &str| export(&t, dir.path(), what);
+    let (books_then, user_then) = (export("books"), export("reader"));
     let backup = dir.path().join("then.db");
     let (code, said) = db_command(&t, dir.path(), &["backup", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{said}");
@@ -334,7 +339,7 @@ async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_i
         "the catalog changed after the backup"
     );
     assert_ne!(
-        export("user"),
+        export("reader"),
         user_then,
         "the reader's data changed after the backup"
     );
@@ -347,7 +352,7 @@ async fn restoring_a_backup_gives_back_the_catalog_and_user_data_exported_when_i
         "{said}"
     );
     assert_eq!(export("books"), books_then);
-    assert_eq!(export("user"), user_then);
+    assert_eq!(export("reader"), user_then);
 }
 
 /// On PostgreSQL, `folio db restore` refuses while a server runs (every `serve` holds the
@@ -781,24 +786,13 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     let source = TestDb::migrated(&Backend::Sqlite).await;
     let target = TestDb::migrated(&postgres).await;
     let dir = tempfile::tempdir().unwrap();
+    small_library(&source.db).await;
     let last_book = {
-        let tx = source.db.begin().await.unwrap();
-        let author = fixtures::author(&*tx, "Ursula K. Le Guin").await.unwrap();
-        let reader = fixtures::user(&*tx, "reader").await.unwrap();
-        let mut last = 0;
-        for title in ["The Dispossessed", "The Lathe of Heaven"] {
-            let book = fixtures::book(&*tx, title).await.unwrap();
-            fixtures::credit(&*tx, book.id, &[author.id]).await.unwrap();
-            let edition = fixtures::edition(&*tx, book.id, Some(999)).await.unwrap();
-            fixtures::comment(&*tx, reader.id, book.id, Some(5))
-                .await
-                .unwrap();
-            fixtures::purchase(&*tx, reader.id, edition.id)
-                .await
-                .unwrap();
-            last = book.id;
-        }
+        let last = number(&source.db, "SELECT max(id) FROM book")
+            .await
+            .unwrap();
         // A book made and deleted: its id is never given again, on either backend.
+        let tx = source.db.begin().await.unwrap();
         let gone = fixtures::book(&*tx, "Withdrawn").await.unwrap();
         tx.commit().await.unwrap();
         execute(
@@ -901,20 +895,9 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     )
     .await;
 
-    let export = |t: &TestDb, what: &str| -> String {
-        let args: Vec<&str> = match what {
-            "books" => vec!["export", "books"],
-            name => vec!["export", "user", name],
-        };
-        let (output, out, err) = run(folio(dir.path())
-            .args(args)
-            .env("DATABASE_URL", t.url_string()));
-        assert!(output.status.success(), "{err}");
-        out
-    };
     let before: Vec<String> = ["books", "reader", "ada"]
         .iter()
-        .map(|what| export(&source, what))
+        .map(|what| export(&source, dir.path(), what))
         .collect();
 
     assert!(before[0].contains("0.30000000000000004"), "{}", before[0]);
@@ -923,7 +906,7 @@ async fn an_sqlite_library_copied_to_postgres_serves_the_same_data() {
     assert!(said.contains("the search index rebuilt there"), "{said}");
     let after: Vec<String> = ["books", "reader", "ada"]
         .iter()
-        .map(|what| export(&target, what))
+        .map(|what| export(&target, dir.path(), what))
         .collect();
     assert_eq!(
         after, before,
